@@ -1,0 +1,54 @@
+"""Constants of keyscope, each with the reason it has its value."""
+
+from __future__ import annotations
+
+BIGKEY_STRING_BYTES = 10 * 1024
+"""A String over 10 KB is big (DCS user guide)."""
+
+BIGKEY_COLLECTION_ELEMENTS = 5000
+"""A collection with more than 5,000 elements is big (DCS user guide)."""
+
+BIGKEY_COLLECTION_BYTES = 50 * 1024 * 1024
+"""A collection whose elements together exceed 50 MB is big (DCS user guide)."""
+
+BIGKEY_MAX_RECORDS = 100
+"""At most 100 big keys are kept per analysis (DCS user guide)."""
+
+BIGKEY_MAX_STRINGS = 20
+"""Of those, at most 20 Strings (DCS user guide)."""
+
+BIGKEY_MAX_PER_COLLECTION_TYPE = 20
+"""And at most 20 per collection type, 80 in all (DCS user guide)."""
+
+HOTKEY_MAX_RECORDS = 100
+"""Hot keys kept per analysis, the most frequently used first."""
+
+HOTKEY_MIN_FREQ = 1
+"""A key whose LFU counter is below this is never reported as hot."""
+
+SCAN_COUNT = 1000
+"""SCAN COUNT per page: large enough to amortise round trips, small enough to stay responsive."""
+
+MAX_OPS_PER_SEC = 50_000
+"""Default per-node ceiling of commands per second an online scan may send."""
+
+CONNECT_TIMEOUT_S = 5.0
+"""How long to wait for a node to accept a connection."""
+
+SOCKET_TIMEOUT_S = 10.0
+"""How long a single reply may take before the node counts as gone."""
+
+SIGNATURE_WINDOW_S = 15 * 60
+"""A signed request's X-Sdk-Date may differ from the server clock by at most this."""
+
+OFFLINE_TOP_KEYS = 100
+"""Offline analysis reports the 100 largest keys (DCS)."""
+
+OFFLINE_TOP_PREFIXES = 50
+"""Offline analysis reports the 50 largest prefixes of each type by key count (DCS)."""
+
+PREFIX_DELIMITERS = ":"
+"""Characters at which a key is cut into prefixes."""
+
+DEFAULT_LIST_LIMIT = 10
+"""Page size of list operations when the caller gives none (DCS)."""

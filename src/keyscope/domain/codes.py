@@ -1,0 +1,19 @@
+"""DCS error codes and messages that the DCS pages name, plus keyscope's own."""
+
+from __future__ import annotations
+
+BIGKEY_UNSUPPORTED = ("DCS.4919", "Does not support bigkey analyze.")
+HOTKEY_UNSUPPORTED = ("DCS.4922", "Does not support hotkey analyze.")
+EXPIRE_SCAN_UNSUPPORTED = ("DCS.4818", "Do not support auto expire scan.")
+OFFLINE_UNSUPPORTED = ("DCS.4230", "Does not support offline key analysis.")
+
+INVALID_REQUEST = "DCS.4000"
+INVALID_JSON = "DCS.4001"
+INVALID_FIELD = "DCS.4002"
+INSTANCE_NOT_FOUND = "DCS.4041"
+TASK_NOT_FOUND = "DCS.4042"
+BACKUP_NOT_FOUND = "DCS.4043"
+NODE_NOT_FOUND = "DCS.4044"
+ROUTE_NOT_FOUND = "DCS.4040"
+ANALYSIS_ALREADY_RUNNING = "DCS.4960"
+INTERNAL_ERROR = "DCS.5000"

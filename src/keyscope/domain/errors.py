@@ -1,0 +1,116 @@
+"""The one exception tree of keyscope.
+
+KeyscopeError
+├── InvalidInput            400  the caller sent something wrong          (DCS.4000-ish codes)
+├── Unauthorized            401  missing, malformed, wrong or stale signature
+├── Forbidden               403  a valid credential used on a foreign project
+├── NotFound                404  no such instance, task, backup or node
+├── Unsupported             400  the instance cannot do this analysis (DCS.49xx, DCS.4818, DCS.4230)
+├── Conflict                400  an analysis of the same kind already runs on the instance
+├── NodeError               -    a Redis node failed: unreachable, auth refused, went away
+│   ├── NodeUnreachable
+│   └── NodeAuthFailed
+├── TaskCancelled           -    the task was deleted while it ran
+└── RdbFormatError          -    a corrupt or truncated RDB file, with the byte offset
+
+Every error carries a DCS error code and a message that is safe to show: never a password,
+never a secret key. One handler in ``keyscope.api.errors`` turns them into the DCS body.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class KeyscopeError(Exception):
+    """Root of every error keyscope raises on purpose."""
+
+    http_status: ClassVar[int] = 500
+    default_code: ClassVar[str] = "DCS.5000"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+
+
+class InvalidInput(KeyscopeError):
+    """The request is malformed or a value is out of range."""
+
+    http_status = 400
+    default_code = "DCS.4000"
+
+
+class Unauthorized(KeyscopeError):
+    """The request is not signed, or signed wrongly, or its date is outside the window."""
+
+    http_status = 401
+    default_code = "DCS.4010"
+
+
+class Forbidden(KeyscopeError):
+    """The credential is valid but does not own the project."""
+
+    http_status = 403
+    default_code = "DCS.4030"
+
+
+class NotFound(KeyscopeError):
+    """A named resource does not exist (or is not visible to the caller)."""
+
+    http_status = 404
+    default_code = "DCS.4040"
+
+
+class Unsupported(KeyscopeError):
+    """The instance cannot run this analysis; the code says which (DCS.4919, DCS.4922, ...)."""
+
+    http_status = 400
+    default_code = "DCS.4900"
+
+
+class Conflict(KeyscopeError):
+    """An analysis of the same kind is already waiting or running on the instance."""
+
+    http_status = 400
+    default_code = "DCS.4960"
+
+
+class NodeError(KeyscopeError):
+    """A Redis node failed while keyscope talked to it."""
+
+    http_status = 400
+    default_code = "DCS.4970"
+
+    def __init__(self, message: str, *, node: str | None = None, code: str | None = None) -> None:
+        super().__init__(f"{node}: {message}" if node else message, code=code)
+        self.node = node
+
+
+class NodeUnreachable(NodeError):
+    """The node does not answer (refused, timed out, closed the connection)."""
+
+    default_code = "DCS.4971"
+
+
+class NodeAuthFailed(NodeError):
+    """The node refused the password (or needs one that was not given)."""
+
+    default_code = "DCS.4972"
+
+
+class TaskCancelled(KeyscopeError):
+    """The task was deleted while it ran."""
+
+    default_code = "DCS.4980"
+
+
+class RdbFormatError(KeyscopeError):
+    """The RDB stream is corrupt or truncated at ``offset``."""
+
+    http_status = 400
+    default_code = "DCS.4990"
+
+    def __init__(self, message: str, *, offset: int) -> None:
+        super().__init__(f"{message} at byte offset {offset}")
+        self.offset = offset

@@ -1,0 +1,64 @@
+"""Result records of the online analyses and the per-key record of the RDB reader."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+KeyType = Literal["string", "list", "set", "zset", "hash", "stream", "module"]
+"""Key types as keyscope reports them; DCS itself names only the first five."""
+
+SizeUnit = Literal["byte", "count"]
+
+
+@dataclass(frozen=True, slots=True)
+class BigKey:
+    """One big key, as DCS BigkeysBody: bytes for strings, element count for collections."""
+
+    name: str
+    type: KeyType
+    db: int
+    size: int
+    unit: SizeUnit
+    shard: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HotKey:
+    """One hot key, as DCS HotkeysBody: a BigKey plus the LFU counter ``freq`` (0-255)."""
+
+    name: str
+    type: KeyType
+    db: int
+    size: int
+    unit: SizeUnit
+    freq: int
+    shard: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExpireScanResult:
+    """What an expired-key scan reclaimed and how much it walked."""
+
+    expired_keys: int
+    scanned_keys: int
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """One key of an RDB file as the streaming reader yields it.
+
+    ``key`` is raw bytes (keys are binary-safe); ``expiry_ms`` is an absolute Unix time in
+    milliseconds or None; ``num_elements`` is the byte length for strings and the element
+    count otherwise (entries for streams); ``serialized_size`` is the bytes the value took in
+    the file; ``memory`` is the estimated bytes the key takes in a running server.
+    """
+
+    db: int
+    key: bytes
+    type: KeyType
+    encoding: str
+    expiry_ms: int | None
+    num_elements: int
+    serialized_size: int
+    memory: int

@@ -1,0 +1,39 @@
+"""The one Settings class; only api, cli and tasks read it, the engine takes parameters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from keyscope import defaults
+
+
+class Settings(BaseSettings):
+    """Service settings, from arguments or ``KEYSCOPE_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="KEYSCOPE_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    data_dir: Path = Path("keyscope-data")
+    credentials: Path | None = None
+    database_url: SecretStr | None = None
+    backup_dir: Path | None = None
+    max_ops_per_sec: int = Field(default=defaults.MAX_OPS_PER_SEC, ge=1)
+    workers: int = Field(default=2, ge=1, le=64)
+    log_level: str = "info"
+
+    @property
+    def credentials_path(self) -> Path:
+        return self.credentials or self.data_dir / "credentials.json"
+
+    @property
+    def backups_path(self) -> Path:
+        return self.backup_dir or self.data_dir / "backups"
+
+    def database_url_value(self) -> str:
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{(self.data_dir / 'keyscope.db').resolve()}"
