@@ -52,3 +52,16 @@ PREFIX_DELIMITERS = ":"
 
 DEFAULT_LIST_LIMIT = 10
 """Page size of list operations when the caller gives none (DCS)."""
+
+PREFIX_CAPACITY = 4096
+"""Prefixes tracked per key type in an offline analysis; more distinct ones are pruned
+(Misra-Gries), so memory stays bounded whatever the keyspace holds."""
+
+PREFIX_MAX_DEPTH = 8
+"""Levels of prefix counted per key, so one key with thousands of delimiters costs little."""
+
+BACKUP_UPLOAD_MAX_BYTES = 8 * 1024**3
+"""Largest RDB file the upload endpoint accepts."""
+
+REPLICATION_TIMEOUT_S = 60.0
+"""How long a node may stay silent while it prepares or sends a snapshot."""

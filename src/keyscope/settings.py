@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("keyscope-data")
     credentials: Path | None = None
     database_url: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    """Key for secrets at rest (KEYSCOPE_SECRET_KEY); default: DATA_DIR/secret.key."""
     backup_dir: Path | None = None
     max_ops_per_sec: int = Field(default=defaults.MAX_OPS_PER_SEC, ge=1)
     workers: int = Field(default=2, ge=1, le=64)

@@ -8,6 +8,9 @@ import typer
 
 _GROUPS: tuple[tuple[str, str | None], ...] = (
     # (module under keyscope.cli, sub-command group name or None for top-level commands)
+    ("rdb", "rdb"),
+    ("analyze", "analyze"),
+    ("serve", None),
 )
 
 

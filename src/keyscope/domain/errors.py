@@ -11,7 +11,8 @@ KeyscopeError
 │   ├── NodeUnreachable
 │   └── NodeAuthFailed
 ├── TaskCancelled           -    the task was deleted while it ran
-└── RdbFormatError          -    a corrupt or truncated RDB file, with the byte offset
+├── RdbFormatError          -    a corrupt or truncated RDB file, with the byte offset
+└── SecretKeyError          500  the key for secrets at rest is wrong, malformed or unsafe
 
 Every error carries a DCS error code and a message that is safe to show: never a password,
 never a secret key. One handler in ``keyscope.api.errors`` turns them into the DCS body.
@@ -114,3 +115,7 @@ class RdbFormatError(KeyscopeError):
     def __init__(self, message: str, *, offset: int) -> None:
         super().__init__(f"{message} at byte offset {offset}")
         self.offset = offset
+
+
+class SecretKeyError(KeyscopeError):
+    """The key for secrets at rest cannot decrypt a value, is malformed, or is exposed."""

@@ -1,0 +1,108 @@
+"""The FastAPI application: services built in the lifespan, every router included here.
+
+A feature adds its router with one ``include_router`` line in ``ROUTERS`` below; importing
+its router module is also what registers its task executor (see ``keyscope.tasks.executors``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+
+from keyscope import __version__
+from keyscope.api import errors
+from keyscope.api.credentials import ensure_credentials_file
+from keyscope.api.deps import Services
+from keyscope.api.middleware import RequestIdMiddleware
+from keyscope.api.routes import backups, bigkeys, expire, hotkeys, instances, nodes, offline
+from keyscope.domain.scan import ScanOptions
+from keyscope.settings import Settings
+from keyscope.store import migrate
+from keyscope.store.db import make_engine, make_session_factory
+from keyscope.store.secrets import SecretBox
+from keyscope.tasks.clock import Clock, utcnow
+from keyscope.tasks.runner import Discover, RunnerConfig, TaskRunner, live_discover
+from keyscope.tasks.scheduler import POLL_EVERY_S, Scheduler
+
+log = logging.getLogger(__name__)
+
+ROUTERS: tuple[APIRouter, ...] = (
+    instances.router,
+    nodes.router,
+    bigkeys.router,
+    hotkeys.router,
+    expire.router,
+    backups.router,
+    offline.router,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """What tests replace: the clock, topology discovery, the scheduler's pace."""
+
+    clock: Clock = utcnow
+    discover: Discover = live_discover
+    scheduler_poll_s: float | None = POLL_EVERY_S
+    """None: no scheduler thread (tests call ``app.state.scheduler.tick()`` themselves)."""
+
+
+def secret_box(settings: Settings) -> SecretBox:
+    if settings.secret_key is not None:
+        return SecretBox.from_env(settings.secret_key.get_secret_value())
+    return SecretBox.from_key_file(settings.data_dir / "secret.key")
+
+
+def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI:
+    """The keyscope API for ``settings``; nothing touches disk until the app starts."""
+    over = overrides or Overrides()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.database_url_value())
+        migrate.upgrade(engine)
+        factory = make_session_factory(engine)
+        credentials, _new = ensure_credentials_file(settings.credentials_path)
+        box = secret_box(settings)
+        config = RunnerConfig(
+            workers=settings.workers,
+            options=ScanOptions(max_ops_per_sec=settings.max_ops_per_sec),
+            data_dir=settings.data_dir,
+            backups_dir=settings.backups_path,
+        )
+        runner = TaskRunner(
+            factory, config, decrypt=box.decrypt, clock=over.clock, discover=over.discover
+        )
+        runner.start()
+        scheduler = Scheduler(factory, runner, clock=over.clock,
+                              poll_every_s=over.scheduler_poll_s or POLL_EVERY_S)  # fmt: skip
+        if over.scheduler_poll_s is not None:
+            scheduler.start()
+        app.state.services = Services(factory, credentials, box, runner, over.clock)
+        app.state.scheduler = scheduler
+        app.state.engine = engine
+        log.info("keyscope %s ready (%d credential(s))", __version__, len(credentials))
+        try:
+            yield
+        finally:
+            scheduler.stop()
+            runner.shutdown()
+            engine.dispose()
+
+    app = FastAPI(
+        title="keyscope",
+        version=__version__,
+        summary="DCS-compatible cache analysis for Redis and Valkey",
+        lifespan=lifespan,
+    )
+    for router in ROUTERS:
+        app.include_router(router)
+    errors.install(app)
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,101 @@
+"""Typed dependencies of the routers: services, DB session, the signed caller, the instance.
+
+``Caller`` verifies the SDK-HMAC-SHA256 signature over the raw method, path, query, headers
+and body (401 when it fails) and checks that the credential owns the ``project_id`` of the
+path (403). Every DCS route depends on ``ProjectId``, which implies both checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from sqlalchemy.orm import Session
+
+from keyscope import defaults
+from keyscope.api.credentials import Credential, CredentialStore
+from keyscope.api.signing import SignedRequest, verify_request
+from keyscope.domain.errors import Forbidden
+from keyscope.store.db import SessionFactory
+from keyscope.store.instances import get_instance
+from keyscope.store.secrets import SecretBox
+from keyscope.store.tables import InstanceRow
+from keyscope.tasks.clock import Clock
+from keyscope.tasks.runner import TaskRunner
+
+
+@dataclass(slots=True)
+class Services:
+    """What the app holds for its routes (``app.state.services``)."""
+
+    session_factory: SessionFactory
+    credentials: CredentialStore
+    secrets: SecretBox
+    runner: TaskRunner
+    clock: Clock
+    signature_window_s: int = defaults.SIGNATURE_WINDOW_S
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_session(services: ServicesDep) -> Iterator[Session]:
+    with services.session_factory() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_runner(services: ServicesDep) -> TaskRunner:
+    return services.runner
+
+
+RunnerDep = Annotated[TaskRunner, Depends(get_runner)]
+
+
+async def get_caller(request: Request, services: ServicesDep) -> Credential:
+    scope = request.scope
+    raw_path = scope.get("raw_path") or scope["path"].encode()
+    signed = SignedRequest(
+        method=request.method,
+        path=raw_path.decode("latin-1"),
+        query=scope.get("query_string", b"").decode("latin-1"),
+        headers={k.lower(): v for k, v in request.headers.items()},
+        body=await request.body(),
+    )
+    return verify_request(
+        signed,
+        services.credentials,
+        now=services.clock(),
+        window_s=services.signature_window_s,
+    )
+
+
+CallerDep = Annotated[Credential, Depends(get_caller)]
+
+
+def get_project_id(project_id: Annotated[str, Path()], caller: CallerDep, request: Request) -> str:
+    header = request.headers.get("x-project-id")
+    if not caller.owns(project_id) or (header is not None and header != project_id):
+        raise Forbidden(f"the credential does not own project {project_id}")
+    return project_id
+
+
+ProjectId = Annotated[str, Depends(get_project_id)]
+
+
+def get_instance_row(
+    project_id: ProjectId, instance_id: Annotated[str, Path()], session: SessionDep
+) -> InstanceRow:
+    return get_instance(session, project_id, instance_id)
+
+
+InstanceDep = Annotated[InstanceRow, Depends(get_instance_row)]

@@ -1,0 +1,160 @@
+"""Node look-ups, DCS operations #23-#27: where the ``node_id`` of later operations comes from.
+
+#23-#26 answer from the nodes cached at registration; #27 reads live statistics from each
+node (a node that does not answer is listed with status ``Inactive`` and no numbers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from keyscope.api.deps import InstanceDep, ProjectId, RunnerDep, SessionDep
+from keyscope.api.schemas.nodes import (
+    BatchNodesOut,
+    Dimension,
+    GroupOut,
+    GroupsOut,
+    InstanceNodesOut,
+    NodeInfoOut,
+    NodesOut,
+    ReplicationOut,
+    TopologyNodeOut,
+    TopologyOut,
+)
+from keyscope.api.schemas.nodes_stats import topology_node
+from keyscope.domain import codes
+from keyscope.domain.errors import KeyscopeError, NotFound
+from keyscope.store import instances as queries
+from keyscope.store.tables import InstanceRow, NodeRow
+
+router = APIRouter(prefix="/v2/{project_id}", tags=["nodes"])
+
+AZ_CODE = "local"
+
+
+def _dimensions(instance_id: str, node_id: str) -> list[Dimension]:
+    return [
+        Dimension(name="dcs_instance_id", value=instance_id),
+        Dimension(name="dcs_cache_node", value=node_id),
+    ]
+
+
+def _node_info(instance: InstanceRow, node: NodeRow) -> NodeInfoOut:
+    return NodeInfoOut(
+        logical_node_id=node.node_id,
+        name=f"{node.group_name}-{node.host}:{node.port}",
+        status="Active",
+        az_code=AZ_CODE,
+        node_role="redis-server",
+        node_type=node.role,
+        node_ip=node.host,
+        node_port=str(node.port),
+        node_id=node.node_id,
+        priority_weight=100,
+        is_access=True,
+        group_id=node.group_id,
+        group_name=node.group_name,
+        is_remove_ip=False,
+        replication_id=node.node_id,
+        dimensions=_dimensions(instance.id, node.node_id),
+    )
+
+
+def _replication(instance: InstanceRow, node: NodeRow) -> ReplicationOut:
+    return ReplicationOut(
+        replication_role=node.role,
+        replication_ip=node.host,
+        is_replication=node.role == "slave",
+        replication_id=node.node_id,
+        node_id=node.node_id,
+        status="Active",
+        az_code=AZ_CODE,
+        dimensions=_dimensions(instance.id, node.node_id),
+    )
+
+
+def _groups(instance: InstanceRow) -> list[GroupOut]:
+    groups: dict[str, GroupOut] = {}
+    for node in instance.nodes:
+        group = groups.setdefault(
+            node.group_id,
+            GroupOut(group_id=node.group_id, group_name=node.group_name, replication_list=[]),
+        )
+        group.replication_list.append(_replication(instance, node))
+    return list(groups.values())
+
+
+@router.get(
+    "/instances/{instance_id}/logical-nodes", operation_id="ShowNodesInformation",
+    response_model=NodesOut,
+)  # fmt: skip
+def show_nodes_information(instance: InstanceDep) -> NodesOut:
+    nodes = [_node_info(instance, n) for n in instance.nodes]
+    return NodesOut(instance_id=instance.id, total=len(nodes), nodes=nodes)
+
+
+@router.get(
+    "/instances-logical-nodes", operation_id="BatchShowNodesInformation",
+    response_model=BatchNodesOut,
+)  # fmt: skip
+def batch_show_nodes_information(
+    project_id: ProjectId,
+    session: SessionDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=0, le=100)] = 10,
+) -> BatchNodesOut:
+    total, rows = queries.list_instances(session, project_id, offset=offset, limit=limit)
+    instances = [
+        InstanceNodesOut(
+            instance_id=row.id,
+            node_count=len(row.nodes),
+            nodes=[_node_info(row, n) for n in row.nodes],
+        )
+        for row in rows
+    ]
+    return BatchNodesOut(count=total, instances=instances)
+
+
+@router.get(
+    "/instance/{instance_id}/groups", operation_id="ListGroupReplicationInfo",
+    response_model=GroupsOut,
+)  # fmt: skip
+def list_group_replication_info(instance: InstanceDep) -> GroupsOut:
+    groups = _groups(instance)
+    return GroupsOut(group_count=len(groups), group_list=groups)
+
+
+@router.get(
+    "/instance/{instance_id}/groups/{group_id}/group-nodes-state",
+    operation_id="ShowReplicationStates", response_model=list[ReplicationOut],
+)  # fmt: skip
+def show_replication_states(
+    instance: InstanceDep, group_id: Annotated[str, Path()]
+) -> list[ReplicationOut]:
+    for group in _groups(instance):
+        if group.group_id == group_id:
+            return group.replication_list
+    raise NotFound(f"group {group_id} not found", code=codes.NODE_NOT_FOUND)
+
+
+@router.get(
+    "/instances/{instance_id}/nodes", operation_id="ShowInstanceTopology",
+    response_model=TopologyOut,
+)  # fmt: skip
+def show_instance_topology(instance: InstanceDep, runner: RunnerDep) -> TopologyOut:
+    password = runner.password_of(instance)
+    masters = {n.group_id: n for n in instance.nodes if n.role == "master"}
+    servers: list[TopologyNodeOut] = []
+    for node in instance.nodes:
+        stats = None
+        with contextlib.suppress(KeyscopeError):
+            stats = runner.node_stats(node, password)
+        relation = masters.get(node.group_id) if node.role != "master" else None
+        servers.append(topology_node(node, stats, relation))
+    return TopologyOut(
+        redis_server=servers, cluster_proxy=[], cluster_lvs=[], cluster_admin=[], master=[],
+        vpcendpoint=[], elb=[],
+    )  # fmt: skip

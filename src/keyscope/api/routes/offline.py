@@ -1,0 +1,132 @@
+"""Offline full-key analysis of one node's backup, DCS operations #19-#22."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from keyscope import defaults
+from keyscope.api.deps import InstanceDep, RunnerDep, SessionDep
+from keyscope.api.schemas.common import format_time
+from keyscope.api.schemas.offline import (
+    OfflineAnalysisIn,
+    OfflineRecordOut,
+    OfflineRecordsOut,
+    OfflineTaskId,
+    OfflineTaskOut,
+)
+from keyscope.domain import codes
+from keyscope.domain.errors import InvalidInput, NotFound
+from keyscope.domain.tasks import ScanType, TaskKind, TaskStatus
+from keyscope.store import backups as backup_queries
+from keyscope.store import tasks as task_queries
+from keyscope.store.tables import TaskRow
+from keyscope.tasks import offline as _executor  # noqa: F401  (registers the executor)
+
+router = APIRouter(prefix="/v2/{project_id}/instances/{instance_id}", tags=["offline"])
+KIND = TaskKind.OFFLINE
+
+
+def present(row: TaskRow) -> OfflineTaskOut:
+    params: dict[str, Any] = dict(row.params or {})
+    result: dict[str, Any] = dict(row.result or {}) if row.status == TaskStatus.SUCCESS else {}
+    return OfflineTaskOut.model_validate(
+        {
+            "id": row.id,
+            "instance_id": row.instance_id,
+            "node_id": params.get("node_id"),
+            "backup_id": params.get("backup_id"),
+            "group_name": params.get("group_name"),
+            "node_ip": params.get("node_ip"),
+            "node_type": params.get("node_type"),
+            "analysis_type": params.get("analysis_type"),
+            "started_at": format_time(row.started_at),
+            "finished_at": format_time(row.finished_at),
+            "status": row.status,
+            "created_at": format_time(row.created_at),
+            "reason": row.reason,
+            **result,
+        }
+    )
+
+
+@router.post(
+    "/offline/key-analysis", operation_id="CreateOfflineKeyAnalysis", response_model=OfflineTaskId
+)
+def create_offline_key_analysis(
+    instance: InstanceDep, session: SessionDep, runner: RunnerDep, body: OfflineAnalysisIn
+) -> OfflineTaskId:
+    node = next((n for n in instance.nodes if n.node_id == body.node_id), None)
+    if node is None:
+        raise NotFound(f"node {body.node_id} not found", code=codes.NODE_NOT_FOUND)
+    if body.backup_id:
+        backup = backup_queries.get_backup(session, instance.id, body.backup_id)
+        if backup.status != "succeed":
+            raise InvalidInput(f"backup {backup.id} is {backup.status}, not succeed",
+                               code=codes.INVALID_FIELD)  # fmt: skip
+    params = {
+        "node_id": node.node_id,
+        "node_ip": node.host,
+        "node_port": node.port,
+        "node_type": node.role,
+        "group_name": node.group_name,
+        "backup_id": body.backup_id or None,
+        "analysis_type": "old_backup" if body.backup_id else "new_backup",
+    }
+    row = runner.create(instance, KIND, ScanType.MANUAL, params=params)
+    return OfflineTaskId(task_id=row.id)
+
+
+@router.get(
+    "/offline/key-analysis", operation_id="ListOfflineKeyAnalysisTask",
+    response_model=OfflineRecordsOut,
+)  # fmt: skip
+def list_offline_key_analysis_task(
+    instance: InstanceDep,
+    session: SessionDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=0, le=1000)] = defaults.DEFAULT_LIST_LIMIT,
+    status: TaskStatus | None = None,
+) -> OfflineRecordsOut:
+    total, rows = task_queries.list_tasks(
+        session, instance.id, KIND, status=status, offset=offset, limit=limit
+    )
+    records = [
+        OfflineRecordOut(
+            id=r.id,
+            status=r.status,
+            created_at=format_time(r.created_at),
+            started_at=format_time(r.started_at),
+            finished_at=format_time(r.finished_at),
+        )
+        for r in rows
+    ]
+    return OfflineRecordsOut(instance_id=instance.id, total=total, records=records)
+
+
+@router.get(
+    "/offline/key-analysis/{task_id}", operation_id="ShowOfflineKeyAnalysisTask",
+    response_model=OfflineTaskOut, response_model_exclude_none=True,
+)  # fmt: skip
+def show_offline_key_analysis_task(
+    instance: InstanceDep, session: SessionDep, task_id: Annotated[str, Path()]
+) -> OfflineTaskOut:
+    return present(task_queries.get_task(session, instance.id, KIND, task_id))
+
+
+@router.delete(
+    "/offline/key-analysis/{task_id}", operation_id="DeleteOfflineKeyAnalysisTask",
+    response_model=OfflineTaskId,
+)  # fmt: skip
+def delete_offline_key_analysis_task(
+    instance: InstanceDep,
+    session: SessionDep,
+    runner: RunnerDep,
+    task_id: Annotated[str, Path()],
+) -> OfflineTaskId:
+    row = task_queries.get_task(session, instance.id, KIND, task_id)
+    runner.cancel(row.id)
+    task_queries.delete_task(session, row)
+    session.commit()
+    return OfflineTaskId(task_id=task_id)

@@ -1,0 +1,57 @@
+"""Backups, DCS #28-#31, and keyscope's upload: request and response shapes."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from keyscope.api.schemas.common import Input, Output
+
+
+class BackupIn(Input):
+    remark: str | None = Field(default=None, max_length=1024)
+    backup_format: str | None = Field(default=None, max_length=8)
+    node_id: str | None = Field(default=None, max_length=64)
+    """keyscope extension: the node to back up (default: the first master)."""
+
+
+class BackupId(Output):
+    backup_id: str
+
+
+class BackupRecordOut(Output):
+    backup_id: str
+    period: str | None
+    backup_name: str
+    instance_id: str
+    size: int
+    backup_type: str
+    created_at: str | None
+    updated_at: str | None
+    progress: str
+    error_code: str | None
+    remark: str | None
+    status: str
+    is_support_restore: str
+    backup_format: str
+    execution_at: str | None
+    node_id: str | None = None
+
+
+class BackupListOut(Output):
+    total_num: int
+    backup_record_response: list[BackupRecordOut]
+
+
+class LinksIn(Input):
+    expiration: int = Field(ge=300, le=86400)
+
+
+class LinkOut(Output):
+    file_name: str
+    link: str
+
+
+class LinksOut(Output):
+    file_path: str
+    bucket_name: str
+    links: list[LinkOut]

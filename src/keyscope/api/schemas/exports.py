@@ -1,0 +1,41 @@
+"""Hot-key results as a file download (#13): CSV by default, JSON on request."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from enum import StrEnum
+from typing import Any
+
+from fastapi import Response
+
+from keyscope.domain.errors import InvalidInput
+from keyscope.domain.tasks import TaskStatus
+from keyscope.store.tables import TaskRow
+
+COLUMNS = ("name", "type", "shard", "db", "size", "unit", "freq")
+
+
+class ExportFormat(StrEnum):
+    CSV = "csv"
+    JSON = "json"
+
+
+def export_keys(task: TaskRow, fmt: ExportFormat) -> Response:
+    if task.status != TaskStatus.SUCCESS.value:
+        raise InvalidInput(
+            f"task {task.id} has no result to export (status {task.status})", code="DCS.4002"
+        )
+    keys: list[dict[str, Any]] = list((task.result or {}).get("keys", []))
+    filename = f"hotkeys-{task.id}.{fmt.value}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if fmt is ExportFormat.JSON:
+        body = json.dumps({"id": task.id, "instance_id": task.instance_id, "keys": keys})
+        return Response(body, media_type="application/json", headers=headers)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for key in keys:
+        writer.writerow({c: key.get(c, "") if key.get(c) is not None else "" for c in COLUMNS})
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)

@@ -1,0 +1,85 @@
+"""Offline full-key analysis, DCS #19-#22: request, list and detail shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from keyscope.api.schemas.common import Input, Output
+
+
+class OfflineAnalysisIn(Input):
+    node_id: str = Field(min_length=1, max_length=64)
+    backup_id: str | None = Field(default=None, max_length=64)
+
+
+class OfflineTaskId(Output):
+    task_id: str
+
+
+class OfflineRecordOut(Output):
+    id: str
+    status: str
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+
+
+class OfflineRecordsOut(Output):
+    instance_id: str
+    total: int
+    records: list[OfflineRecordOut]
+
+
+class KeyPrefixOut(Output):
+    key_prefix: str
+    type: str
+    bytes: int
+    num: int
+
+
+class LargestKeyOut(Output):
+    key: str
+    type: str
+    bytes: int
+    num_of_elem: int
+
+
+class TypeBytesOut(Output):
+    type: str
+    bytes: int
+
+
+class TypeNumOut(Output):
+    type: str
+    num: int
+
+
+class OfflineTaskOut(Output):
+    """#21: the DCS fields, then keyscope's (``status``, ``created_at``, ``reason``, extensions)."""
+
+    id: str
+    instance_id: str
+    node_id: str | None = None
+    backup_id: str | None = None
+    group_name: str | None = None
+    node_ip: str | None = None
+    node_ipv6: str | None = None
+    node_type: str | None = None
+    analysis_type: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    largest_key_prefixes: list[KeyPrefixOut] | None = None
+    largest_keys: list[LargestKeyOut] | None = None
+    total_bytes: int | None = None
+    total_num: int | None = None
+    type_bytes: list[TypeBytesOut] | None = None
+    type_num: list[TypeNumOut] | None = None
+    status: str
+    created_at: str | None = None
+    reason: str | None = None
+    db_stats: list[dict[str, Any]] | None = None
+    ttl_distribution: list[dict[str, Any]] | None = None
+    size_histograms: list[dict[str, Any]] | None = None
+    prefix_accuracy: list[dict[str, Any]] | None = None

@@ -1,0 +1,208 @@
+"""``keyscope analyze``: the online analyses against a live server, without the service.
+
+``analyze bigkeys|hotkeys|expire redis://[:password@]host:port [--cluster]`` runs the same
+engine function the service runs and prints the same records (JSON field names as DCS).
+A progress bar is drawn on stderr only when stdout is a terminal. Exit codes: 0 done,
+1 the analysis failed (one line on stderr), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from enum import StrEnum
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from keyscope import defaults
+from keyscope.analysis.bigkeys import find_bigkeys
+from keyscope.analysis.expire import scan_expired
+from keyscope.analysis.hotkeys import find_hotkeys
+from keyscope.domain.errors import InvalidInput, KeyscopeError
+from keyscope.domain.keys import BigKey, HotKey
+from keyscope.domain.scan import Progress as ProgressCallback
+from keyscope.domain.scan import ScanOptions
+from keyscope.domain.topology import InstanceMode, Topology
+from keyscope.redis.connection import parse_url
+from keyscope.redis.topology import discover
+
+app = typer.Typer(
+    help="Analyse a live Redis or Valkey: big keys, hot keys, expired keys.",
+    no_args_is_help=True,
+)
+
+T = TypeVar("T")
+
+
+class OutputFormat(StrEnum):
+    JSON = "json"
+    TABLE = "table"
+
+
+UrlArg = Annotated[str, typer.Argument(help="redis://[:password@]host:port of a node.")]
+ClusterOpt = Annotated[
+    bool, typer.Option("--cluster", help="The node belongs to a Redis Cluster: scan every shard.")
+]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
+RateOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-ops-per-sec",
+        min=1,
+        help=f"Per-node ceiling of commands per second [default: {defaults.MAX_OPS_PER_SEC}].",
+    ),
+]
+UnthrottledOpt = Annotated[
+    bool, typer.Option("--unthrottled", help="No ceiling on commands per second.")
+]
+CountOpt = Annotated[int, typer.Option("--scan-count", min=1, help="SCAN COUNT per page.")]
+ReplicaOpt = Annotated[
+    bool,
+    typer.Option("--replicas/--no-replicas", help="Read replicas where they exist (as DCS does)."),
+]
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"keyscope: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _options(
+    max_ops: int | None, unthrottled: bool, scan_count: int, replicas: bool = True
+) -> ScanOptions:
+    rate = None if unthrottled else (max_ops or defaults.MAX_OPS_PER_SEC)
+    return ScanOptions(scan_count=scan_count, max_ops_per_sec=rate, use_replicas=replicas)
+
+
+def _topology(url: str, mode: InstanceMode) -> tuple[Topology, str | None]:
+    try:
+        endpoint = parse_url(url)
+    except InvalidInput as exc:
+        _fail(exc.message, 2)
+    try:
+        return discover(mode, [endpoint.address], endpoint.password), endpoint.password
+    except InvalidInput as exc:
+        _fail(exc.message, 2)
+    except KeyscopeError as exc:
+        _fail(exc.message)
+
+
+@contextlib.contextmanager
+def _progress(label: str) -> Iterator[ProgressCallback | None]:
+    """A rich progress bar on stderr when stdout is a terminal; otherwise nothing."""
+    if not sys.stdout.isatty():
+        yield None
+        return
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(keys_scanned: int, keys_total: int | None) -> None:
+            bar.update(task, completed=keys_scanned, total=keys_total)
+
+        yield update
+
+
+def _run(label: str, work: Callable[[ProgressCallback | None], T]) -> T:
+    with _progress(label) as progress:
+        try:
+            return work(progress)
+        except KeyscopeError as exc:
+            _fail(exc.message)
+
+
+def _record(key: BigKey | HotKey) -> dict[str, Any]:
+    """A record with DCS field names; ``shard`` only where it is set (cluster)."""
+    data = asdict(key)
+    if data.get("shard") is None:
+        data.pop("shard", None)
+    return data
+
+
+def _print_keys(keys: list[BigKey] | list[HotKey], fmt: OutputFormat, title: str) -> None:
+    records = [_record(k) for k in keys]
+    if fmt is OutputFormat.JSON:
+        typer.echo(json.dumps(records, ensure_ascii=False, indent=2))
+        return
+    columns = ["name", "type", "shard", "db", "size", "unit", "freq"]
+    present = [c for c in columns if any(c in r for r in records)] or columns[:6]
+    table = Table(title=f"{title} ({len(records)})")
+    for c in present:
+        table.add_column(c, justify="right" if c in ("db", "size", "freq") else "left")
+    for r in records:
+        table.add_row(*(str(r.get(c, "")) for c in present))
+    Console().print(table)
+
+
+@app.command("bigkeys")
+def bigkeys(
+    url: UrlArg,
+    *,
+    cluster: ClusterOpt = False,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    max_ops: RateOpt = None,
+    unthrottled: UnthrottledOpt = False,
+    scan_count: CountOpt = defaults.SCAN_COUNT,
+    replicas: ReplicaOpt = True,
+) -> None:
+    """Big keys of every shard, by the DCS rules (strings over 10 KB, collections over 5,000)."""
+    topology, password = _topology(url, InstanceMode.CLUSTER if cluster else InstanceMode.SINGLE)
+    options = _options(max_ops, unthrottled, scan_count, replicas)
+    keys = _run("big keys", lambda p: find_bigkeys(topology, password, options, progress=p))
+    _print_keys(keys, fmt, "Big keys")
+
+
+@app.command("hotkeys")
+def hotkeys(
+    url: UrlArg,
+    *,
+    cluster: ClusterOpt = False,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    max_ops: RateOpt = None,
+    unthrottled: UnthrottledOpt = False,
+    scan_count: CountOpt = defaults.SCAN_COUNT,
+    replicas: ReplicaOpt = True,
+) -> None:
+    """Hot keys by LFU counter (needs maxmemory-policy allkeys-lfu or volatile-lfu)."""
+    topology, password = _topology(url, InstanceMode.CLUSTER if cluster else InstanceMode.SINGLE)
+    options = _options(max_ops, unthrottled, scan_count, replicas)
+    keys = _run("hot keys", lambda p: find_hotkeys(topology, password, options, progress=p))
+    _print_keys(keys, fmt, "Hot keys")
+
+
+@app.command("expire")
+def expire(
+    url: UrlArg,
+    *,
+    cluster: ClusterOpt = False,
+    fmt: FormatOpt = OutputFormat.TABLE,
+    max_ops: RateOpt = None,
+    unthrottled: UnthrottledOpt = False,
+    scan_count: CountOpt = defaults.SCAN_COUNT,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", min=0, help="Stop after this many seconds.")
+    ] = None,
+) -> None:
+    """Reclaim expired keys with SCAN on every master; print how many went, how many were seen."""
+    topology, password = _topology(url, InstanceMode.CLUSTER if cluster else InstanceMode.HA)
+    options = _options(max_ops, unthrottled, scan_count)
+    result = _run(
+        "expired keys",
+        lambda p: scan_expired(topology, password, options, timeout_s=timeout, progress=p),
+    )
+    record = {"num": result.expired_keys, "scanned_keys": result.scanned_keys}
+    if fmt is OutputFormat.JSON:
+        typer.echo(json.dumps(record))
+        return
+    table = Table(title="Expired-key scan")
+    table.add_column("expired keys reclaimed", justify="right")
+    table.add_column("keys scanned", justify="right")
+    table.add_row(str(record["num"]), str(record["scanned_keys"]))
+    Console().print(table)

@@ -1,0 +1,229 @@
+"""``keyscope rdb``: the offline analysis of an RDB file, and its key records, without a server.
+
+``rdb report`` prints the same report the API stores (its JSON is that very object);
+``rdb keys`` streams one record per key. A progress bar is drawn on stderr only when stdout
+is a terminal, so piped output carries nothing but the data. Exit codes: 0 done, 1 the
+file could not be analysed (one line on stderr, with the byte offset of a format error),
+2 bad usage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, BinaryIO, TextIO
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from keyscope import defaults
+from keyscope.analysis.offline import OfflineOptions, OfflineReport, analyze_rdb, display_key
+from keyscope.domain.errors import KeyscopeError
+from keyscope.domain.keys import KeyRecord
+
+app = typer.Typer(help="Analyse RDB files offline: full report, or every key as a record.")
+
+
+class ReportFormat(StrEnum):
+    JSON = "json"
+    TABLE = "table"
+    CSV = "csv"
+
+
+class KeysFormat(StrEnum):
+    JSONL = "jsonl"
+    CSV = "csv"
+
+
+FileArg = Annotated[str, typer.Argument(metavar="FILE", help="RDB file, or - for standard input.")]
+
+
+@contextlib.contextmanager
+def _open(path: str) -> Iterator[BinaryIO]:
+    if path == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        handle = Path(path).open("rb")  # noqa: SIM115  (closed below)
+    except OSError as exc:
+        _fail(f"cannot open {path}: {exc.strerror or exc}")
+    with handle:
+        yield handle
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"keyscope: {message}", err=True)
+    raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _progress(source: BinaryIO) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress callback drawing a bar on stderr when stdout is a terminal, else None."""
+    if not sys.stdout.isatty():
+        yield None
+        return
+    total: int | None = None
+    with contextlib.suppress(OSError, ValueError):
+        total = os.fstat(source.fileno()).st_size or None
+    columns = (
+        TextColumn("reading"),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn("{task.fields[keys]:,} keys"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("rdb", total=total, keys=0)
+
+        def update(keys: int, bytes_read: int) -> None:
+            bar.update(task, completed=bytes_read, keys=keys)
+
+        yield update
+
+
+def _csv_report(report: OfflineReport, out: TextIO) -> None:
+    writer = csv.writer(out)
+    writer.writerow(["section", "name", "type", "bytes", "num"])
+    writer.writerow(["total", "", "", report.total_bytes, report.total_num])
+    for tb, tn in zip(report.type_bytes, report.type_num, strict=True):
+        writer.writerow(["type", "", tb.type, tb.bytes, tn.num])
+    for k in report.largest_keys:
+        writer.writerow(["largest_key", k.key, k.type, k.bytes, k.num_of_elem])
+    for p in report.largest_key_prefixes:
+        writer.writerow(["key_prefix", p.key_prefix, p.type, p.bytes, p.num])
+    for t in report.ttl_distribution:
+        writer.writerow(["ttl", t.bucket, "", t.bytes, t.num])
+    for d in report.db_stats:
+        writer.writerow(["db", d.db, "", d.bytes, d.num])
+
+
+def _table(title: str, headers: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for i, header in enumerate(headers):
+        table.add_column(header, justify="left" if i < 2 else "right")
+    for row in rows:
+        # Text, not markup: keys are user data and may contain "[...]".
+        table.add_row(*(Text(f"{v:,}" if isinstance(v, int) else str(v)) for v in row))
+    return table
+
+
+def _table_report(report: OfflineReport, console: Console) -> None:
+    console.print(f"{report.total_num:,} keys, {report.total_bytes:,} bytes")
+    types = [(t.type, "", t.bytes, n.num)
+             for t, n in zip(report.type_bytes, report.type_num, strict=True)]  # fmt: skip
+    console.print(_table("Types", ("type", "", "bytes", "keys"), types))
+    console.print(
+        _table(
+            "Largest keys",
+            ("key", "type", "bytes", "elements"),
+            [(k.key, k.type, k.bytes, k.num_of_elem) for k in report.largest_keys],
+        )
+    )
+    console.print(
+        _table(
+            "Largest prefixes",
+            ("prefix", "type", "bytes", "keys"),
+            [(p.key_prefix, p.type, p.bytes, p.num) for p in report.largest_key_prefixes],
+        )
+    )
+    console.print(
+        _table(
+            "TTL",
+            ("bucket", "", "bytes", "keys"),
+            [(t.bucket, "", t.bytes, t.num) for t in report.ttl_distribution],
+        )
+    )
+    console.print(_table("Databases", ("db", "", "bytes", "keys"),
+                         [(d.db, "", d.bytes, d.num) for d in report.db_stats]))  # fmt: skip
+
+
+@app.command("report")
+def report_command(
+    file: FileArg,
+    fmt: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = (
+        ReportFormat.JSON
+    ),
+    top: Annotated[int, typer.Option(min=0, help="Largest keys to list.")] = (
+        defaults.OFFLINE_TOP_KEYS
+    ),
+    prefix_top: Annotated[int, typer.Option(min=0, help="Prefixes to list per type.")] = (
+        defaults.OFFLINE_TOP_PREFIXES
+    ),
+    delimiters: Annotated[str, typer.Option(help="Characters that cut prefixes.")] = (
+        defaults.PREFIX_DELIMITERS
+    ),
+) -> None:
+    """Print the offline analysis report of an RDB file."""
+    if not delimiters:
+        raise typer.BadParameter("give at least one delimiter", param_hint="--delimiters")
+    options = OfflineOptions(top_keys=top, top_prefixes=prefix_top, delimiters=delimiters)
+    with _open(file) as source, _progress(source) as progress:
+        try:
+            report = analyze_rdb(source, options, progress=progress)
+        except KeyscopeError as exc:
+            _fail(f"{file}: {exc.message}")
+    if fmt is ReportFormat.JSON:
+        json.dump(report.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    elif fmt is ReportFormat.CSV:
+        _csv_report(report, sys.stdout)
+    else:
+        _table_report(report, Console())
+
+
+def _record_dict(rec: KeyRecord) -> dict[str, object]:
+    return {
+        "db": rec.db,
+        "key": display_key(rec.key),
+        "type": rec.type,
+        "encoding": rec.encoding,
+        "expiry_ms": rec.expiry_ms,
+        "num_elements": rec.num_elements,
+        "serialized_size": rec.serialized_size,
+        "memory": rec.memory,
+    }
+
+
+KEY_FIELDS = ("db", "key", "type", "encoding", "expiry_ms", "num_elements", "serialized_size",
+              "memory")  # fmt: skip
+
+
+@app.command("keys")
+def keys_command(
+    file: FileArg,
+    fmt: Annotated[KeysFormat, typer.Option("--format", help="Output format.")] = (
+        KeysFormat.JSONL
+    ),
+) -> None:
+    """Stream one record per key: JSON lines or CSV."""
+    from keyscope.rdb import RdbReader
+
+    out = sys.stdout
+    writer = csv.writer(out) if fmt is KeysFormat.CSV else None
+    if writer is not None:
+        writer.writerow(KEY_FIELDS)
+    with _open(file) as source:
+        try:
+            for rec in RdbReader(source):
+                row = _record_dict(rec)
+                if writer is not None:
+                    writer.writerow(["" if v is None else v for v in row.values()])
+                else:
+                    out.write(json.dumps(row, ensure_ascii=False))
+                    out.write("\n")
+        except KeyscopeError as exc:
+            out.flush()
+            _fail(f"{file}: {exc.message}")
+        except BrokenPipeError:
+            # The reader of our output went away (``| head``): not an error of ours.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())

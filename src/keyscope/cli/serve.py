@@ -1,0 +1,74 @@
+"""``keyscope serve``: the DCS-compatible API with its task runner and scheduler."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from keyscope.settings import Settings
+
+app = typer.Typer()
+
+
+def _settings(**given: Any) -> Settings:
+    # Only what was given on the command line overrides the KEYSCOPE_* environment.
+    return Settings(**{k: v for k, v in given.items() if v is not None})
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None,
+        typer.Option(help="Interface to listen on (env KEYSCOPE_HOST; default 127.0.0.1)"),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="TCP port (env KEYSCOPE_PORT; default 8080)", min=1, max=65535),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder for the database, keys and backups (env KEYSCOPE_DATA_DIR)"),
+    ] = None,
+    credentials: Annotated[
+        Path | None,
+        typer.Option(
+            help="Credentials file (env KEYSCOPE_CREDENTIALS; default DATA_DIR/credentials.json)"
+        ),
+    ] = None,
+) -> None:
+    """Start the DCS-compatible cache-analysis API (SQLite and workers in-process)."""
+    import uvicorn
+
+    from keyscope.api.app import create_app
+    from keyscope.api.credentials import ensure_credentials_file
+    from keyscope.domain.errors import KeyscopeError
+
+    settings = _settings(host=host, port=port, data_dir=data_dir, credentials=credentials)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        store, created = ensure_credentials_file(settings.credentials_path)
+    except KeyscopeError as exc:
+        typer.echo(f"keyscope: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    if created is not None:
+        typer.echo("Created a credential for this keyscope (the secret key stays in the file):")
+        typer.echo(f"  access key:  {created.access_key}")
+        typer.echo(f"  project id:  {', '.join(sorted(created.projects))}")
+        typer.echo(f"  credentials: {settings.credentials_path.resolve()}")
+    else:
+        typer.echo(
+            f"Credentials: {settings.credentials_path.resolve()} ({len(store)} access key(s))"
+        )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        log_config=None,
+    )

@@ -1,0 +1,202 @@
+"""What the scanner asks about each page of keys, and the records it gets back.
+
+- SizeProbe: type (TYPE), size (STRLEN, LLEN, SCARD, ZCARD, HLEN, XLEN) and memory
+  (MEMORY USAGE) of keys, in pipelined stages; on Redis 4.0+ memory first, so that only
+  keys large enough to be big are typed and sized (see the class).
+- FreqProbe: ``OBJECT FREQ`` of every key (the LFU counter; it does not touch the key).
+- CountProbe: nothing; SCAN alone (the expired-key scan).
+
+Error replies for single keys (a key deleted or retyped between stages) drop that key; a
+stage answered only with errors (ACL, wrong policy) raises NodeError.
+"""
+
+from __future__ import annotations
+
+from itertools import repeat
+from typing import Any
+
+import hiredis
+
+from keyscope.domain.errors import NodeError
+from keyscope.redis.connection import RawConnection, key_command_prefix
+from keyscope.redis.scanner import Batch, Probe, ProbeGen
+
+_TYPE = key_command_prefix("TYPE")
+_MEMORY = key_command_prefix("MEMORY", "USAGE")
+_FREQ = key_command_prefix("OBJECT", "FREQ")
+_TYPE_NAMES: dict[Any, str] = {
+    b"string": "string",
+    b"list": "list",
+    b"set": "set",
+    b"zset": "zset",
+    b"hash": "hash",
+    b"stream": "stream",
+}
+_SIZE_PREFIXES: dict[Any, bytes] = {
+    b"string": key_command_prefix("STRLEN"),
+    b"list": key_command_prefix("LLEN"),
+    b"set": key_command_prefix("SCARD"),
+    b"zset": key_command_prefix("ZCARD"),
+    b"hash": key_command_prefix("HLEN"),
+    b"stream": key_command_prefix("XLEN"),
+}
+
+SizedKey = tuple[bytes, str, int, int | None, int, str | None]
+"""(name, type, size, memory, db, shard): size in bytes for strings and elements otherwise;
+memory is MEMORY USAGE in bytes where it was asked for, else None."""
+
+FreqKey = tuple[bytes, int, int, str | None]
+"""(name, freq, db, shard)."""
+
+
+def _raise_if_all_errors(replies: list[Any], what: str) -> None:
+    if replies and all(isinstance(r, hiredis.ReplyError) for r in replies):
+        raise NodeError(f"{what} refused: {replies[0]}")
+
+
+def _key_frames(keys: list[bytes]) -> list[bytes]:
+    return [b"$%d\r\n%s\r\n" % (len(k), k) for k in keys]
+
+
+_SHORT_KEY = 512
+_MEMORY_HEADS = [_MEMORY + b"$%d\r\n" % n for n in range(_SHORT_KEY)]
+_FREQ_HEADS = [_FREQ + b"$%d\r\n" % n for n in range(_SHORT_KEY)]
+
+
+def _pack_each(prefix: bytes, heads: list[bytes], keys: list[bytes]) -> bytes:
+    """The one-key command ``prefix`` for every key, packed with C-level maps only.
+
+    ``heads[n]`` is ``prefix`` followed by the bulk header of an ``n``-byte key; this is the
+    hot path of a scan, so no Python-level loop runs per key.
+    """
+    try:
+        framed = list(map(heads.__getitem__, map(len, keys)))
+    except IndexError:  # a key of 512 bytes or more: the general way
+        return prefix + prefix.join(_key_frames(keys))
+    return b"\r\n".join(map(bytes.__add__, framed, keys)) + b"\r\n"
+
+
+def _none_reaches(values: list[Any], bound: int) -> bool:
+    """True when no value is an int >= bound (fast when every value is an int)."""
+    try:
+        return bool(max(values) < bound)
+    except TypeError:  # nil (key gone) or an error reply among them
+        return not any(v.__class__ is int and v >= bound for v in values)
+
+
+class SizeProbe(Probe[SizedKey]):
+    """Type, size and memory of keys; with ``skip_below_bytes``, only of keys that big.
+
+    Two ways to walk a page, both written so that the Python work per key is a few list
+    comprehensions (each key framed once, the commands joined in C):
+
+    - ``skip_below_bytes`` set (Redis 4.0+): ``MEMORY USAGE`` of every key first; it reads
+      the allocation without touching the key, and a key smaller than the bound cannot be
+      big, so TYPE and the size command go only to the few that are left. One cheap command
+      per key instead of two, and the memory of every candidate for the 50 MB rule.
+    - otherwise: TYPE, the size command, then MEMORY USAGE for collections of at most
+      ``memory_up_to_count`` elements (the only ones the 50 MB rule can still catch).
+
+    Records come back only for the keys that went through sizing.
+    """
+
+    ops_per_key = 2.2
+
+    def __init__(
+        self, *, memory_up_to_count: int | None = None, skip_below_bytes: int | None = None
+    ) -> None:
+        self.memory_up_to_count = memory_up_to_count
+        """Ask MEMORY USAGE for collections of at most this many elements; None: never."""
+        self.skip_below_bytes = skip_below_bytes
+        if skip_below_bytes is not None:
+            self.ops_per_key = 1.05
+
+    def page(self, keys: list[bytes], db: int, shard: str | None) -> ProbeGen[SizedKey]:
+        memory: list[int | None] | None = None
+        bound = self.skip_below_bytes
+        if bound is not None:
+            usage = yield Batch(_pack_each(_MEMORY, _MEMORY_HEADS, keys), len(keys))
+            if all(isinstance(u, hiredis.ReplyError) for u in usage[:1]) and all(
+                isinstance(u, hiredis.ReplyError) for u in usage
+            ):
+                self.skip_below_bytes = None  # MEMORY refused (ACL, renamed): size everything
+                self.ops_per_key = SizeProbe.ops_per_key
+            elif _none_reaches(usage, bound):
+                return []
+            else:
+                kept = [i for i, u in enumerate(usage) if u.__class__ is int and u >= bound]
+                keys = [keys[i] for i in kept]
+                memory = [usage[i] for i in kept]
+        frames = _key_frames(keys)
+        types = yield Batch(_TYPE + _TYPE.join(frames), len(keys))
+        _raise_if_all_errors(types, "TYPE")
+        prefixes = list(map(_SIZE_PREFIXES.get, types))
+        if None in prefixes:  # gone since SCAN, or a module type: nothing to size
+            kept = [i for i, p in enumerate(prefixes) if p is not None]
+            keys = [keys[i] for i in kept]
+            frames = [frames[i] for i in kept]
+            types = [types[i] for i in kept]
+            prefixes = [prefixes[i] for i in kept]
+            memory = None if memory is None else [memory[i] for i in kept]
+            if not keys:
+                return []
+        names = list(map(_TYPE_NAMES.__getitem__, types))
+        sized = b"".join(map(bytes.__add__, prefixes, frames))  # type: ignore[arg-type]
+        sizes = yield Batch(sized, len(keys))
+        _raise_if_all_errors(sizes, "size command")
+        if memory is None:
+            memory = [None] * len(keys)
+            limit = self.memory_up_to_count
+            ask = [] if limit is None else [
+                i
+                for i, (t, n) in enumerate(zip(names, sizes, strict=True))
+                if t != "string" and n.__class__ is int and n <= limit
+            ]  # fmt: skip
+            if ask:
+                usage = yield Batch(_MEMORY + _MEMORY.join([frames[i] for i in ask]), len(ask))
+                for i, m in zip(ask, usage, strict=True):
+                    memory[i] = m if m.__class__ is int else None
+        records = list(zip(keys, names, sizes, memory, repeat(db), repeat(shard)))
+        # A key deleted between stages sizes as 0 (or errs if retyped): only empty strings stay.
+        return [r for r in records if r[2].__class__ is int and (r[2] or r[1] == "string")]
+
+
+class FreqProbe(Probe[FreqKey]):
+    """OBJECT FREQ of every key; keys below ``min_freq`` are dropped at once."""
+
+    ops_per_key = 1.0
+
+    def __init__(self, min_freq: int = 0) -> None:
+        self.min_freq = min_freq
+
+    def page(self, keys: list[bytes], db: int, shard: str | None) -> ProbeGen[FreqKey]:
+        freqs = yield Batch(_pack_each(_FREQ, _FREQ_HEADS, keys), len(keys))
+        _raise_if_all_errors(freqs, "OBJECT FREQ")
+        low = self.min_freq
+        return [
+            (k, f, db, shard)
+            for k, f in zip(keys, freqs, strict=True)
+            if f.__class__ is int and f >= low
+        ]
+
+
+class CountProbe(Probe[int]):
+    """No command at all: the page's SCAN was the work (expired keys go as SCAN meets them)."""
+
+    ops_per_key = 0.0
+
+    def page(self, keys: list[bytes], db: int, shard: str | None) -> ProbeGen[int]:
+        return [len(keys)]
+        yield  # a generator that asks nothing
+
+
+def run_probe(conn: RawConnection, gen: ProbeGen[Any]) -> list[Any]:
+    """Drive one probe over ``conn`` stage by stage (for a handful of keys, not a scan)."""
+    try:
+        batch = next(gen)
+        while True:
+            conn.send(batch.data)
+            batch = gen.send(conn.read(batch.replies))
+    except StopIteration as stop:
+        records: list[Any] = stop.value
+        return records

@@ -1,0 +1,219 @@
+"""A snapshot of a node over the replication protocol, the way ``redis-cli --rdb`` takes one.
+
+keyscope connects as a replica would: ``AUTH``, ``REPLCONF capa eof`` and
+``REPLCONF rdb-only 1`` (older servers refuse these and are served anyway), then ``SYNC``.
+The node answers with newlines while it prepares the snapshot, then either ``$<length>``
+and that many bytes (disk-based) or ``$EOF:<40-byte mark>`` and bytes up to that mark
+(diskless). The payload is exposed as a read-only binary stream, so it can go to a file or
+straight into the RDB reader while it arrives; nothing holds the whole file in memory.
+
+Errors name the node (``host:port``), never the password: ``NodeUnreachable`` when it
+does not answer, times out or closes the connection early, ``NodeAuthFailed`` when it
+refuses the credentials.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final
+
+from keyscope import defaults
+from keyscope.domain.errors import NodeAuthFailed, NodeError, NodeUnreachable
+
+EOF_MARK_SIZE: Final = 40
+_CHUNK: Final = 1 << 20
+
+
+def _command(*args: str) -> bytes:
+    out = [f"*{len(args)}\r\n".encode()]
+    for arg in args:
+        raw = arg.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
+    return b"".join(out)
+
+
+class ReplicationSnapshot(io.RawIOBase):
+    """The RDB payload of one node's snapshot as a readable stream; use as a context manager.
+
+    ``size`` is the announced length (None for a diskless transfer until it ends);
+    ``bytes_received`` counts payload bytes handed out so far.
+    """
+
+    def __init__(self, host: str, port: int, *, username: str | None = None,
+                 password: str | None = None,
+                 connect_timeout: float = defaults.CONNECT_TIMEOUT_S,
+                 timeout: float = defaults.REPLICATION_TIMEOUT_S) -> None:  # fmt: skip
+        super().__init__()
+        self.node = f"{host}:{port}"
+        self.size: int | None = None
+        self.bytes_received = 0
+        self._buf = bytearray()
+        self._mark: bytes | None = None
+        self._remaining = 0
+        self._done = False
+        try:
+            self._sock = socket.create_connection((host, port), timeout=connect_timeout)
+        except OSError as exc:
+            raise NodeUnreachable(f"cannot connect: {exc.strerror or exc}", node=self.node) from exc
+        self._sock.settimeout(timeout)
+        try:
+            self._handshake(username, password)
+        except BaseException:
+            self._sock.close()
+            raise
+
+    # -- protocol ---------------------------------------------------------------------------
+
+    def _lost(self, exc: OSError) -> NodeUnreachable:
+        if isinstance(exc, TimeoutError):
+            return NodeUnreachable("timed out waiting for the snapshot", node=self.node)
+        return NodeUnreachable(f"connection failed: {exc.strerror or exc}", node=self.node)
+
+    def _recv(self) -> bytes:
+        try:
+            data = self._sock.recv(_CHUNK)
+        except OSError as exc:
+            raise self._lost(exc) from exc
+        if not data:
+            raise NodeUnreachable(
+                f"connection closed after {self.bytes_received} bytes of the snapshot",
+                node=self.node,
+            )
+        return data
+
+    def _readline(self) -> bytes:
+        while True:
+            pos = self._buf.find(b"\n")
+            if pos >= 0:
+                line = bytes(self._buf[:pos]).rstrip(b"\r")
+                del self._buf[: pos + 1]
+                return line
+            if len(self._buf) > 64 * 1024:
+                raise NodeError("protocol error: reply line too long", node=self.node)
+            self._buf += self._recv()
+
+    def _send(self, *args: str) -> None:
+        try:
+            self._sock.sendall(_command(*args))
+        except OSError as exc:
+            raise self._lost(exc) from exc
+
+    def _refused(self, reply: bytes) -> NodeError:
+        text = reply[1:].decode(errors="replace")
+        if text.startswith(("NOAUTH", "WRONGPASS", "NOPERM")) or "password" in text.lower():
+            return NodeAuthFailed(f"authentication refused: {text}", node=self.node)
+        return NodeError(f"refused the snapshot: {text}", node=self.node)
+
+    def _handshake(self, username: str | None, password: str | None) -> None:
+        if password:
+            self._send("AUTH", *((username,) if username else ()), password)
+            if not self._readline().startswith(b"+"):
+                raise NodeAuthFailed("authentication refused", node=self.node)
+        for option in (("capa", "eof"), ("rdb-only", "1")):
+            self._send("REPLCONF", *option)
+            reply = self._readline()
+            if reply.startswith(b"-NOAUTH"):
+                raise self._refused(reply)
+        self._send("SYNC")
+        self._read_payload_header()
+
+    def _read_payload_header(self) -> None:
+        line = self._readline()
+        while not line or line.startswith(b"+"):
+            line = self._readline()  # keep-alive newlines while the node prepares the snapshot
+        if line.startswith(b"-"):
+            raise self._refused(line)
+        if line.startswith(b"$EOF:"):
+            if len(line) != 5 + EOF_MARK_SIZE:
+                raise NodeError("protocol error: bad EOF mark", node=self.node)
+            self._mark = line[5:]
+            self._find_mark()
+            return
+        try:
+            if not line.startswith(b"$"):
+                raise ValueError(line[:40])
+            self.size = self._remaining = int(line[1:])
+        except ValueError as exc:
+            raise NodeError(
+                f"protocol error: unexpected reply {line[:40]!r}", node=self.node
+            ) from exc
+
+    # -- payload ----------------------------------------------------------------------------
+
+    def _fill(self) -> None:
+        """Receive more payload; in diskless mode, stop at the EOF mark."""
+        if self._mark is None:
+            self._buf += self._recv()
+            return
+        # Only called with at most EOF_MARK_SIZE bytes held back, so each search is short.
+        while not self._done and len(self._buf) <= EOF_MARK_SIZE:
+            self._buf += self._recv()
+            self._find_mark()
+
+    def _find_mark(self) -> None:
+        assert self._mark is not None
+        end = self._buf.find(self._mark)
+        if end >= 0:
+            del self._buf[end:]  # the mark and whatever the node sends after it
+            self._done = True
+            self.size = self.bytes_received + len(self._buf)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        view = memoryview(buffer).cast("B")
+        if self._mark is None:
+            if self._remaining == 0:
+                return 0
+            if not self._buf:
+                self._fill()
+            n = min(len(view), len(self._buf), self._remaining)
+            self._remaining -= n
+        else:
+            if not self._done and len(self._buf) <= EOF_MARK_SIZE:
+                self._fill()
+            avail = len(self._buf) if self._done else len(self._buf) - EOF_MARK_SIZE
+            n = min(len(view), avail)
+        view[:n] = self._buf[:n]
+        del self._buf[:n]
+        self.bytes_received += n
+        return n
+
+    def chunks(self, size: int = _CHUNK) -> Iterator[bytes]:
+        """The payload in chunks as it arrives."""
+        while chunk := self.read(size):
+            yield chunk
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._sock.close()
+        super().close()
+
+
+def save_snapshot(host: str, port: int, dest: Path, *, username: str | None = None,
+                  password: str | None = None,
+                  connect_timeout: float = defaults.CONNECT_TIMEOUT_S,
+                  timeout: float = defaults.REPLICATION_TIMEOUT_S) -> int:  # fmt: skip
+    """Write a snapshot of the node to ``dest`` (mode 0600, atomically); return its size."""
+    partial = dest.with_name(dest.name + ".part")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out, ReplicationSnapshot(
+            host, port, username=username, password=password,
+            connect_timeout=connect_timeout, timeout=timeout,
+        ) as snap:  # fmt: skip
+            for chunk in snap.chunks():
+                out.write(chunk)
+            written = snap.bytes_received
+        os.replace(partial, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        raise
+    return written

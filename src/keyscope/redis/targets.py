@@ -1,0 +1,60 @@
+"""Which node each online analysis reads, and which databases on it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from keyscope import defaults
+from keyscope.domain.topology import InstanceMode, Node, Topology
+from keyscope.redis.connection import Endpoint, info
+from keyscope.redis.info import keyspace
+from keyscope.redis.scanner import ScanTarget
+
+
+def scan_nodes(topology: Topology, *, read_only: bool, use_replicas: bool = True) -> list[Node]:
+    """One node per shard: a replica for read-only work where one exists (DCS), else the master."""
+    if read_only and use_replicas:
+        return [s.read_node() for s in topology.shards]
+    return [s.master for s in topology.shards]
+
+
+def plan(
+    topology: Topology,
+    password: str | None,
+    *,
+    read_only: bool,
+    use_replicas: bool = True,
+    timeout: float = defaults.CONNECT_TIMEOUT_S,
+) -> tuple[list[ScanTarget], int]:
+    """Scan targets for every shard and the number of keys they hold (for progress).
+
+    A cluster is walked in db 0 on every shard and its records carry ``shard`` = the master's
+    ``ip:port``; other deployments are walked in every database INFO keyspace lists.
+    """
+    cluster = topology.mode is InstanceMode.CLUSTER
+    targets: list[ScanTarget] = []
+    total = 0
+    for shard, node in zip(
+        topology.shards,
+        scan_nodes(topology, read_only=read_only, use_replicas=use_replicas),
+        strict=True,
+    ):
+        dbs = keyspace(
+            info(Endpoint(node.host, node.port, password=password), "keyspace", timeout=timeout)
+        )
+        if cluster:
+            dbs = [d for d in dbs if d.db == 0]
+        total += sum(d.keys for d in dbs)
+        targets.append(
+            ScanTarget(
+                node,
+                tuple(d.db for d in dbs if d.keys > 0),
+                shard.master.address if cluster else None,
+                readonly=cluster and node is not shard.master,
+            )
+        )
+    return targets, total
+
+
+def addresses(nodes: Sequence[Node]) -> str:
+    return ", ".join(n.address for n in nodes)

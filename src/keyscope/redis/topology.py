@@ -1,0 +1,173 @@
+"""Discover a deployment from the addresses a user registers: shards, masters, replicas, engine."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from keyscope import defaults
+from keyscope.domain.errors import InvalidInput
+from keyscope.domain.topology import InstanceMode, Node, NodeRole, Shard, Topology
+from keyscope.redis.connection import Endpoint, call, info, parse_address
+
+
+def node_id(host: str, port: int) -> str:
+    """Stable id of a node of an instance (DCS node_id): md5 of ``host:port``."""
+    return hashlib.md5(f"{host}:{port}".encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfo:
+    """What INFO tells about one node that discovery needs."""
+
+    engine: str
+    version: str
+    role: str
+    cluster_enabled: bool
+    master: tuple[str, int] | None
+    replicas: tuple[tuple[str, int], ...]
+
+
+def server_info(endpoint: Endpoint, *, timeout: float = defaults.CONNECT_TIMEOUT_S) -> ServerInfo:
+    """INFO server/replication/cluster of one node, parsed."""
+    return parse_server_info(info(endpoint, "all", timeout=timeout))
+
+
+def parse_server_info(info: dict[str, Any]) -> ServerInfo:
+    if "valkey_version" in info or info.get("server_name") == "valkey":
+        engine, version = "valkey", str(info.get("valkey_version") or info["redis_version"])
+    else:
+        engine, version = "redis", str(info["redis_version"])
+    role = str(info.get("role", "master"))
+    master = None
+    if role == "slave":
+        master = (str(info["master_host"]), int(info["master_port"]))
+    replicas = []
+    for i in range(int(info.get("connected_slaves", 0))):
+        entry = info.get(f"slave{i}")
+        if isinstance(entry, dict) and entry.get("state", "online") == "online":
+            replicas.append((str(entry["ip"]), int(entry["port"])))
+    return ServerInfo(
+        engine, version, role, bool(int(info.get("cluster_enabled", 0))), master, tuple(replicas)
+    )
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"7.0.15"`` → ``(7, 0, 15)``; unparsable parts count as 0."""
+    out = []
+    for part in version.split(".")[:3]:
+        digits = "".join(ch for ch in part if ch.isdigit())
+        out.append(int(digits) if digits else 0)
+    return tuple(out)
+
+
+def _node(host: str, port: int, role: NodeRole, group_id: str, group_name: str) -> Node:
+    return Node(node_id(host, port), host, port, role, group_id, group_name)
+
+
+def discover(
+    mode: InstanceMode,
+    addresses: Sequence[str],
+    password: str | None,
+    *,
+    timeout: float = defaults.CONNECT_TIMEOUT_S,
+) -> Topology:
+    """Connect, check the address answers, and lay out the deployment ``mode`` says it is.
+
+    Raises InvalidInput (bad address, no address, mode mismatch), NodeUnreachable and
+    NodeAuthFailed.
+    """
+    if not addresses:
+        raise InvalidInput("at least one host:port address is needed", code="DCS.4002")
+    seeds = [parse_address(a) for a in addresses]
+    seed = Endpoint(*seeds[0], password=password)
+    seed_info = server_info(seed, timeout=timeout)
+    if mode is InstanceMode.CLUSTER:
+        if not seed_info.cluster_enabled:
+            raise InvalidInput(f"{seed.address} is not a Redis Cluster node", code="DCS.4002")
+        shards = _cluster_shards(seed, timeout)
+    else:
+        if seed_info.cluster_enabled:
+            raise InvalidInput(
+                f"{seed.address} is a Redis Cluster node; register the instance as 'cluster'",
+                code="DCS.4002",
+            )
+        shards = (_replicated_shard(seed, seed_info, mode, password, timeout),)
+    topology = Topology(mode, seed_info.engine, seed_info.version, shards)
+    for n in topology.nodes:
+        if (n.host, n.port) != (seed.host, seed.port):
+            call(Endpoint(n.host, n.port, password=password), "PING", timeout=timeout)
+    return topology
+
+
+def _replicated_shard(
+    seed: Endpoint, info: ServerInfo, mode: InstanceMode, password: str | None, timeout: float
+) -> Shard:
+    group = ("group-0", hashlib.md5(b"group-0").hexdigest())
+    if mode is InstanceMode.SINGLE:
+        master = _node(seed.host, seed.port, NodeRole.MASTER, group[1], group[0])
+        return Shard(group[1], group[0], master)
+    master_ep, master_info = seed, info
+    if info.role == "slave" and info.master is not None:
+        master_ep = Endpoint(*info.master, password=password)
+        master_info = server_info(master_ep, timeout=timeout)
+    master = _node(master_ep.host, master_ep.port, NodeRole.MASTER, group[1], group[0])
+    replicas = tuple(
+        _node(h, p, NodeRole.SLAVE, group[1], group[0]) for h, p in master_info.replicas
+    )
+    return Shard(group[1], group[0], master, replicas)
+
+
+@dataclass(slots=True)
+class _ClusterNode:
+    cluster_id: str
+    host: str
+    port: int
+    master_id: str | None
+    first_slot: int | None
+
+
+def parse_cluster_nodes(text: str, seed_host: str) -> list[_ClusterNode]:
+    """CLUSTER NODES → live masters and replicas (failed, handshaking, address-less skipped)."""
+    nodes = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 8:
+            continue
+        flags = set(fields[2].split(","))
+        if flags & {"fail", "handshake", "noaddr"}:
+            continue
+        addr = fields[1].split("@")[0].split(",")[0]
+        host, _, port = addr.rpartition(":")
+        host = host or seed_host
+        master_id = None if fields[3] == "-" else fields[3]
+        first_slot = None
+        for slot in fields[8:]:
+            if slot.startswith("["):
+                continue
+            start = int(slot.split("-")[0])
+            first_slot = start if first_slot is None else min(first_slot, start)
+        nodes.append(_ClusterNode(fields[0], host, int(port), master_id, first_slot))
+    return nodes
+
+
+def _cluster_shards(seed: Endpoint, timeout: float) -> tuple[Shard, ...]:
+    raw: bytes = call(seed, "CLUSTER", "NODES", timeout=timeout)
+    nodes = parse_cluster_nodes(raw.decode("utf-8", "replace"), seed.host)
+    masters = [n for n in nodes if n.master_id is None and n.first_slot is not None]
+    masters.sort(key=lambda n: n.first_slot if n.first_slot is not None else 1 << 15)
+    shards = []
+    for i, m in enumerate(masters):
+        name, gid = f"group-{i}", hashlib.md5(m.cluster_id.encode()).hexdigest()
+        replicas = tuple(
+            _node(r.host, r.port, NodeRole.SLAVE, gid, name)
+            for r in nodes
+            if r.master_id == m.cluster_id
+        )
+        master = _node(m.host, m.port, NodeRole.MASTER, gid, name)
+        shards.append(Shard(gid, name, master, replicas))
+    if not shards:
+        raise InvalidInput(f"{seed.address}: the cluster has no master serving slots")
+    return tuple(shards)

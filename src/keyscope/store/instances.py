@@ -1,0 +1,96 @@
+"""Queries on instances and their cached nodes, always scoped to one project."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from keyscope.domain import codes
+from keyscope.domain.errors import NotFound
+from keyscope.domain.topology import Topology
+from keyscope.store.tables import InstanceRow, NodeRow
+
+
+def add_instance(
+    session: Session,
+    *,
+    project_id: str,
+    name: str,
+    addresses: Sequence[str],
+    password_encrypted: str | None,
+    topology: Topology,
+    now: datetime,
+) -> InstanceRow:
+    row = InstanceRow(
+        id=str(uuid.uuid4()),
+        project_id=project_id,
+        name=name,
+        mode=topology.mode.value,
+        addresses=list(addresses),
+        password_encrypted=password_encrypted,
+        engine=topology.engine,
+        engine_version=topology.engine_version,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    replace_nodes(row, topology)
+    session.flush()
+    return row
+
+
+def replace_nodes(instance: InstanceRow, topology: Topology) -> None:
+    """Cache the discovered nodes so that node ids exist for later operations."""
+    instance.nodes.clear()
+    seen: set[str] = set()
+    for position, node in enumerate(topology.nodes):
+        if node.node_id in seen:
+            continue
+        seen.add(node.node_id)
+        instance.nodes.append(
+            NodeRow(
+                node_id=node.node_id,
+                position=position,
+                host=node.host,
+                port=node.port,
+                role=node.role.value,
+                group_id=node.group_id,
+                group_name=node.group_name,
+            )
+        )
+
+
+def get_instance(session: Session, project_id: str, instance_id: str) -> InstanceRow:
+    row = session.scalar(
+        select(InstanceRow).where(
+            InstanceRow.id == instance_id, InstanceRow.project_id == project_id
+        )
+    )
+    if row is None:
+        raise NotFound(f"instance {instance_id} not found", code=codes.INSTANCE_NOT_FOUND)
+    return row
+
+
+def get_instance_by_id(session: Session, instance_id: str) -> InstanceRow | None:
+    return session.get(InstanceRow, instance_id)
+
+
+def list_instances(
+    session: Session, project_id: str, *, offset: int = 0, limit: int | None = None
+) -> tuple[int, list[InstanceRow]]:
+    where = InstanceRow.project_id == project_id
+    total = session.scalar(select(func.count()).select_from(InstanceRow).where(where)) or 0
+    query = select(InstanceRow).where(where).order_by(InstanceRow.created_at, InstanceRow.id)
+    query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return total, list(session.scalars(query))
+
+
+def delete_instance(session: Session, instance: InstanceRow) -> None:
+    session.delete(instance)
+    session.flush()

@@ -1,0 +1,160 @@
+"""Every state change of a task, persisted: waiting → running → success | failed.
+
+Each transition is one conditional UPDATE (``WHERE status IN <allowed sources>``), so it is
+atomic across threads and processes and a transition on a deleted task is a no-op that
+returns False. One waiting or running task per instance and kind is a database rule (a
+partial unique index); ``create`` turns its violation into ``Conflict`` (and a missing
+instance into ``NotFound``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from keyscope.domain import codes
+from keyscope.domain.errors import Conflict, NotFound
+from keyscope.domain.tasks import ScanType, TaskKind, TaskStatus
+from keyscope.store.db import SessionFactory, transaction
+from keyscope.store.tables import TaskRow
+
+RESTARTED_REASON = "keyscope restarted while the task ran"
+
+_ACTIVE = (TaskStatus.WAITING.value, TaskStatus.RUNNING.value)
+
+
+def conflict_for(kind: TaskKind, instance_id: str) -> Conflict:
+    return Conflict(
+        f"a {kind.value} analysis is already waiting or running on instance {instance_id}"
+    )
+
+
+def active_task(factory: SessionFactory, instance_id: str, kind: TaskKind) -> str | None:
+    """The id of the waiting or running task of ``kind`` on the instance, if any."""
+    with factory() as session:
+        return session.scalar(
+            select(TaskRow.id).where(
+                TaskRow.instance_id == instance_id,
+                TaskRow.kind == kind.value,
+                TaskRow.status.in_(_ACTIVE),
+            )
+        )
+
+
+def create(
+    factory: SessionFactory,
+    *,
+    instance_id: str,
+    kind: TaskKind,
+    scan_type: ScanType,
+    now: datetime,
+    params: dict[str, Any] | None = None,
+) -> TaskRow:
+    """A new waiting task; ``Conflict`` if one of the same kind is waiting or running."""
+    row = TaskRow(
+        id=str(uuid.uuid4()),
+        instance_id=instance_id,
+        kind=kind.value,
+        status=TaskStatus.WAITING.value,
+        scan_type=scan_type.value,
+        created_at=now,
+        num=0,
+        keys_scanned=0,
+        params=params,
+    )
+    try:
+        with transaction(factory) as session:
+            session.add(row)
+    except IntegrityError as exc:
+        if active_task(factory, instance_id, kind) is not None:
+            raise conflict_for(kind, instance_id) from exc
+        raise NotFound(f"instance {instance_id} not found", code=codes.INSTANCE_NOT_FOUND) from exc
+    return row
+
+
+def _move(
+    factory: SessionFactory, task_id: str, sources: tuple[TaskStatus, ...], **values: Any
+) -> bool:
+    with transaction(factory) as session:
+        result = session.execute(
+            update(TaskRow)
+            .where(TaskRow.id == task_id, TaskRow.status.in_([s.value for s in sources]))
+            .values(**values)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+
+def mark_running(factory: SessionFactory, task_id: str, *, now: datetime) -> bool:
+    return _move(
+        factory,
+        task_id,
+        (TaskStatus.WAITING,),
+        status=TaskStatus.RUNNING.value,
+        started_at=now,
+        heartbeat_at=now,
+    )
+
+
+def heartbeat(factory: SessionFactory, task_id: str, *, now: datetime, keys_scanned: int) -> bool:
+    return _move(
+        factory, task_id, (TaskStatus.RUNNING,), heartbeat_at=now, keys_scanned=keys_scanned
+    )
+
+
+def mark_success(
+    factory: SessionFactory,
+    task_id: str,
+    *,
+    now: datetime,
+    num: int,
+    result: dict[str, Any] | None,
+    keys_scanned: int,
+) -> bool:
+    return _move(
+        factory,
+        task_id,
+        (TaskStatus.RUNNING,),
+        status=TaskStatus.SUCCESS.value,
+        finished_at=now,
+        num=num,
+        result=result,
+        keys_scanned=keys_scanned,
+    )
+
+
+def mark_failed(factory: SessionFactory, task_id: str, *, now: datetime, reason: str) -> bool:
+    """Fail a waiting or running task, keeping the reason (which must be safe to show)."""
+    return _move(
+        factory,
+        task_id,
+        (TaskStatus.WAITING, TaskStatus.RUNNING),
+        status=TaskStatus.FAILED.value,
+        finished_at=now,
+        reason=reason[:1024],
+    )
+
+
+def recover_abandoned(factory: SessionFactory, *, now: datetime) -> int:
+    """Mark failed every task a previous process left running; returns how many."""
+    with transaction(factory) as session:
+        result = session.execute(
+            update(TaskRow)
+            .where(TaskRow.status == TaskStatus.RUNNING.value)
+            .values(status=TaskStatus.FAILED.value, finished_at=now, reason=RESTARTED_REASON)
+        )
+        return int(getattr(result, "rowcount", 0))
+
+
+def waiting_task_ids(factory: SessionFactory) -> list[str]:
+    with factory() as session:
+        return list(
+            session.scalars(
+                select(TaskRow.id)
+                .where(TaskRow.status == TaskStatus.WAITING.value)
+                .order_by(TaskRow.created_at)
+            )
+        )

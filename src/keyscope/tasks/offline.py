@@ -1,0 +1,92 @@
+"""The offline-analysis executor: back up the node if asked to, then analyse the RDB file.
+
+Registered for ``TaskKind.OFFLINE`` at import. The task's ``params`` hold the node it reads
+(``node_id``, address, role, shard) and ``backup_id``; without a backup id the executor
+first takes a fresh backup of the node over replication and records its id in ``params``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+
+from keyscope.analysis.offline import analyze_rdb
+from keyscope.domain import codes
+from keyscope.domain.errors import NotFound, TaskCancelled, Unsupported
+from keyscope.domain.tasks import TaskKind
+from keyscope.domain.topology import Topology
+from keyscope.store.backups import new_backup
+from keyscope.store.db import transaction
+from keyscope.store.tables import BackupRow, TaskRow
+from keyscope.tasks import executors
+from keyscope.tasks.backups import SnapshotTarget, run_backup
+from keyscope.tasks.clock import utcnow
+
+MIN_MAJOR_VERSION = 4
+"""DCS offers offline analysis on Redis 4.0 and later only."""
+
+
+def check_supported(topology: Topology, _password: str | None) -> None:
+    """Refuse (DCS.4230) what DCS refuses: engines older than Redis 4.0."""
+    major = topology.engine_version.split(".", 1)[0]
+    if not major.isdigit() or int(major) < MIN_MAJOR_VERSION:
+        raise Unsupported(codes.OFFLINE_UNSUPPORTED[1], code=codes.OFFLINE_UNSUPPORTED[0])
+
+
+def _fresh_backup(ctx: executors.TaskContext) -> Path:
+    params = ctx.params
+    with transaction(ctx.session_factory) as session:
+        row = new_backup(
+            session,
+            instance_id=ctx.instance_id,
+            node_id=str(params["node_id"]),
+            now=utcnow(),
+            remark=f"offline analysis {ctx.task_id}",
+        )
+        backup_id = row.id
+        session.execute(
+            update(TaskRow)
+            .where(TaskRow.id == ctx.task_id)
+            .values(params={**params, "backup_id": backup_id})
+        )
+    target = SnapshotTarget(
+        ctx.instance_id, str(params["node_ip"]), int(params["node_port"]), ctx.password
+    )
+    return run_backup(ctx.session_factory, backup_id, target, ctx.backups_dir, utcnow)
+
+
+def _stored_backup(ctx: executors.TaskContext, backup_id: str) -> Path:
+    with ctx.session_factory() as session:
+        row = session.get(BackupRow, backup_id)
+        if row is None or row.instance_id != ctx.instance_id:
+            raise NotFound(f"backup {backup_id} not found", code=codes.BACKUP_NOT_FOUND)
+        if row.status != "succeed" or not row.path:
+            raise NotFound(f"backup {backup_id} has no file ({row.status})",
+                           code=codes.BACKUP_NOT_FOUND)  # fmt: skip
+        path = Path(row.path)
+    if not path.is_file():
+        raise NotFound(f"the file of backup {backup_id} is gone", code=codes.BACKUP_NOT_FOUND)
+    return path
+
+
+def run_offline(ctx: executors.TaskContext) -> executors.Outcome:
+    backup_id = ctx.params.get("backup_id")
+    path = _stored_backup(ctx, str(backup_id)) if backup_id else _fresh_backup(ctx)
+
+    def progress(keys: int, _bytes_read: int) -> None:
+        if ctx.cancel.cancelled:
+            raise TaskCancelled("the task was deleted")
+        ctx.progress(keys, None)
+
+    report = analyze_rdb(path, progress=progress)
+    result: dict[str, Any] = report.to_dict()
+    return executors.Outcome(num=report.total_num, result=result, keys_scanned=report.total_num)
+
+
+executors.register(
+    executors.ExecutorSpec(
+        TaskKind.OFFLINE, run=run_offline, check=check_supported, needs_topology=False
+    )
+)

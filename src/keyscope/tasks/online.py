@@ -1,0 +1,96 @@
+"""The executors of the three online analyses: big keys, hot keys, expired-key scans.
+
+The engine modules are imported when an analysis runs or is checked, so the service starts
+(and the other analyses work) even while one engine module fails to import.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from keyscope.domain.keys import BigKey, HotKey
+from keyscope.domain.tasks import TaskKind
+from keyscope.domain.topology import Topology
+from keyscope.tasks.executors import ExecutorSpec, Outcome, TaskContext, register
+
+
+def _topology(ctx: TaskContext) -> Topology:
+    if ctx.topology is None:  # pragma: no cover - the specs below all need it
+        raise RuntimeError("online analyses need the live topology")
+    return ctx.topology
+
+
+def _keys_outcome(keys: Sequence[BigKey | HotKey]) -> Outcome:
+    records: list[dict[str, Any]] = []
+    for key in keys:
+        record = dataclasses.asdict(key)
+        if record.get("shard") is None:
+            record.pop("shard", None)
+        records.append(record)
+    return Outcome(num=len(records), result={"keys": records})
+
+
+def run_bigkeys(ctx: TaskContext) -> Outcome:
+    from keyscope.analysis.bigkeys import find_bigkeys
+
+    keys = find_bigkeys(
+        _topology(ctx), ctx.password, ctx.options, progress=ctx.progress, cancel=ctx.cancel
+    )
+    return _keys_outcome(keys)
+
+
+def check_bigkeys(topology: Topology, _password: str | None) -> None:
+    from keyscope.analysis.bigkeys import ensure_bigkeys_supported
+
+    ensure_bigkeys_supported(topology)
+
+
+def run_hotkeys(ctx: TaskContext) -> Outcome:
+    from keyscope.analysis.hotkeys import find_hotkeys
+
+    keys = find_hotkeys(
+        _topology(ctx), ctx.password, ctx.options, progress=ctx.progress, cancel=ctx.cancel
+    )
+    return _keys_outcome(keys)
+
+
+def check_hotkeys(topology: Topology, password: str | None) -> None:
+    from keyscope.analysis.hotkeys import ensure_hotkeys_supported
+
+    ensure_hotkeys_supported(topology, password)
+
+
+def run_expire_scan(ctx: TaskContext) -> Outcome:
+    from keyscope.analysis.expire import scan_expired
+
+    options = ctx.options
+    scan_count = ctx.params.get("scan_keys_count")
+    if scan_count:
+        options = dataclasses.replace(options, scan_count=int(scan_count))
+    timeout = ctx.params.get("timeout")
+    result = scan_expired(
+        _topology(ctx),
+        ctx.password,
+        options,
+        timeout_s=float(timeout) if timeout else None,
+        progress=ctx.progress,
+        cancel=ctx.cancel,
+    )
+    return Outcome(
+        num=result.expired_keys,
+        result={"expired_keys": result.expired_keys, "scanned_keys": result.scanned_keys},
+        keys_scanned=result.scanned_keys,
+    )
+
+
+def check_expire(topology: Topology, _password: str | None) -> None:
+    from keyscope.analysis.expire import ensure_expire_scan_supported
+
+    ensure_expire_scan_supported(topology)
+
+
+register(ExecutorSpec(TaskKind.BIGKEY, run=run_bigkeys, check=check_bigkeys))
+register(ExecutorSpec(TaskKind.HOTKEY, run=run_hotkeys, check=check_hotkeys))
+register(ExecutorSpec(TaskKind.EXPIRE, run=run_expire_scan, check=check_expire))

@@ -1,0 +1,267 @@
+"""Create tasks and run them on an in-process thread pool, with cancellation on delete.
+
+``create`` refuses a second waiting or running analysis of one kind on one instance
+(``Conflict``), asks the executor whether the instance supports the analysis, stores the
+waiting task and submits it. A worker moves it to running, runs the executor, and records
+success or the failure reason; progress is saved as a heartbeat at most every few seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from keyscope.domain import codes
+from keyscope.domain.errors import KeyscopeError, NotFound, TaskCancelled
+from keyscope.domain.scan import Cancellation, Progress, ScanOptions
+from keyscope.domain.tasks import ScanType, TaskKind
+from keyscope.domain.topology import InstanceMode, Node, NodeRole, Topology
+from keyscope.redis.info import NodeStats, node_stats
+from keyscope.redis.topology import discover as discover_topology
+from keyscope.store import instances as instance_queries
+from keyscope.store.db import SessionFactory
+from keyscope.store.tables import InstanceRow, NodeRow, TaskRow
+from keyscope.tasks import executors, lifecycle
+from keyscope.tasks.clock import Clock, utcnow
+
+log = logging.getLogger(__name__)
+
+Discover = Callable[[InstanceMode, Sequence[str], "str | None"], Topology]
+Decrypt = Callable[[str], str]
+
+HEARTBEAT_EVERY_S = 2.0
+"""Progress is written to the task row at most this often."""
+
+CANCELLED_REASON = "the task was cancelled"
+STOPPED_REASON = "keyscope stopped while the task ran"
+
+
+def live_discover(mode: InstanceMode, addresses: Sequence[str], password: str | None) -> Topology:
+    """Connect to the deployment and lay out its nodes (``keyscope.redis.topology``)."""
+    return discover_topology(mode, addresses, password)
+
+
+def node_from_row(row: NodeRow) -> Node:
+    return Node(
+        node_id=row.node_id,
+        host=row.host,
+        port=row.port,
+        role=NodeRole(row.role),
+        group_id=row.group_id,
+        group_name=row.group_name,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerConfig:
+    workers: int
+    options: ScanOptions
+    data_dir: Path
+    backups_dir: Path
+
+
+class TaskRunner:
+    """The embedded task engine: one per process."""
+
+    def __init__(
+        self,
+        factory: SessionFactory,
+        config: RunnerConfig,
+        *,
+        decrypt: Decrypt,
+        clock: Clock = utcnow,
+        discover: Discover = live_discover,
+        registry: executors.ExecutorRegistry | None = None,
+    ) -> None:
+        self._factory = factory
+        self._config = config
+        self._decrypt = decrypt
+        self._clock = clock
+        self._discover = discover
+        self._registry = registry
+        self._pool: ThreadPoolExecutor | None = None
+        self._cancels: dict[str, Cancellation] = {}
+        self._lock = threading.Lock()
+        self._stopping = False
+
+    # -- life of the runner ------------------------------------------------------------
+
+    def start(self) -> None:
+        """Fail what a previous process left running, then run what it left waiting."""
+        recovered = lifecycle.recover_abandoned(self._factory, now=self._clock())
+        if recovered:
+            log.warning("marked %d task(s) failed: %s", recovered, lifecycle.RESTARTED_REASON)
+        self._pool = ThreadPoolExecutor(self._config.workers, thread_name_prefix="keyscope-task")
+        for task_id in lifecycle.waiting_task_ids(self._factory):
+            self.submit(task_id)
+
+    def shutdown(self) -> None:
+        """Stop running tasks (they fail as interrupted); waiting ones wait for the next start."""
+        with self._lock:
+            self._stopping = True
+            for cancel in self._cancels.values():
+                cancel.cancel()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    # -- what the API and the scheduler call -------------------------------------------
+
+    @property
+    def backups_dir(self) -> Path:
+        """Where backup files are kept."""
+        return self._config.backups_dir
+
+    def password_of(self, instance: InstanceRow) -> str | None:
+        if instance.password_encrypted is None:
+            return None
+        return self._decrypt(instance.password_encrypted)
+
+    def discover(
+        self, mode: InstanceMode, addresses: Sequence[str], password: str | None
+    ) -> Topology:
+        """Connect to the deployment and read its shape (NodeError when it does not answer)."""
+        return self._discover(mode, addresses, password)
+
+    def topology_of(self, instance: InstanceRow) -> Topology:
+        return self.discover(
+            InstanceMode(instance.mode), list(instance.addresses), self.password_of(instance)
+        )
+
+    def node_stats(self, node: NodeRow, password: str | None) -> NodeStats:
+        """Live INFO figures of one cached node."""
+        return node_stats(node_from_row(node), password)
+
+    def create(
+        self,
+        instance: InstanceRow,
+        kind: TaskKind,
+        scan_type: ScanType,
+        *,
+        params: dict[str, Any] | None = None,
+    ) -> TaskRow:
+        """Store a waiting task after the support check, and submit it."""
+        spec = self._spec(kind)
+        if spec is None:
+            raise NotFound(f"no executor for {kind.value} analyses", code=codes.ROUTE_NOT_FOUND)
+        if lifecycle.active_task(self._factory, instance.id, kind) is not None:
+            raise lifecycle.conflict_for(kind, instance.id)
+        if spec.check is not None:
+            topology = self.topology_of(instance)
+            spec.check(topology, self.password_of(instance))
+        row = lifecycle.create(
+            self._factory,
+            instance_id=instance.id,
+            kind=kind,
+            scan_type=scan_type,
+            now=self._clock(),
+            params=params,
+        )
+        self.submit(row.id)
+        return row
+
+    def _spec(self, kind: TaskKind) -> executors.ExecutorSpec | None:
+        if self._registry is not None:
+            return self._registry.get(kind)
+        return executors.get(kind)
+
+    def submit(self, task_id: str) -> None:
+        if self._pool is None:
+            raise RuntimeError("the task runner is not started")
+        with self._lock:
+            self._cancels[task_id] = Cancellation()
+        self._pool.submit(self._run, task_id)
+
+    def cancel(self, task_id: str) -> None:
+        """Ask a running task to stop (its record is being deleted)."""
+        with self._lock:
+            cancel = self._cancels.get(task_id)
+        if cancel is not None:
+            cancel.cancel()
+
+    # -- the worker ----------------------------------------------------------------------
+
+    def _run(self, task_id: str) -> None:
+        try:
+            if not lifecycle.mark_running(self._factory, task_id, now=self._clock()):
+                return
+            outcome = self._execute(task_id)
+            lifecycle.mark_success(
+                self._factory,
+                task_id,
+                now=self._clock(),
+                num=outcome.num,
+                result=outcome.result,
+                keys_scanned=outcome.keys_scanned,
+            )
+        except TaskCancelled:
+            self._fail(task_id, STOPPED_REASON if self._stopping else CANCELLED_REASON)
+        except KeyscopeError as exc:
+            log.info("task %s failed: %s", task_id, exc.message)
+            self._fail(task_id, exc.message)
+        except Exception as exc:
+            log.exception("task %s failed unexpectedly", task_id)
+            self._fail(task_id, f"internal error ({type(exc).__name__})")
+        finally:
+            with self._lock:
+                self._cancels.pop(task_id, None)
+
+    def _fail(self, task_id: str, reason: str) -> None:
+        try:
+            lifecycle.mark_failed(self._factory, task_id, now=self._clock(), reason=reason)
+        except Exception:
+            log.exception("could not record the failure of task %s", task_id)
+
+    def _execute(self, task_id: str) -> executors.Outcome:
+        with self._factory() as session:
+            task = session.get(TaskRow, task_id)
+            if task is None:
+                raise TaskCancelled("the task was deleted")
+            instance = instance_queries.get_instance_by_id(session, task.instance_id)
+            if instance is None:
+                raise TaskCancelled("the instance was deleted")
+            kind = TaskKind(task.kind)
+            scan_type = ScanType(task.scan_type)
+            params = dict(task.params or {})
+        spec = self._spec(kind)
+        if spec is None:
+            raise KeyscopeError(f"no executor for {kind.value} analyses")
+        with self._lock:
+            cancel = self._cancels.setdefault(task_id, Cancellation())
+        topology = self.topology_of(instance) if spec.needs_topology else None
+        ctx = executors.TaskContext(
+            task_id=task_id,
+            instance_id=instance.id,
+            kind=kind,
+            scan_type=scan_type,
+            params=params,
+            topology=topology,
+            password=self.password_of(instance),
+            options=self._config.options,
+            cancel=cancel,
+            progress=self._progress(task_id),
+            session_factory=self._factory,
+            data_dir=self._config.data_dir,
+            backups_dir=self._config.backups_dir,
+        )
+        return spec.run(ctx)
+
+    def _progress(self, task_id: str) -> Progress:
+        last = [0.0]
+
+        def report(keys_scanned: int, keys_total: int | None) -> None:
+            now = time.monotonic()
+            if now - last[0] < HEARTBEAT_EVERY_S:
+                return
+            last[0] = now
+            lifecycle.heartbeat(
+                self._factory, task_id, now=self._clock(), keys_scanned=keys_scanned
+            )
+
+        return report

@@ -1,0 +1,123 @@
+"""``keyscope analyze``: the same engines from the command line, records and exit codes."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from keyscope.cli.main import app
+from tests.utils.servers import RedisServer, free_port, start_server
+
+pytestmark = pytest.mark.integration
+
+SECRET = "cli-secret-77"
+
+
+@pytest.fixture
+def protected_lfu_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = start_server(
+        tmp_path / "cli", password=SECRET, extra=["--maxmemory-policy", "allkeys-lfu"]
+    )
+    yield server
+    server.stop()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["analyze", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_bigkeys_prints_dcs_records_as_json(protected_lfu_server: RedisServer) -> None:
+    with protected_lfu_server.client(db=1) as c:
+        c.set("blob", "x" * 12_000)
+        c.sadd("members", *range(6000))
+        c.set("small", "x")
+
+    code, out, _ = run("bigkeys", protected_lfu_server.url, "--format", "json")
+
+    assert code == 0
+    assert json.loads(out) == [
+        {"name": "blob", "type": "string", "db": 1, "size": 12_000, "unit": "byte"},
+        {"name": "members", "type": "set", "db": 1, "size": 6000, "unit": "count"},
+    ]
+    assert SECRET not in out
+
+
+def test_bigkeys_table_lists_the_keys(protected_lfu_server: RedisServer) -> None:
+    with protected_lfu_server.client() as c:
+        c.set("blob", "x" * 12_000)
+
+    code, out, _ = run("bigkeys", protected_lfu_server.url, "--format", "table")
+
+    assert code == 0
+    assert "blob" in out and "12000" in out
+
+
+def test_hotkeys_prints_freq(protected_lfu_server: RedisServer) -> None:
+    with protected_lfu_server.client() as c:
+        c.set("hot", "v")
+        for _ in range(500):
+            c.get("hot")
+        freq = int(c.object("freq", "hot"))
+
+    code, out, _ = run("hotkeys", protected_lfu_server.url, "--format", "json")
+
+    assert code == 0
+    assert json.loads(out)[0] == {
+        "name": "hot", "type": "string", "db": 0, "size": 1, "unit": "byte", "freq": freq,
+    }  # fmt: skip
+
+
+def test_expire_reports_the_keys_reclaimed(protected_lfu_server: RedisServer) -> None:
+    with protected_lfu_server.client() as c:
+        c.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        for i in range(40):
+            c.set(f"gone:{i}", "v", px=10)
+        c.set("kept", "v")
+    time.sleep(0.05)
+
+    code, out, _ = run("expire", protected_lfu_server.url, "--format", "json")
+
+    assert code == 0
+    assert json.loads(out) == {"num": 40, "scanned_keys": 1}
+
+
+def test_hotkeys_without_lfu_policy_fails_with_the_reason(redis_server: RedisServer) -> None:
+    code, out, err = run("hotkeys", redis_server.url)
+
+    assert code == 1
+    assert out == ""
+    assert "noeviction" in err
+
+
+def test_unreachable_server_exits_1_naming_it() -> None:
+    address = f"127.0.0.1:{free_port()}"
+
+    code, _, err = run("bigkeys", f"redis://{address}")
+
+    assert code == 1
+    assert address in err
+
+
+def test_wrong_password_exits_1_without_echoing_it(protected_lfu_server: RedisServer) -> None:
+    wrong = "wrong-" + SECRET
+    url = f"redis://:{wrong}@{protected_lfu_server.address}"
+
+    code, out, err = run("bigkeys", url)
+
+    assert code == 1
+    assert wrong not in out + err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["bigkeys", "http://localhost:1"], ["bigkeys", "redis://"], ["bigkeys"], ["nosuchthing"]],
+)
+def test_bad_usage_exits_2(args: list[str]) -> None:
+    code, _, _ = run(*args)
+    assert code == 2

@@ -1,0 +1,81 @@
+"""Hot-key analysis against live servers: LFU counters, types and sizes, and DCS.4922 refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from keyscope.analysis.hotkeys import ensure_hotkeys_supported, find_hotkeys
+from keyscope.domain.errors import Unsupported
+from keyscope.domain.scan import ScanOptions
+from keyscope.domain.topology import InstanceMode, Topology
+from keyscope.redis.topology import discover
+from tests.utils.servers import RedisServer
+
+pytestmark = pytest.mark.integration
+
+FAST = ScanOptions(max_ops_per_sec=None, scan_count=100, hotkey_max_records=3)
+
+
+def test_keys_read_many_times_come_first_with_their_lfu_counter(
+    redis_lfu_server: RedisServer,
+) -> None:
+    with redis_lfu_server.client() as c:
+        c.set("hot:string", "x" * 123)
+        c.hset("hot:hash", mapping={f"f{i}": i for i in range(18)})
+        c.rpush("warm:list", *range(7))
+        for i in range(300):
+            c.set(f"cold:{i}", "v")
+        pipe = c.pipeline(transaction=False)
+        for _ in range(3000):
+            pipe.get("hot:string")
+            pipe.hget("hot:hash", "f1")
+        for _ in range(300):
+            pipe.lindex("warm:list", 0)
+        pipe.execute()
+        freq = {k: int(c.object("freq", k)) for k in ("hot:string", "hot:hash", "warm:list")}
+    assert freq["hot:string"] > freq["warm:list"] > 5
+    topology = discover(InstanceMode.SINGLE, [redis_lfu_server.address], None)
+
+    found = find_hotkeys(topology, None, FAST)
+
+    by_name = {k.name: k for k in found}
+    assert set(by_name) == {"hot:string", "hot:hash", "warm:list"}
+    assert [k.freq for k in found] == sorted((k.freq for k in found), reverse=True)
+    assert {n: k.freq for n, k in by_name.items()} == freq
+    assert (by_name["hot:string"].type, by_name["hot:string"].size) == ("string", 123)
+    assert (by_name["hot:string"].unit, by_name["hot:hash"].unit) == ("byte", "count")
+    assert (by_name["hot:hash"].type, by_name["hot:hash"].size) == ("hash", 18)
+    assert (by_name["warm:list"].type, by_name["warm:list"].size) == ("list", 7)
+
+
+def test_server_without_lfu_policy_is_refused_naming_the_policy(
+    redis_server: RedisServer,
+) -> None:
+    topology = discover(InstanceMode.SINGLE, [redis_server.address], None)
+
+    for check in (
+        lambda: ensure_hotkeys_supported(topology, None),
+        lambda: find_hotkeys(topology, None, FAST),
+    ):
+        with pytest.raises(Unsupported) as caught:
+            check()
+        assert caught.value.code == "DCS.4922"
+        assert caught.value.http_status == 400
+        assert "noeviction" in caught.value.message
+        assert redis_server.address in caught.value.message
+
+
+def test_volatile_lfu_is_accepted(redis_server: RedisServer) -> None:
+    with redis_server.client() as c:
+        c.config_set("maxmemory-policy", "volatile-lfu")
+    topology = discover(InstanceMode.SINGLE, [redis_server.address], None)
+
+    ensure_hotkeys_supported(topology, None)
+
+
+def test_redis_3_0_is_refused_naming_the_version() -> None:
+    old = Topology(InstanceMode.SINGLE, "redis", "3.0.7")
+    with pytest.raises(Unsupported) as caught:
+        ensure_hotkeys_supported(old, None)
+    assert caught.value.code == "DCS.4922"
+    assert "3.0.7" in caught.value.message
