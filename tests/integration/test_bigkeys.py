@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
 
 from keyscope.analysis.bigkeys import ensure_bigkeys_supported, find_bigkeys
-from keyscope.domain.errors import Unsupported
+from keyscope.domain.errors import NodeError, Unsupported
 from keyscope.domain.scan import BigKeyThresholds, ScanOptions
 from keyscope.domain.topology import InstanceMode, Topology
 from keyscope.redis.topology import discover
-from tests.utils.servers import Cluster, RedisServer, start_cluster, wait_in_sync
+from tests.utils.servers import Cluster, RedisServer, start_cluster, start_server, wait_in_sync
 
 pytestmark = pytest.mark.integration
 
@@ -158,6 +159,21 @@ def test_big_keys_are_found_where_memory_usage_is_not_allowed(redis_server: Redi
     assert commandstat_calls(redis_server, "memory|usage") == 0
 
 
+def test_a_node_that_refuses_the_probes_fails_the_analysis_naming_it(
+    redis_server: RedisServer,
+) -> None:
+    with redis_server.client() as c:
+        c.set("k", "v")
+        c.execute_command("ACL", "SETUSER", "default", "-memory", "-type")
+    topology = discover(InstanceMode.SINGLE, [redis_server.address], None)
+
+    with pytest.raises(NodeError) as caught:
+        find_bigkeys(topology, None, FAST)
+
+    assert caught.value.node == redis_server.address
+    assert "TYPE refused" in caught.value.message
+
+
 def commandstat_calls(server: RedisServer, command: str) -> int:
     with server.client() as c:
         stats = c.info("commandstats")
@@ -254,3 +270,42 @@ def test_servers_without_scan_are_refused_with_dcs_4919() -> None:
     assert caught.value.code == "DCS.4919"
     assert "2.6.17" in caught.value.message
     ensure_bigkeys_supported(Topology(InstanceMode.SINGLE, "redis", "2.8.0"))
+
+
+def test_valkey_big_keys_are_found_the_same_way(valkey_server: RedisServer) -> None:
+    with valkey_server.client() as c:
+        c.set("blob", "x" * 20_000)
+        write_collection(c, "hash", "wide", 5001)
+        fill_small(c, "small", 50)
+    topology = discover(InstanceMode.SINGLE, [valkey_server.address], None)
+
+    found = find_bigkeys(topology, None, FAST)
+
+    assert [(k.name, k.type, k.size) for k in found] == [
+        ("blob", "string", 20_000),
+        ("wide", "hash", 5001),
+    ]
+
+
+@pytest.fixture
+def compressing_server(tmp_path: Path) -> Iterator[RedisServer]:
+    extra = ["--list-compress-depth", "1", "--list-max-listpack-size", "1000"]
+    server = start_server(tmp_path / "compress", extra=extra)
+    yield server
+    server.stop()
+
+
+def test_long_compressed_list_is_found_though_it_takes_little_memory(
+    compressing_server: RedisServer,
+) -> None:
+    with compressing_server.client() as c:
+        for _ in range(5):
+            c.lpush("squeezed", *["a" * 8] * 1000)
+        c.lpush("squeezed", "a" * 8)
+        memory = int(c.memory_usage("squeezed"))
+    assert memory < BigKeyThresholds().collection_elements  # under any sound memory bound
+    topology = discover(InstanceMode.SINGLE, [compressing_server.address], None)
+
+    found = find_bigkeys(topology, None, FAST)
+
+    assert [(k.name, k.type, k.size) for k in found] == [("squeezed", "list", 5001)]

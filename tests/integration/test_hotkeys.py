@@ -9,7 +9,7 @@ from keyscope.domain.errors import Unsupported
 from keyscope.domain.scan import ScanOptions
 from keyscope.domain.topology import InstanceMode, Topology
 from keyscope.redis.topology import discover
-from tests.utils.servers import RedisServer
+from tests.utils.servers import Cluster, RedisServer
 
 pytestmark = pytest.mark.integration
 
@@ -79,3 +79,24 @@ def test_redis_3_0_is_refused_naming_the_version() -> None:
         ensure_hotkeys_supported(old, None)
     assert caught.value.code == "DCS.4922"
     assert "3.0.7" in caught.value.message
+
+
+def test_cluster_hot_keys_carry_the_shard_that_holds_them(redis_cluster: Cluster) -> None:
+    for server in redis_cluster.masters:
+        with server.client() as c:
+            c.config_set("maxmemory-policy", "allkeys-lfu")
+    names = [f"hot:{i}" for i in range(3)]
+    with redis_cluster.client() as rc:
+        rc.flushall()
+        for i in range(200):
+            rc.set(f"cold:{i}", "v")
+        for name in names:
+            rc.set(name, "x" * 10)
+            for _ in range(400):
+                rc.get(name)
+        shard_of = {n: rc.get_node_from_key(n).name for n in names}
+    topology = discover(InstanceMode.CLUSTER, [redis_cluster.addresses[0]], None)
+
+    found = find_hotkeys(topology, None, FAST)
+
+    assert {k.name: (k.shard, k.size) for k in found} == {n: (shard_of[n], 10) for n in names}

@@ -6,6 +6,7 @@ import importlib
 import stat
 import subprocess
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -141,3 +142,20 @@ def test_snapshot_of_a_replica_holds_the_masters_keyspace(
         assert _digest(restored) == _digest(master)
     finally:
         restored.stop()
+
+
+def test_a_consumer_reads_the_snapshot_while_it_is_written(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    _populate(redis_server)
+    seen: list[bytes] = []
+
+    def consume(stream: BinaryIO) -> None:
+        seen.append(stream.read(1000))  # stops early: the rest must still reach the file
+
+    dest = tmp_path / "tee.rdb"
+    save_snapshot(redis_server.host, redis_server.port, dest, consume=consume)
+    data = dest.read_bytes()
+    assert seen == [data[:1000]]
+    check = subprocess.run(["redis-check-rdb", str(dest)], check=False, capture_output=True)
+    assert check.returncode == 0

@@ -133,3 +133,12 @@ def test_node_stats_report_memory_and_keyspace_per_db(redis_server: RedisServer)
 
     assert stats.used_memory > 0
     assert [(d.db, d.keys, d.expires) for d in stats.dbs] == [(0, 2, 1), (5, 1, 0)]
+
+
+def test_valkey_is_reported_as_valkey_with_its_own_version(valkey_server: RedisServer) -> None:
+    topology = discover(InstanceMode.SINGLE, [valkey_server.address], None)
+
+    with valkey_server.client() as c:
+        info = c.info("server")
+    assert topology.engine == "valkey"
+    assert topology.engine_version == info["valkey_version"]

@@ -34,6 +34,7 @@ def entry(**overrides: Any) -> dict[str, Any]:
 
 def write(path: Path, document: Any) -> Path:
     path.write_text(document if isinstance(document, str) else json.dumps(document))
+    path.chmod(0o600)  # a credentials file others can read is refused
     return path
 
 
@@ -206,6 +207,7 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_non_utf8_file_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "credentials.json"
     path.write_bytes(b"\xff\xfe{}")
+    path.chmod(0o600)
     with pytest.raises(InvalidInput, match="not UTF-8"):
         CredentialStore.from_file(path)
 

@@ -74,6 +74,7 @@ def find_hotkeys(
     )
     for page in scanner:
         selector.add(page)
+        probe.min_freq = selector.floor  # the node threads skip what cannot enter any more
     top = selector.top()
     return hot_keys(top, _sizes(targets, top, password, options))
 

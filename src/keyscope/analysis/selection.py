@@ -116,6 +116,13 @@ class HotKeySelector:
                 heapq.heapreplace(heap, entry)
             low = max(low, heap[0][0]) if len(heap) == limit else low
 
+    @property
+    def floor(self) -> int:
+        """The lowest counter that can still enter the top N."""
+        if len(self._heap) < self.max_records:
+            return self.min_freq
+        return max(self.min_freq, self._heap[0][0])
+
     def top(self) -> list[tuple[int, bytes, int, str | None]]:
         """(freq, name, db, shard), hottest first."""
         return sorted(self._heap, key=lambda e: (-e[0], e[1]))

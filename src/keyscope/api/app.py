@@ -18,9 +18,12 @@ from keyscope import __version__
 from keyscope.api import errors
 from keyscope.api.credentials import ensure_credentials_file
 from keyscope.api.deps import Services
+from keyscope.api.limits import BodySizeLimitMiddleware
 from keyscope.api.middleware import RequestIdMiddleware
 from keyscope.api.routes import backups, bigkeys, expire, hotkeys, instances, nodes, offline
 from keyscope.domain.scan import ScanOptions
+from keyscope.redis import allowlist
+from keyscope.redis.allowlist import parse_networks
 from keyscope.settings import Settings
 from keyscope.store import migrate
 from keyscope.store.db import make_engine, make_session_factory
@@ -70,6 +73,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         factory = make_session_factory(engine)
         credentials, _new = ensure_credentials_file(settings.credentials_path)
         box = secret_box(settings)
+        networks = settings.allowed_networks
+        allowlist.configure(parse_networks(networks) if networks is not None else None)
         config = RunnerConfig(
             workers=settings.workers,
             options=ScanOptions(max_ops_per_sec=settings.max_ops_per_sec),
@@ -94,6 +99,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
             scheduler.stop()
             runner.shutdown()
             engine.dispose()
+            allowlist.configure(None)
 
     app = FastAPI(
         title="keyscope",
@@ -102,7 +108,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         lifespan=lifespan,
     )
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=errors.ERROR_RESPONSES)
     errors.install(app)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every answer gets a request id
     return app

@@ -20,14 +20,17 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, SecretStr, StringConstraints, ValidationError
 
-from keyscope.domain.errors import InvalidInput
-from keyscope.store.secrets import create_private_file
+from keyscope.domain.errors import InvalidInput, SecretKeyError
+from keyscope.store.secrets import create_private_file, read_private_file
 
 ACCESS_KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 """What an access key may look like; the signature verifier accepts the same shape."""
 
 PROJECT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 """What a project id may look like (Huawei's are 32 lower-case hex digits)."""
+
+MAX_CREDENTIALS_FILE_BYTES = 16 * 1024 * 1024
+"""A larger credentials file is refused rather than read into memory."""
 
 MIN_SECRET_KEY_LENGTH = 16
 """Shorter secret keys are refused: the HMAC is only as strong as the key."""
@@ -94,13 +97,16 @@ class CredentialStore:
     def from_file(cls, path: Path) -> CredentialStore:
         """Load and validate a credentials file; ``InvalidInput`` says what is wrong and where."""
         try:
-            text = path.read_text(encoding="utf-8")
+            # Like the secrets key file: refused when group or others may read or write it.
+            text = read_private_file(path, max_bytes=MAX_CREDENTIALS_FILE_BYTES).decode("utf-8")
         except FileNotFoundError:
             raise InvalidInput(f"credentials file {path} does not exist") from None
         except OSError as exc:
             raise InvalidInput(f"cannot read credentials file {path}: {exc.strerror}") from None
         except UnicodeDecodeError:
             raise InvalidInput(f"credentials file {path} is not UTF-8 text") from None
+        except SecretKeyError as exc:
+            raise InvalidInput(f"credentials file: {exc.message}") from None
         return cls.from_json(text, source=str(path))
 
     @classmethod

@@ -8,7 +8,7 @@ path (403). Every DCS route depends on ``ProjectId``, which implies both checks.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from keyscope import defaults
 from keyscope.api.credentials import Credential, CredentialStore
-from keyscope.api.signing import SignedRequest, verify_request
+from keyscope.api.signing import ReplayCache, SignedRequest, verify_request
 from keyscope.domain.errors import Forbidden
 from keyscope.store.db import SessionFactory
 from keyscope.store.instances import get_instance
@@ -36,9 +36,13 @@ class Services:
     runner: TaskRunner
     clock: Clock
     signature_window_s: int = defaults.SIGNATURE_WINDOW_S
+    replay: ReplayCache = field(
+        default_factory=lambda: ReplayCache(grace_s=defaults.REPLAY_GRACE_S)
+    )
+    """Refuses a replayed signed request that changes state (see RELIABILITY.md)."""
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -54,7 +58,7 @@ def get_session(services: ServicesDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_runner(services: ServicesDep) -> TaskRunner:
+async def get_runner(services: ServicesDep) -> TaskRunner:
     return services.runner
 
 
@@ -76,13 +80,16 @@ async def get_caller(request: Request, services: ServicesDep) -> Credential:
         services.credentials,
         now=services.clock(),
         window_s=services.signature_window_s,
+        replay=services.replay,
     )
 
 
 CallerDep = Annotated[Credential, Depends(get_caller)]
 
 
-def get_project_id(project_id: Annotated[str, Path()], caller: CallerDep, request: Request) -> str:
+async def get_project_id(
+    project_id: Annotated[str, Path()], caller: CallerDep, request: Request
+) -> str:
     header = request.headers.get("x-project-id")
     if not caller.owns(project_id) or (header is not None and header != project_id):
         raise Forbidden(f"the credential does not own project {project_id}")

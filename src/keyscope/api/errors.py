@@ -17,10 +17,23 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from keyscope.api.schemas.common import ErrorBody
 from keyscope.domain import codes
 from keyscope.domain.errors import KeyscopeError
 
 log = logging.getLogger(__name__)
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": meaning}
+    for status, meaning in (
+        (400, "invalid request, or the feature is not supported on this instance"),
+        (401, "invalid authentication information"),
+        (403, "request refused"),
+        (404, "resource not found"),
+        (500, "internal error"),
+    )
+}
+"""The DCS error body on every status it is sent with, for each operation's OpenAPI entry."""
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:

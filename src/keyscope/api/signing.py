@@ -311,18 +311,26 @@ class ReplayCache:
     Per process and bounded: with several processes each keeps its own (or pass none). Only
     the methods in ``methods`` are checked, by default those that change state. The SDK
     signs without a nonce and ``X-Sdk-Date`` has one-second resolution, so two identical
-    calls in the same second carry the same signature: the second is refused as a replay.
+    calls in the same second carry the same signature: with ``grace_s`` > 0 a copy arriving
+    within that many seconds of the first use is admitted (a legitimate repeat), a later
+    one refused; with 0 every second use is refused.
     When full, the entry closest to expiry is dropped first.
     """
 
     def __init__(
-        self, *, max_entries: int = 100_000, methods: frozenset[str] = _MUTATING_METHODS
+        self,
+        *,
+        max_entries: int = 100_000,
+        methods: frozenset[str] = _MUTATING_METHODS,
+        grace_s: float = 0.0,
     ) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be positive")
         self._max_entries = max_entries
         self._methods = frozenset(m.upper() for m in methods)
+        self._grace_s = grace_s
         self._expiry: dict[tuple[str, str], float] = {}
+        self._first_seen: dict[tuple[str, str], float] = {}
         self._heap: list[tuple[float, tuple[str, str]]] = []
         self._lock = threading.Lock()
 
@@ -340,13 +348,15 @@ class ReplayCache:
             while self._heap and self._heap[0][0] <= now:
                 self._pop()
             if key in self._expiry:
-                return False
+                return now - self._first_seen[key] < self._grace_s
             while len(self._heap) >= self._max_entries:
                 self._pop()
             self._expiry[key] = expires_at
+            self._first_seen[key] = now
             heapq.heappush(self._heap, (expires_at, key))
             return True
 
     def _pop(self) -> None:
         _, old = heapq.heappop(self._heap)
         del self._expiry[old]
+        del self._first_seen[old]

@@ -30,6 +30,7 @@ from keyscope.domain.errors import (
     NodeError,
     NodeUnreachable,
 )
+from keyscope.redis import allowlist
 
 _AUTH_MARKERS = ("NOAUTH", "WRONGPASS", "invalid password", "invalid username-password")
 
@@ -175,9 +176,7 @@ class RawConnection:
         self._marker = marker
         self._marker_reply = b"\r\n$%d\r\n%s\r\n" % (len(marker), marker)
         with translated(endpoint.address, endpoint.password):
-            self._sock = socket.create_connection(
-                (endpoint.host, endpoint.port), timeout=connect_timeout
-            )
+            self._sock = allowlist.connect(endpoint.host, endpoint.port, connect_timeout)
         try:
             self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._sock.settimeout(socket_timeout)

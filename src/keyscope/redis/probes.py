@@ -111,14 +111,28 @@ class SizeProbe(Probe[SizedKey]):
         if skip_below_bytes is not None:
             self.ops_per_key = 1.05
 
+    def for_node(self, conn: RawConnection) -> SizeProbe:
+        """No memory filter on a node that compresses lists (or will not say whether it does).
+
+        A compressed quicklist can take less memory than two bytes per element, so a long
+        list could slip under the bound; there, every key is typed and sized.
+        """
+        if self.skip_below_bytes is None:
+            return self
+        try:
+            reply = conn.command("CONFIG", "GET", "list-compress-depth")
+        except NodeError:
+            reply = None
+        if isinstance(reply, list) and reply[1:2] == [b"0"]:
+            return self
+        return SizeProbe(memory_up_to_count=self.memory_up_to_count)
+
     def page(self, keys: list[bytes], db: int, shard: str | None) -> ProbeGen[SizedKey]:
         memory: list[int | None] | None = None
         bound = self.skip_below_bytes
         if bound is not None:
             usage = yield Batch(_pack_each(_MEMORY, _MEMORY_HEADS, keys), len(keys))
-            if all(isinstance(u, hiredis.ReplyError) for u in usage[:1]) and all(
-                isinstance(u, hiredis.ReplyError) for u in usage
-            ):
+            if all(isinstance(u, hiredis.ReplyError) for u in usage):  # stops at the first int
                 self.skip_below_bytes = None  # MEMORY refused (ACL, renamed): size everything
                 self.ops_per_key = SizeProbe.ops_per_key
             elif _none_reaches(usage, bound):
@@ -162,7 +176,11 @@ class SizeProbe(Probe[SizedKey]):
 
 
 class FreqProbe(Probe[FreqKey]):
-    """OBJECT FREQ of every key; keys below ``min_freq`` are dropped at once."""
+    """OBJECT FREQ of every key; keys below ``min_freq`` are dropped at once.
+
+    The consumer may raise ``min_freq`` as its top-N fills (a stale value only lets more
+    records through), so most pages end in one ``max()`` without a record built.
+    """
 
     ops_per_key = 1.0
 
@@ -173,6 +191,8 @@ class FreqProbe(Probe[FreqKey]):
         freqs = yield Batch(_pack_each(_FREQ, _FREQ_HEADS, keys), len(keys))
         _raise_if_all_errors(freqs, "OBJECT FREQ")
         low = self.min_freq
+        if _none_reaches(freqs, low):
+            return []
         return [
             (k, f, db, shard)
             for k, f in zip(keys, freqs, strict=True)

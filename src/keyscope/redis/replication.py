@@ -17,13 +17,13 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Final
+from typing import BinaryIO, Final
 
 from keyscope import defaults
-from keyscope.domain.errors import NodeAuthFailed, NodeError, NodeUnreachable
+from keyscope.domain.errors import NodeAuthFailed, NodeError, NodeUnreachable, RdbFormatError
+from keyscope.redis import allowlist
 
 EOF_MARK_SIZE: Final = 40
 _CHUNK: Final = 1 << 20
@@ -57,7 +57,7 @@ class ReplicationSnapshot(io.RawIOBase):
         self._remaining = 0
         self._done = False
         try:
-            self._sock = socket.create_connection((host, port), timeout=connect_timeout)
+            self._sock = allowlist.connect(host, port, connect_timeout)
         except OSError as exc:
             raise NodeUnreachable(f"cannot connect: {exc.strerror or exc}", node=self.node) from exc
         self._sock.settimeout(timeout)
@@ -196,18 +196,49 @@ class ReplicationSnapshot(io.RawIOBase):
         super().close()
 
 
+class _Tee(io.RawIOBase):
+    """Reads from ``source`` and writes every byte read to ``sink`` as well."""
+
+    def __init__(self, source: io.RawIOBase, sink: BinaryIO) -> None:
+        super().__init__()
+        self._source = source
+        self._sink = sink
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        n = self._source.readinto(buffer) or 0
+        if n:
+            self._sink.write(memoryview(buffer)[:n])
+        return n
+
+
 def save_snapshot(host: str, port: int, dest: Path, *, username: str | None = None,
                   password: str | None = None,
                   connect_timeout: float = defaults.CONNECT_TIMEOUT_S,
-                  timeout: float = defaults.REPLICATION_TIMEOUT_S) -> int:  # fmt: skip
-    """Write a snapshot of the node to ``dest`` (mode 0600, atomically); return its size."""
+                  timeout: float = defaults.REPLICATION_TIMEOUT_S,
+                  consume: Callable[[BinaryIO], object] | None = None) -> int:  # fmt: skip
+    """Write a snapshot of the node to ``dest`` (mode 0600, atomically); return its size.
+
+    With ``consume``, the bytes are also handed to ``consume`` as a stream while they arrive
+    (e.g. the RDB reader), so the file is written and analysed in one pass. If ``consume``
+    raises ``RdbFormatError``, the file is still completed and kept (it is what the node
+    sent) and the error is raised afterwards; any other error abandons the file.
+    """
     partial = dest.with_name(dest.name + ".part")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    format_error: RdbFormatError | None = None
     try:
         with os.fdopen(fd, "wb") as out, ReplicationSnapshot(
             host, port, username=username, password=password,
             connect_timeout=connect_timeout, timeout=timeout,
         ) as snap:  # fmt: skip
+            if consume is not None:
+                try:
+                    consume(io.BufferedReader(_Tee(snap, out), _CHUNK))
+                except RdbFormatError as exc:
+                    format_error = exc
             for chunk in snap.chunks():
                 out.write(chunk)
             written = snap.bytes_received
@@ -216,4 +247,6 @@ def save_snapshot(host: str, port: int, dest: Path, *, username: str | None = No
         with contextlib.suppress(OSError):
             partial.unlink()
         raise
+    if format_error is not None:
+        raise format_error
     return written

@@ -1,17 +1,21 @@
 """The live scanner shared by the online analyses: SCAN every node, probe each page, yield records.
 
-How one node is walked (one thread per node, each with its own cursor):
+How one node is walked (one thread per node, each with its own cursor and connection):
 
 - ``SCAN cursor COUNT n`` pages. A page's keys go to a *probe*: a small generator that
   yields batches of commands (packed RESP) and receives their replies, stage by stage
-  (TYPE, then the size command the type calls for, ...), and finally returns records.
-- Every round trip carries the next SCAN and the next stage of every page in flight, as one
-  write: while page *i* gets its sizes, page *i+1* gets its types and page *i+2* is being
-  scanned. The node never waits for Python between stages of one page.
-- A Throttle per node paces the rounds to ``max_ops_per_sec`` (every command counts as one
-  operation, as INFO commandstats counts them); pages shrink so a round is ~50 ms of budget.
-- Cancellation and failure are checked before every round; a node that goes away raises
-  NodeUnreachable naming it, and the other nodes' threads stop at their next round.
+  (e.g. MEMORY USAGE, then TYPE and the size command for the few keys left), and finally
+  returns records.
+- Pipelined: the next SCAN leaves as soon as the previous cursor is read, before the page
+  it returned is even packed; every stage that becomes ready leaves at once; up to
+  ``MAX_PAGES_IN_FLIGHT`` pages are in the node's queue. The node works while Python packs.
+- Each group of commands is followed by an ``ECHO <random marker>``, so the connection can
+  hand the whole group's replies to hiredis as one array (parsed in C, no Python per reply).
+- A Throttle per node paces the writes to ``max_ops_per_sec`` (every command counts as one
+  operation, as INFO commandstats counts them); under a throttle pages shrink to ~2 ms of
+  budget so the rate holds smoothly and other clients never wait long behind a batch.
+- Cancellation and failure are checked before every write; a node that goes away raises
+  NodeUnreachable naming it, and the other nodes' threads stop at their next step.
 """
 
 from __future__ import annotations
@@ -26,7 +30,13 @@ from typing import Any, Generic, TypeVar
 
 import hiredis
 
-from keyscope.domain.errors import KeyscopeError, NodeError, TaskCancelled
+from keyscope.domain.errors import (
+    KeyscopeError,
+    NodeAuthFailed,
+    NodeError,
+    NodeUnreachable,
+    TaskCancelled,
+)
 from keyscope.domain.scan import Cancellation, Progress, ScanOptions
 from keyscope.domain.topology import Node
 from keyscope.redis.connection import Endpoint, RawConnection, open_connection, pack
@@ -36,8 +46,10 @@ R = TypeVar("R")
 
 DEFAULT_OPTIONS = ScanOptions()
 
-ROUND_INTERVAL_S = 0.05
-"""With a throttle, one round trip carries about this many seconds' worth of the budget."""
+ROUND_INTERVAL_S = 0.002
+"""With a throttle, one page carries about this many seconds' worth of the budget: small
+batches keep the rate smooth and the time the node spends on one batch (the wait other
+clients see) short."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +70,9 @@ class Probe(Generic[R]):
     ops_per_key: float = 1.0
     """Commands per key the probe sends, for sizing pages under a throttle."""
 
-    def prepare(self, conn: RawConnection) -> None:
-        """Per-connection set-up (after SELECT); nothing by default."""
+    def for_node(self, conn: RawConnection) -> Probe[R]:
+        """The probe to use on the node behind ``conn`` (it may ask the node); self by default."""
+        return self
 
     def page(self, keys: list[bytes], db: int, shard: str | None) -> ProbeGen[R]:
         raise NotImplementedError
@@ -174,11 +187,11 @@ class Scanner(Generic[R]):
                 if records:
                     out.put(records)
         except BaseException as exc:  # handed to the consuming thread
+            if isinstance(exc, NodeUnreachable) and not self.shared.stop.is_set():
+                exc = _why_lost(exc, target, self.password)
             with self.shared.lock:
                 if self.shared.error is None:
-                    self.shared.error = (
-                        exc if isinstance(exc, KeyscopeError) else _wrap(exc, target)
-                    )
+                    self.shared.error = _wrap(exc, target)
             self.shared.stop.set()
         finally:
             out.put(None)
@@ -196,27 +209,36 @@ class Scanner(Generic[R]):
         try:
             if target.readonly:
                 conn.command("READONLY")
+            probe = self.probe.for_node(conn)
             for db in target.dbs:
                 if not self.shared.check():
                     return
                 if db != 0 or len(target.dbs) > 1:
                     conn.command("SELECT", db)
-                self.probe.prepare(conn)
-                yield from self._walk_db(conn, throttle, db, target.shard, node.address)
+                yield from self._walk_db(
+                    conn, probe, throttle, db=db, shard=target.shard, address=node.address
+                )
         finally:
             self.stats.ops[node.address] = throttle.ops
             self.stats.seconds[node.address] = throttle.elapsed
             conn.close()
 
-    def _page_count(self, throttle: Throttle) -> int:
+    def _page_count(self, probe: Probe[R], throttle: Throttle) -> int:
         count = self.options.scan_count
         budget = throttle.batch_budget(ROUND_INTERVAL_S)
         if budget is not None:
-            count = min(count, max(10, int(budget / max(self.probe.ops_per_key, 0.1))))
+            count = min(count, max(10, int(budget / max(probe.ops_per_key, 0.1))))
         return max(1, count)
 
     def _walk_db(
-        self, conn: RawConnection, throttle: Throttle, db: int, shard: str | None, address: str
+        self,
+        conn: RawConnection,
+        probe: Probe[R],
+        throttle: Throttle,
+        *,
+        db: int,
+        shard: str | None,
+        address: str,
     ) -> Iterator[list[R]]:
         """Keep the node busy: the next SCAN leaves the moment its cursor is known.
 
@@ -226,7 +248,7 @@ class Scanner(Generic[R]):
         soon as a reply has been handled; so the node works through queued commands while
         Python packs and parses.
         """
-        count = self._page_count(throttle)
+        count = self._page_count(probe, throttle)
         cursor: bytes | None = b"0"
         scanning = False
         pages = 0
@@ -239,7 +261,7 @@ class Scanner(Generic[R]):
                 self._send(conn, throttle, [(None, scan)], pending)
                 scanning = True
             if fresh is not None:
-                records = _step(self.probe.page(fresh, db, shard), None, ready)
+                records = _step(probe.page(fresh, db, shard), None, ready)
                 fresh = None
             elif not pending:
                 return
@@ -312,5 +334,22 @@ def _step(
     return None
 
 
+def _why_lost(exc: NodeUnreachable, target: ScanTarget, password: str | None) -> KeyscopeError:
+    """A dropped connection, told apart from a password changed with old sessions dropped."""
+    endpoint = Endpoint(target.node.host, target.node.port, password=password)
+    try:
+        open_connection(endpoint, connect_timeout=1.0, socket_timeout=1.0).close()
+    except NodeAuthFailed as refused:
+        return refused
+    except KeyscopeError:
+        pass
+    return exc
+
+
 def _wrap(exc: BaseException, target: ScanTarget) -> BaseException:
+    """Every failure of a node's walk names the node."""
+    if isinstance(exc, NodeError) and exc.node is None:
+        return type(exc)(exc.message, node=target.node.address, code=exc.code)
+    if isinstance(exc, KeyscopeError):
+        return exc
     return NodeError(f"scan failed: {type(exc).__name__}: {exc}", node=target.node.address)

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import BinaryIO, ClassVar
 
 from sqlalchemy import update
 
-from keyscope.domain.errors import NodeError
+from keyscope.domain.errors import NodeError, RdbFormatError
 from keyscope.redis.replication import save_snapshot
 from keyscope.store.backups import backup_file
 from keyscope.store.db import SessionFactory, transaction
@@ -50,12 +50,23 @@ def _set(factory: SessionFactory, backup_id: str, **values: object) -> None:
 
 
 def run_backup(factory: SessionFactory, backup_id: str, target: SnapshotTarget,
-               backups_dir: Path, clock: Clock) -> Path:  # fmt: skip
-    """Take the snapshot into the backup's file and record the outcome; NodeError on failure."""
+               backups_dir: Path, clock: Clock, *,
+               consume: Callable[[BinaryIO], object] | None = None) -> Path:  # fmt: skip
+    """Take the snapshot into the backup's file and record the outcome; NodeError on failure.
+
+    ``consume`` reads the snapshot while it arrives (see ``save_snapshot``); an
+    ``RdbFormatError`` it raises leaves the backup recorded as taken and is raised after.
+    """
     dest = backup_file(backups_dir, target.instance_id, backup_id)
     _set(factory, backup_id, status="backuping", updated_at=clock(), execution_at=clock())
     try:
-        size = save_snapshot(target.host, target.port, dest, password=target.password)
+        size = save_snapshot(
+            target.host, target.port, dest, password=target.password, consume=consume
+        )
+    except RdbFormatError:
+        size = dest.stat().st_size
+        _set(factory, backup_id, status="succeed", size=size, path=str(dest), updated_at=clock())
+        raise
     except NodeError as exc:
         code = ERROR_TIMED_OUT if "timed out" in exc.message else ERROR_TOOL_FAILED
         _set(factory, backup_id, status="failed", error_code=code, updated_at=clock())

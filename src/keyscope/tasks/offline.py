@@ -7,12 +7,13 @@ first takes a fresh backup of the node over replication and records its id in ``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import update
 
-from keyscope.analysis.offline import analyze_rdb
+from keyscope.analysis.offline import OfflineReport, analyze_rdb
 from keyscope.domain import codes
 from keyscope.domain.errors import NotFound, TaskCancelled, Unsupported
 from keyscope.domain.tasks import TaskKind
@@ -35,7 +36,10 @@ def check_supported(topology: Topology, _password: str | None) -> None:
         raise Unsupported(codes.OFFLINE_UNSUPPORTED[1], code=codes.OFFLINE_UNSUPPORTED[0])
 
 
-def _fresh_backup(ctx: executors.TaskContext) -> Path:
+def _fresh_backup(
+    ctx: executors.TaskContext, analyse: Callable[[BinaryIO], OfflineReport]
+) -> OfflineReport:
+    """Back the node up and analyse the snapshot in the same pass, while it arrives."""
     params = ctx.params
     with transaction(ctx.session_factory) as session:
         row = new_backup(
@@ -54,7 +58,10 @@ def _fresh_backup(ctx: executors.TaskContext) -> Path:
     target = SnapshotTarget(
         ctx.instance_id, str(params["node_ip"]), int(params["node_port"]), ctx.password
     )
-    return run_backup(ctx.session_factory, backup_id, target, ctx.backups_dir, utcnow)
+    reports: list[OfflineReport] = []
+    run_backup(ctx.session_factory, backup_id, target, ctx.backups_dir, utcnow,
+               consume=lambda stream: reports.append(analyse(stream)))  # fmt: skip
+    return reports[0]
 
 
 def _stored_backup(ctx: executors.TaskContext, backup_id: str) -> Path:
@@ -72,15 +79,19 @@ def _stored_backup(ctx: executors.TaskContext, backup_id: str) -> Path:
 
 
 def run_offline(ctx: executors.TaskContext) -> executors.Outcome:
-    backup_id = ctx.params.get("backup_id")
-    path = _stored_backup(ctx, str(backup_id)) if backup_id else _fresh_backup(ctx)
-
     def progress(keys: int, _bytes_read: int) -> None:
         if ctx.cancel.cancelled:
             raise TaskCancelled("the task was deleted")
         ctx.progress(keys, None)
 
-    report = analyze_rdb(path, progress=progress)
+    def analyse(source: Path | BinaryIO) -> OfflineReport:
+        return analyze_rdb(source, progress=progress)
+
+    backup_id = ctx.params.get("backup_id")
+    if backup_id:
+        report = analyse(_stored_backup(ctx, str(backup_id)))
+    else:
+        report = _fresh_backup(ctx, analyse)
     result: dict[str, Any] = report.to_dict()
     return executors.Outcome(num=report.total_num, result=result, keys_scanned=report.total_num)
 

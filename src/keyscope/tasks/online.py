@@ -13,6 +13,7 @@ from typing import Any
 from keyscope.domain.keys import BigKey, HotKey
 from keyscope.domain.tasks import TaskKind
 from keyscope.domain.topology import Topology
+from keyscope.redis.slots import moved_during, slot_layout
 from keyscope.tasks.executors import ExecutorSpec, Outcome, TaskContext, register
 
 
@@ -22,23 +23,29 @@ def _topology(ctx: TaskContext) -> Topology:
     return ctx.topology
 
 
-def _keys_outcome(keys: Sequence[BigKey | HotKey]) -> Outcome:
+def _keys_outcome(keys: Sequence[BigKey | HotKey], *, incomplete: bool = False) -> Outcome:
     records: list[dict[str, Any]] = []
     for key in keys:
         record = dataclasses.asdict(key)
         if record.get("shard") is None:
             record.pop("shard", None)
         records.append(record)
-    return Outcome(num=len(records), result={"keys": records})
+    result: dict[str, Any] = {"keys": records}
+    if incomplete:
+        # A cluster resharded during the walk: keys may be missed or repeated.
+        result["incomplete"] = True
+    return Outcome(num=len(records), result=result)
 
 
 def run_bigkeys(ctx: TaskContext) -> Outcome:
     from keyscope.analysis.bigkeys import find_bigkeys
 
+    before = slot_layout(_topology(ctx), ctx.password)
     keys = find_bigkeys(
         _topology(ctx), ctx.password, ctx.options, progress=ctx.progress, cancel=ctx.cancel
     )
-    return _keys_outcome(keys)
+    moved = moved_during(before, slot_layout(_topology(ctx), ctx.password))
+    return _keys_outcome(keys, incomplete=moved)
 
 
 def check_bigkeys(topology: Topology, _password: str | None) -> None:
@@ -50,10 +57,12 @@ def check_bigkeys(topology: Topology, _password: str | None) -> None:
 def run_hotkeys(ctx: TaskContext) -> Outcome:
     from keyscope.analysis.hotkeys import find_hotkeys
 
+    before = slot_layout(_topology(ctx), ctx.password)
     keys = find_hotkeys(
         _topology(ctx), ctx.password, ctx.options, progress=ctx.progress, cancel=ctx.cancel
     )
-    return _keys_outcome(keys)
+    moved = moved_during(before, slot_layout(_topology(ctx), ctx.password))
+    return _keys_outcome(keys, incomplete=moved)
 
 
 def check_hotkeys(topology: Topology, password: str | None) -> None:

@@ -77,3 +77,12 @@ def test_hot_keys_joined_with_sizes_drop_keys_gone_since() -> None:
 def test_binary_key_names_are_escaped_not_lost() -> None:
     assert key_name(b"user:\xff\x00") == "user:\\xff\x00"
     assert key_name("ключ".encode()) == "ключ"
+
+
+def test_hot_selector_floor_rises_once_the_top_is_full() -> None:
+    selector = HotKeySelector(max_records=2, min_freq=1)
+    assert selector.floor == 1
+    selector.add([(b"a", 7, 0, None)])
+    assert selector.floor == 1
+    selector.add([(b"b", 9, 0, None), (b"c", 8, 0, None)])
+    assert selector.floor == 8

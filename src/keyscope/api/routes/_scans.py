@@ -39,6 +39,7 @@ def present_task(row: TaskRow, *, with_keys: bool) -> ScanTaskOut:
         num=row.num,
         keys=keys,
         reason=row.reason,
+        incomplete=(row.result or {}).get("incomplete") if keys is not None else None,
     )
 
 

@@ -117,7 +117,7 @@ def list_backup_records(
     session: SessionDep,
     begin_time: str | None = None,
     end_time: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=defaults.MAX_LIST_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=0, le=1000)] = defaults.DEFAULT_LIST_LIMIT,
 ) -> BackupListOut:
     total, rows = queries.list_backups(

@@ -91,7 +91,7 @@ def scan_expire_key(
 def show_expire_key_scan_info(
     instance: InstanceDep,
     session: SessionDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=defaults.MAX_LIST_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=0, le=1000)] = defaults.DEFAULT_LIST_LIMIT,
     status: TaskStatus | None = None,
 ) -> ExpireHistoryOut:

@@ -30,7 +30,7 @@ def create_hotkey_scan_task(instance: InstanceDep, runner: RunnerDep) -> ScanTas
 def list_hot_key_scan_tasks(
     instance: InstanceDep,
     session: SessionDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=defaults.MAX_LIST_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=0, le=1000)] = defaults.DEFAULT_LIST_LIMIT,
     status: TaskStatus | None = None,
 ) -> RecordsOut:

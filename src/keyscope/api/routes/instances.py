@@ -61,7 +61,7 @@ def create_instance(
 def list_instances(
     project_id: ProjectId,
     session: SessionDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=defaults.MAX_LIST_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=0, le=1000)] = defaults.DEFAULT_LIST_LIMIT,
 ) -> InstanceList:
     total, rows = queries.list_instances(session, project_id, offset=offset, limit=limit)

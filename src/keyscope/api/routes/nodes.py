@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from keyscope import defaults
 from keyscope.api.deps import InstanceDep, ProjectId, RunnerDep, SessionDep
 from keyscope.api.schemas.nodes import (
     BatchNodesOut,
@@ -103,7 +104,7 @@ def show_nodes_information(instance: InstanceDep) -> NodesOut:
 def batch_show_nodes_information(
     project_id: ProjectId,
     session: SessionDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=defaults.MAX_LIST_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=0, le=100)] = 10,
 ) -> BatchNodesOut:
     total, rows = queries.list_instances(session, project_id, offset=offset, limit=limit)

@@ -85,7 +85,7 @@ def create_offline_key_analysis(
 def list_offline_key_analysis_task(
     instance: InstanceDep,
     session: SessionDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=defaults.MAX_LIST_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=0, le=1000)] = defaults.DEFAULT_LIST_LIMIT,
     status: TaskStatus | None = None,
 ) -> OfflineRecordsOut:

@@ -31,6 +31,9 @@ class ScanTaskOut(Output):
     keys: list[KeyOut] | None = None
     reason: str | None = None
     """keyscope addition: why a failed task failed (the SDK ignores it)."""
+    incomplete: bool | None = None
+    """keyscope addition: true when a cluster resharded during the scan (keys may be missed
+    or repeated); absent otherwise."""
 
 
 class RecordOut(Output):

@@ -1,0 +1,502 @@
+"""The streaming RDB reader: one KeyRecord per key, the keyspace never held in memory.
+
+Values are measured, not decoded, wherever the format allows: a string's length comes
+from its header, a listpack's element count from its first six bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+from keyscope.domain.errors import RdbFormatError
+from keyscope.domain.keys import KeyRecord, KeyType
+from keyscope.rdb import blobs, lzf, memory
+from keyscope.rdb import constants as c
+from keyscope.rdb.crc64 import Crc64
+from keyscope.rdb.source import ByteSource
+
+_U32BE = struct.Struct(">I")
+_U64BE = struct.Struct(">Q")
+_I64LE = struct.Struct("<q")
+_I32LE = struct.Struct("<i")
+_MODULE_CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_INT_MAX_LEN = 20
+LIST_NODE_BYTES = 8192
+"""list-max-listpack-size -2: what Redis packs into one quicklist node."""
+
+Measured = tuple[KeyType, str, int, int]
+"""(type, encoding, element count, memory of the value)"""
+
+
+class RdbReader:
+    """Iterates the keys of an RDB stream; ``aux``, ``version`` and ``bytes_read`` on the side."""
+
+    def __init__(self, source: str | os.PathLike[str] | BinaryIO, *, verify_checksum: bool = True):
+        if isinstance(source, (str, os.PathLike)):
+            self._stream: BinaryIO = open(source, "rb")  # noqa: SIM115 - closed when exhausted
+            self._owned = True
+        else:
+            self._stream = source
+            self._owned = False
+        self._crc = Crc64() if verify_checksum else None
+        self._src = ByteSource(self._stream, self._crc)
+        self.version = 0
+        self.valkey = False
+        self.aux: dict[str, bytes] = {}
+        self.functions = 0
+        self.modules: dict[str, int] = {}
+        self._handlers = self._build_handlers()
+
+    @property
+    def bytes_read(self) -> int:
+        return self._src.offset
+
+    def close(self) -> None:
+        if self._owned:
+            self._stream.close()
+
+    def __enter__(self) -> RdbReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[KeyRecord]:
+        try:
+            yield from self._records()
+        finally:
+            self.close()
+
+    # -- the outer loop ----------------------------------------------------------------
+
+    def _records(self) -> Iterator[KeyRecord]:
+        self._header()
+        src = self._src
+        db = 0
+        expiry: int | None = None
+        while True:
+            at = src.offset
+            op = src.byte()
+            if op == c.OP_EOF:
+                self._trailer()
+                return
+            if op == c.OP_SELECTDB:
+                db = self._len()
+            elif op == c.OP_EXPIRETIME_MS:
+                expiry = _I64LE.unpack(src.read(8))[0]
+            elif op == c.OP_EXPIRETIME:
+                expiry = _I32LE.unpack(src.read(4))[0] * 1000
+            elif op >= c.OP_SLOT_INFO:
+                self._meta(op, at)
+            else:
+                handler = self._handlers.get(op)
+                if handler is None:
+                    raise RdbFormatError(f"unknown value type {op}", offset=at)
+                key = self._string()
+                value_at = src.offset
+                kind, encoding, count, value_mem = handler()
+                yield KeyRecord(
+                    db,
+                    key,
+                    kind,
+                    encoding,
+                    expiry,
+                    count,
+                    src.offset - value_at,
+                    memory.key_overhead(len(key)) + value_mem,
+                )
+                expiry = None
+
+    def _meta(self, op: int, at: int) -> None:
+        """Opcodes that carry no key: aux fields, hints, functions, module data."""
+        if op == c.OP_AUX:
+            name = self._string().decode("utf-8", "replace")
+            self.aux[name] = self._string()
+        elif op == c.OP_RESIZEDB:
+            self._len()
+            self._len()
+        elif op == c.OP_IDLE:
+            self._len()
+        elif op == c.OP_FREQ:
+            self._src.byte()
+        elif op == c.OP_SLOT_INFO:
+            for _ in range(3):  # slot id, slot size, expires slot size
+                self._len()
+        elif op == c.OP_MODULE_AUX:
+            for _ in range(3):  # module id, when opcode, when
+                self._len()
+            self._skip_module_value(at)
+        elif op == c.OP_FUNCTION2:
+            self._skip_string()
+            self.functions += 1
+        else:  # OP_FUNCTION_PRE_GA
+            raise RdbFormatError("functions of a Redis 7.0 release candidate", offset=at)
+
+    def _header(self) -> None:
+        head = self._src.read(9)
+        if head[:5] == b"REDIS" and head[5:].isdigit():
+            version = int(head[5:])
+        elif head[:6] == b"VALKEY" and head[6:].isdigit():
+            version = int(head[6:])
+            self.valkey = True
+            self._handlers[c.T_VALKEY_HASH_2] = self._v_valkey_hash_2
+        else:
+            raise RdbFormatError("not an RDB file (no REDIS or VALKEY magic)", offset=0)
+        if not 1 <= version <= c.MAX_SUPPORTED_VERSION and version < 80:
+            raise RdbFormatError(f"unsupported RDB version {version}", offset=5)
+        self.version = version
+
+    def _trailer(self) -> None:
+        if self.version < 5:
+            return
+        at = self._src.offset
+        self._src.finish_digest()
+        stored = int.from_bytes(self._src.read(8), "little")
+        if self._crc is not None and stored not in (0, self._crc.value):
+            raise RdbFormatError(
+                f"checksum mismatch (file says {stored:016x}, content is {self._crc.value:016x})",
+                offset=at,
+            )
+
+    # -- primitives --------------------------------------------------------------------
+
+    def _length(self) -> tuple[int, bool]:
+        src = self._src
+        b = src.byte()
+        kind = b >> 6
+        if kind == 0:
+            return b & 0x3F, False
+        if kind == 1:
+            return ((b & 0x3F) << 8) | src.byte(), False
+        if kind == 3:
+            return b & 0x3F, True
+        if b == 0x80:
+            return int(_U32BE.unpack(src.read(4))[0]), False
+        if b == 0x81:
+            return int(_U64BE.unpack(src.read(8))[0]), False
+        raise RdbFormatError(f"bad length prefix 0x{b:02x}", offset=src.offset - 1)
+
+    def _len(self) -> int:
+        n, encoded = self._length()
+        if encoded:
+            raise RdbFormatError(
+                "encoded value where a length was expected", offset=self._src.offset - 1
+            )
+        return n
+
+    def _string(self) -> bytes:
+        n, encoded = self._length()
+        if not encoded:
+            return self._src.read(n)
+        if n == c.ENC_LZF:
+            clen, ulen = self._len(), self._len()
+            at = self._src.offset
+            return lzf.decompress(self._src.read(clen), ulen, offset=at)
+        return str(self._encoded_int(n)).encode()
+
+    def _encoded_int(self, enc: int) -> int:
+        src = self._src
+        if enc == c.ENC_INT8:
+            return int.from_bytes(src.read(1), "little", signed=True)
+        if enc == c.ENC_INT16:
+            return int.from_bytes(src.read(2), "little", signed=True)
+        if enc == c.ENC_INT32:
+            return int.from_bytes(src.read(4), "little", signed=True)
+        raise RdbFormatError(f"unknown string encoding {enc}", offset=src.offset - 1)
+
+    def _string_len(self) -> int:
+        """Skip a string, returning its length."""
+        n, encoded = self._length()
+        if not encoded:
+            self._src.skip(n)
+            return n
+        if n == c.ENC_LZF:
+            clen, ulen = self._len(), self._len()
+            self._src.skip(clen)
+            return ulen
+        return len(str(self._encoded_int(n)))
+
+    def _skip_string(self) -> None:
+        self._string_len()
+
+    def _string_value(self) -> tuple[int, bool]:
+        """A string value's length and whether Redis keeps it as an integer."""
+        n, encoded = self._length()
+        if encoded:
+            if n == c.ENC_LZF:
+                clen, ulen = self._len(), self._len()
+                self._src.skip(clen)
+                return ulen, False
+            return len(str(self._encoded_int(n))), True
+        if n <= _INT_MAX_LEN:
+            data = self._src.read(n)
+            return n, _is_canonical_int(data)
+        self._src.skip(n)
+        return n, False
+
+    def _blob(self) -> tuple[bytes, int]:
+        """A packed structure (ziplist, listpack, intset, zipmap) and its file offset."""
+        at = self._src.offset
+        return self._string(), at
+
+    # -- value types -------------------------------------------------------------------
+
+    def _build_handlers(self) -> dict[int, Callable[[], Measured]]:
+        return {
+            c.T_STRING: self._v_string,
+            c.T_LIST: self._v_list_linked,
+            c.T_SET: self._v_set,
+            c.T_ZSET: lambda: self._v_zset(binary=False),
+            c.T_ZSET_2: lambda: self._v_zset(binary=True),
+            c.T_HASH: self._v_hash,
+            c.T_MODULE_PRE_GA: self._v_module_pre_ga,
+            c.T_MODULE_2: self._v_module,
+            c.T_HASH_ZIPMAP: self._v_hash_zipmap,
+            c.T_LIST_ZIPLIST: self._v_list_ziplist,
+            c.T_SET_INTSET: self._v_set_intset,
+            c.T_ZSET_ZIPLIST: lambda: self._v_packed("zset", "listpack", blobs.ziplist_count, 2),
+            c.T_HASH_ZIPLIST: lambda: self._v_packed("hash", "listpack", blobs.ziplist_count, 2),
+            c.T_LIST_QUICKLIST: lambda: self._v_quicklist(v2=False),
+            c.T_STREAM_LISTPACKS: lambda: self._v_stream(1),
+            c.T_HASH_LISTPACK: lambda: self._v_packed("hash", "listpack", blobs.listpack_count, 2),
+            c.T_ZSET_LISTPACK: lambda: self._v_packed("zset", "listpack", blobs.listpack_count, 2),
+            c.T_LIST_QUICKLIST_2: lambda: self._v_quicklist(v2=True),
+            c.T_STREAM_LISTPACKS_2: lambda: self._v_stream(2),
+            c.T_SET_LISTPACK: lambda: self._v_packed("set", "listpack", blobs.listpack_count, 1),
+            c.T_STREAM_LISTPACKS_3: lambda: self._v_stream(3),
+            c.T_HASH_METADATA_PRE_GA: lambda: self._v_hash_metadata(relative=False),
+            c.T_HASH_LISTPACK_EX_PRE_GA: lambda: self._v_hash_listpack_ex(min_expire=False),
+            c.T_HASH_METADATA: lambda: self._v_hash_metadata(relative=True),
+            c.T_HASH_LISTPACK_EX: lambda: self._v_hash_listpack_ex(min_expire=True),
+        }
+
+    def _v_string(self) -> Measured:
+        length, is_int = self._string_value()
+        encoding = "int" if is_int else "embstr" if length <= memory.EMBSTR_MAX else "raw"
+        return "string", encoding, length, memory.string_value(length, is_int=is_int)
+
+    def _v_list_linked(self) -> Measured:
+        n = self._len()
+        sizes = [self._string_len() for _ in range(n)]
+        return "list", "quicklist", n, memory.quicklist_value(_listpack_nodes(sizes))
+
+    def _v_list_ziplist(self) -> Measured:
+        blob, at = self._blob()
+        n = blobs.ziplist_count(blob, at)
+        return "list", "quicklist", n, memory.quicklist_value(_split_nodes(len(blob)))
+
+    def _v_quicklist(self, *, v2: bool) -> Measured:
+        nodes = self._len()
+        count = 0
+        node_bytes: list[int] = []
+        for _ in range(nodes):
+            container = self._len() if v2 else 2
+            if container == 1:  # a plain node holds one large element
+                node_bytes.append(self._string_len())
+                count += 1
+                continue
+            if container != 2:
+                raise RdbFormatError(
+                    f"unknown quicklist container {container}", offset=self._src.offset
+                )
+            blob, at = self._blob()
+            count += blobs.listpack_count(blob, at) if v2 else blobs.ziplist_count(blob, at)
+            node_bytes.append(len(blob))
+        return "list", "quicklist", count, memory.quicklist_value(node_bytes)
+
+    def _v_set(self) -> Measured:
+        n = self._len()
+        total = 0
+        for _ in range(n):
+            total += memory.sds_size(self._string_len())
+        return "set", "hashtable", n, memory.set_hashtable(total, n)
+
+    def _v_set_intset(self) -> Measured:
+        blob, at = self._blob()
+        return "set", "intset", blobs.intset_count(blob, at), memory.packed_value(len(blob))
+
+    def _v_zset(self, *, binary: bool) -> Measured:
+        n = self._len()
+        total = 0
+        src = self._src
+        for _ in range(n):
+            total += memory.sds_size(self._string_len())
+            if binary:
+                src.skip(8)
+            else:
+                score_len = src.byte()
+                if score_len < 253:
+                    src.skip(score_len)
+        return "zset", "skiplist", n, memory.zset_skiplist(total, n)
+
+    def _v_hash(self) -> Measured:
+        n = self._len()
+        total = 0
+        for _ in range(n):
+            total += memory.sds_size(self._string_len()) + memory.sds_size(self._string_len())
+        return "hash", "hashtable", n, memory.hash_hashtable(total, n)
+
+    def _v_hash_metadata(self, *, relative: bool) -> Measured:
+        if relative:
+            self._src.skip(8)  # the smallest field expiry, for loaders that stream to flash
+        n = self._len()
+        total = 0
+        for _ in range(n):
+            self._len()  # the field's TTL
+            total += memory.sds_size(self._string_len()) + memory.sds_size(self._string_len())
+        return "hash", "hashtable", n, memory.hash_hashtable(total, n)
+
+    def _v_valkey_hash_2(self) -> Measured:
+        n = self._len()
+        total = 0
+        for _ in range(n):
+            total += memory.sds_size(self._string_len()) + memory.sds_size(self._string_len())
+            self._src.skip(8)  # the field's absolute expiry in ms, -1 for none
+        return "hash", "hashtable", n, memory.hash_hashtable(total, n)
+
+    def _v_hash_listpack_ex(self, *, min_expire: bool) -> Measured:
+        if min_expire:
+            self._src.skip(8)
+        blob, at = self._blob()
+        return (
+            "hash",
+            "listpack",
+            blobs.listpack_count(blob, at) // 3,
+            memory.packed_value(len(blob)),
+        )
+
+    def _v_hash_zipmap(self) -> Measured:
+        blob, at = self._blob()
+        pairs = blobs.zipmap_sizes(blob, at)
+        return "hash", "listpack", len(pairs), memory.packed_value(len(blob))
+
+    def _v_packed(
+        self, kind: KeyType, encoding: str, counter: Callable[[bytes, int], int], per: int
+    ) -> Measured:
+        blob, at = self._blob()
+        return kind, encoding, counter(blob, at) // per, memory.packed_value(len(blob))
+
+    def _v_stream(self, version: int) -> Measured:
+        src = self._src
+        listpacks = self._len()
+        lp_memory = 0
+        for _ in range(listpacks):
+            master_key = self._string()
+            if len(master_key) != 16:
+                raise RdbFormatError("stream node key is not a 128-bit ID", offset=src.offset)
+            blob, at = self._blob()
+            blobs.listpack_count(blob, at)
+            lp_memory += memory.stream_listpack(len(blob))
+        length = self._len()
+        self._len()  # last id ms
+        self._len()  # last id seq
+        if version >= 2:
+            for _ in range(5):  # first id, max deleted id, entries added
+                self._len()
+        groups_memory = 0
+        for _ in range(self._len()):
+            groups_memory += self._stream_group(version)
+        value = (
+            memory.ROBJ + memory.STREAM + memory.rax_usage(listpacks) + lp_memory + groups_memory
+        )
+        return "stream", "stream", length, value
+
+    def _stream_group(self, version: int) -> int:
+        src = self._src
+        self._skip_string()  # group name
+        self._len()
+        self._len()  # last delivered id
+        if version >= 2:
+            self._len()  # entries read
+        pel = self._len()
+        for _ in range(pel):
+            src.skip(16 + 8)  # id, delivery time
+            self._len()  # delivery count
+        used = memory.STREAM_CG + memory.rax_usage(pel) + memory.STREAM_NACK * pel
+        for _ in range(self._len()):
+            name_len = self._string_len()
+            src.skip(8)  # seen time
+            if version >= 3:
+                src.skip(8)  # active time
+            consumer_pel = self._len()
+            src.skip(16 * consumer_pel)
+            used += memory.STREAM_CONSUMER + name_len + memory.rax_usage(consumer_pel)
+        return used
+
+    def _v_module(self) -> Measured:
+        at = self._src.offset
+        module_id = self._len()
+        name = _module_name(module_id)
+        self._skip_module_value(at)
+        self.modules[name] = self.modules.get(name, 0) + 1
+        return "module", name, 0, 0
+
+    def _v_module_pre_ga(self) -> Measured:
+        raise RdbFormatError(
+            "module value of a Redis 4.0 release candidate cannot be skipped safely",
+            offset=self._src.offset - 1,
+        )
+
+    def _skip_module_value(self, at: int) -> None:
+        src = self._src
+        while True:
+            op = self._len()
+            if op == c.MODULE_OP_EOF:
+                return
+            if op in (c.MODULE_OP_SINT, c.MODULE_OP_UINT):
+                self._len()
+            elif op == c.MODULE_OP_FLOAT:
+                src.skip(4)
+            elif op == c.MODULE_OP_DOUBLE:
+                src.skip(8)
+            elif op == c.MODULE_OP_STRING:
+                self._skip_string()
+            else:
+                raise RdbFormatError(f"unknown module value opcode {op}", offset=src.offset - 1)
+
+
+def iter_records(
+    source: str | os.PathLike[str] | BinaryIO, *, verify_checksum: bool = True
+) -> Iterator[KeyRecord]:
+    """Yield one KeyRecord per key of an RDB file or stream."""
+    return iter(RdbReader(source, verify_checksum=verify_checksum))
+
+
+def _is_canonical_int(data: bytes) -> bool:
+    if not data or len(data) > _INT_MAX_LEN:
+        return False
+    try:
+        value = int(data)
+    except ValueError:
+        return False
+    return str(value).encode() == data and -(1 << 63) <= value < (1 << 63)
+
+
+def _module_name(module_id: int) -> str:
+    chars = [_MODULE_CHARSET[(module_id >> (10 + 6 * (8 - i))) & 63] for i in range(9)]
+    return "".join(chars)
+
+
+def _split_nodes(total: int) -> list[int]:
+    """Node sizes of a list of ``total`` listpack bytes cut at the node size limit."""
+    full, rest = divmod(total, LIST_NODE_BYTES)
+    return [LIST_NODE_BYTES] * full + ([rest] if rest else [])
+
+
+def _listpack_nodes(element_sizes: list[int]) -> list[int]:
+    """Estimated quicklist node sizes for elements of the given lengths."""
+    nodes: list[int] = []
+    current = 7
+    for size in element_sizes:
+        entry = size + (1 if size < 64 else 2 if size < 4096 else 5)
+        entry += 1 if entry <= 127 else 2
+        if current + entry > LIST_NODE_BYTES and current > 7:
+            nodes.append(current)
+            current = 7
+        current += entry
+    if current > 7 or not nodes:
+        nodes.append(current)
+    return nodes
