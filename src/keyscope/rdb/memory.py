@@ -69,11 +69,27 @@ def key_overhead(key_length: int) -> int:
     return sds_size(key_length) + DICT_ENTRY
 
 
-def dict_slots(n: int) -> int:
-    """Buckets of a dict holding ``n`` entries (power of two, at least 4)."""
+REHASH_NONEMPTY_SHARE = 0.632
+"""Share of non-empty buckets in a dict at load factor 1 (1 - 1/e): one rehash step each."""
+
+
+def dict_slots(n: int, steps_per_insert: int = 0) -> int:
+    """Buckets of a dict holding ``n`` entries, counting both tables while it rehashes.
+
+    A dict doubles when it is full and then moves one bucket per operation. A collection
+    built by successive inserts (the usual way) is caught mid-rehash when too few inserts
+    followed its last doubling; ``steps_per_insert`` is how many rehash steps one insert
+    makes (a set's add makes one, a hash's or zset's lookup-then-add two). Zero assumes the
+    rehash is complete, as after a load from an RDB file.
+    """
     size = 4
     while size < n:
         size <<= 1
+    if steps_per_insert and n > 4:
+        old = size // 2
+        inserts_since_doubling = n - old - 1
+        if steps_per_insert * inserts_since_doubling < REHASH_NONEMPTY_SHARE * old:
+            return size + old
     return size
 
 
@@ -94,24 +110,41 @@ def quicklist_value(node_bytes: list[int]) -> int:
     return ROBJ + QUICKLIST + sum(QUICKLIST_NODE + jemalloc_size(b) for b in node_bytes)
 
 
-def set_hashtable(element_sds_total: int, count: int) -> int:
-    return ROBJ + DICT + 8 * dict_slots(count) + count * DICT_ENTRY + element_sds_total
+INTSET_MAX_ENTRIES = 512
+"""set-max-intset-entries default: past it an intset becomes a presized hashtable."""
+
+
+def set_hashtable(element_sds_total: int, count: int, *, from_intset: bool = False) -> int:
+    """A set in a dict; one of integers grew out of an intset into a dict sized at once."""
+    presized = from_intset and count <= 2 * INTSET_MAX_ENTRIES
+    slots = dict_slots(count, 0 if presized else 1)
+    return ROBJ + DICT + 8 * slots + count * DICT_ENTRY + element_sds_total
 
 
 def hash_hashtable(pair_sds_total: int, count: int) -> int:
-    return ROBJ + DICT + 8 * dict_slots(count) + count * DICT_ENTRY + pair_sds_total
+    return ROBJ + DICT + 8 * dict_slots(count, 2) + count * DICT_ENTRY + pair_sds_total
 
 
 def zset_skiplist(element_sds_total: int, count: int) -> int:
-    fixed = ROBJ + ZSET + ZSKIPLIST + DICT + 8 * dict_slots(count) + ZSL_HEADER
+    fixed = ROBJ + ZSET + ZSKIPLIST + DICT + 8 * dict_slots(count, 2) + ZSL_HEADER
     return round(fixed + element_sds_total + count * (DICT_ENTRY + ZSL_NODE_EXPECTED))
 
 
-def rax_usage(elements: int) -> int:
-    """Redis's own count for a radix tree of stream IDs (``streamRadixTreeMemoryUsage``)."""
-    nodes = 1 if elements == 0 else 2 * elements
+def rax_usage(elements: int, *, spread: bool = True) -> int:
+    """Redis's own count for a radix tree of stream IDs (``streamRadixTreeMemoryUsage``).
+
+    The node count is estimated: IDs far apart (stream nodes) branch early and take about
+    two nodes each; IDs close together (pending entries) share more of their path.
+    """
+    nodes = elements + 1
+    if elements > 1:
+        nodes = 2 * elements + 2 if spread else 2 * elements - 1
     return elements * STREAM_ID + nodes * RAX_NODE_COST
 
 
-def stream_listpack(blob_bytes: int) -> int:
-    return jemalloc_size(max(blob_bytes, STREAM_LISTPACK_PREALLOC))
+def stream_listpacks(blob_bytes: list[int]) -> int:
+    """A stream's nodes: full ones shrunk to fit, the open last one at its preallocation."""
+    if not blob_bytes:
+        return 0
+    *full, last = blob_bytes
+    return sum(jemalloc_size(b) for b in full) + jemalloc_size(max(last, STREAM_LISTPACK_PREALLOC))

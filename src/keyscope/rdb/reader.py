@@ -219,6 +219,18 @@ class RdbReader:
             return ulen
         return len(str(self._encoded_int(n)))
 
+    def _string_len_int(self) -> tuple[int, bool]:
+        """Skip a string, returning its length and whether the file stored it as an integer."""
+        n, encoded = self._length()
+        if encoded and n != c.ENC_LZF:
+            return len(str(self._encoded_int(n))), True
+        if not encoded:
+            self._src.skip(n)
+            return n, False
+        clen, ulen = self._len(), self._len()
+        self._src.skip(clen)
+        return ulen, False
+
     def _skip_string(self) -> None:
         self._string_len()
 
@@ -292,11 +304,13 @@ class RdbReader:
         nodes = self._len()
         count = 0
         node_bytes: list[int] = []
+        plain = False
         for _ in range(nodes):
             container = self._len() if v2 else 2
             if container == 1:  # a plain node holds one large element
                 node_bytes.append(self._string_len())
                 count += 1
+                plain = True
                 continue
             if container != 2:
                 raise RdbFormatError(
@@ -305,14 +319,20 @@ class RdbReader:
             blob, at = self._blob()
             count += blobs.listpack_count(blob, at) if v2 else blobs.ziplist_count(blob, at)
             node_bytes.append(len(blob))
+        if v2 and self.version >= 11 and nodes == 1 and not plain:
+            # Redis 7.2+ and Valkey keep a list that fits one node as a bare listpack.
+            return "list", "listpack", count, memory.packed_value(node_bytes[0])
         return "list", "quicklist", count, memory.quicklist_value(node_bytes)
 
     def _v_set(self) -> Measured:
         n = self._len()
         total = 0
+        all_int = True
         for _ in range(n):
-            total += memory.sds_size(self._string_len())
-        return "set", "hashtable", n, memory.set_hashtable(total, n)
+            length, encoded_int = self._string_len_int()
+            total += memory.sds_size(length)
+            all_int = all_int and encoded_int
+        return "set", "hashtable", n, memory.set_hashtable(total, n, from_intset=all_int)
 
     def _v_set_intset(self) -> Measured:
         blob, at = self._blob()
@@ -382,14 +402,14 @@ class RdbReader:
     def _v_stream(self, version: int) -> Measured:
         src = self._src
         listpacks = self._len()
-        lp_memory = 0
+        lp_sizes: list[int] = []
         for _ in range(listpacks):
             master_key = self._string()
             if len(master_key) != 16:
                 raise RdbFormatError("stream node key is not a 128-bit ID", offset=src.offset)
             blob, at = self._blob()
             blobs.listpack_count(blob, at)
-            lp_memory += memory.stream_listpack(len(blob))
+            lp_sizes.append(len(blob))
         length = self._len()
         self._len()  # last id ms
         self._len()  # last id seq
@@ -399,9 +419,8 @@ class RdbReader:
         groups_memory = 0
         for _ in range(self._len()):
             groups_memory += self._stream_group(version)
-        value = (
-            memory.ROBJ + memory.STREAM + memory.rax_usage(listpacks) + lp_memory + groups_memory
-        )
+        value = memory.ROBJ + memory.STREAM + memory.rax_usage(listpacks)
+        value += memory.stream_listpacks(lp_sizes) + groups_memory
         return "stream", "stream", length, value
 
     def _stream_group(self, version: int) -> int:
@@ -415,7 +434,7 @@ class RdbReader:
         for _ in range(pel):
             src.skip(16 + 8)  # id, delivery time
             self._len()  # delivery count
-        used = memory.STREAM_CG + memory.rax_usage(pel) + memory.STREAM_NACK * pel
+        used = memory.STREAM_CG + memory.rax_usage(pel, spread=False) + memory.STREAM_NACK * pel
         for _ in range(self._len()):
             name_len = self._string_len()
             src.skip(8)  # seen time
@@ -423,7 +442,7 @@ class RdbReader:
                 src.skip(8)  # active time
             consumer_pel = self._len()
             src.skip(16 * consumer_pel)
-            used += memory.STREAM_CONSUMER + name_len + memory.rax_usage(consumer_pel)
+            used += memory.STREAM_CONSUMER + name_len + memory.rax_usage(consumer_pel, spread=False)
         return used
 
     def _v_module(self) -> Measured:
