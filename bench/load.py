@@ -88,8 +88,13 @@ def start_serve(data: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("keyscope serve did not start")
 
 
-def one_request(client: SignedClient, rng: random.Random, instances: list[str],
-                results: Results, create_share: float) -> tuple[str, httpx.Response, bool]:  # fmt: skip
+def one_request(
+    client: SignedClient,
+    rng: random.Random,
+    instances: list[str],
+    results: Results,
+    create_share: float,
+) -> tuple[str, httpx.Response, bool]:
     """Send one request of the mix; returns its kind, the response, and whether a 400
     conflict is an expected answer."""
     roll = rng.random()

@@ -88,13 +88,21 @@ class Worker:
 
     def _died(self) -> dict[str, Any]:
         code = self.process.wait() if self.process is not None else None
+        self._close_pipes()
         self.process = None
         return {"outcome": "crash", "returncode": code}
+
+    def _close_pipes(self) -> None:
+        if self.process is not None:
+            for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
+                if pipe is not None:
+                    pipe.close()
 
     def stop(self) -> None:
         if self.process is not None:
             self.process.kill()
             self.process.wait()
+            self._close_pipes()
             self.process = None
 
 
