@@ -122,8 +122,14 @@ def wait_in_sync(master: RedisServer, replica: RedisServer, timeout: float = 15.
     while time.monotonic() < deadline:
         info = replica.client().info("replication")
         if info.get("master_link_status") == "up" and not info.get("master_sync_in_progress"):
-            moff = master.client().info("replication").get("master_repl_offset")
-            if info.get("slave_repl_offset") == moff:
+            minfo = master.client().info("replication")
+            online = [
+                v
+                for k, v in minfo.items()
+                if k.startswith("slave") and isinstance(v, dict) and v.get("state") == "online"
+                and int(v.get("port", 0)) == replica.port
+            ]  # fmt: skip
+            if online and info.get("slave_repl_offset") == minfo.get("master_repl_offset"):
                 return
         time.sleep(0.05)
     raise RuntimeError("replica did not sync in time")
