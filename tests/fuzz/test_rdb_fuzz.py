@@ -31,7 +31,8 @@ from hypothesis import strategies as st
 
 pytestmark = pytest.mark.fuzz
 
-CORPUS_ROOT = Path(os.environ.get("KEYSCOPE_RDB_CORPUS", "/work/shared/rdb-corpus"))
+_DEFAULT_CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "rdb-corpus"
+CORPUS_ROOT = Path(os.environ.get("KEYSCOPE_RDB_CORPUS", str(_DEFAULT_CORPUS)))
 CORPUS = sorted(CORPUS_ROOT.rglob("*.rdb")) if CORPUS_ROOT.exists() else []
 EXAMPLES = int(os.environ.get("KEYSCOPE_FUZZ_EXAMPLES", "200"))
 HARD_TIMEOUT_S = 20.0

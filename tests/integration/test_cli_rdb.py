@@ -15,7 +15,7 @@ from tests.utils.rdbgen import GenStats, write_rdb
 
 pytestmark = pytest.mark.integration
 
-CORPUS = Path("/work/shared/rdb-corpus/hdt3213-rdb")
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "rdb-corpus" / "hdt3213-rdb"
 KEY_TYPES = {"string", "list", "set", "zset", "hash", "stream"}
 KEYSCOPE = str(Path(sys.executable).with_name("keyscope"))
 

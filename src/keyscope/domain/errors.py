@@ -114,6 +114,7 @@ class RdbFormatError(KeyscopeError):
 
     def __init__(self, message: str, *, offset: int) -> None:
         super().__init__(f"{message} at byte offset {offset}")
+        self.reason = message
         self.offset = offset
 
 

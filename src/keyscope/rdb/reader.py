@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from keyscope.domain.errors import RdbFormatError
 from keyscope.domain.keys import KeyRecord, KeyType
@@ -27,6 +27,7 @@ _INT_MAX_LEN = 20
 LIST_NODE_BYTES = 8192
 """list-max-listpack-size -2: what Redis packs into one quicklist node."""
 
+_T = TypeVar("_T")
 Measured = tuple[KeyType, str, int, int]
 """(type, encoding, element count, memory of the value)"""
 
@@ -49,6 +50,7 @@ class RdbReader:
         self.functions = 0
         self.modules: dict[str, int] = {}
         self._handlers = self._build_handlers()
+        self._lzf_at: int | None = None
 
     @property
     def bytes_read(self) -> int:
@@ -250,9 +252,32 @@ class RdbReader:
         return n, False
 
     def _blob(self) -> tuple[bytes, int]:
-        """A packed structure (ziplist, listpack, intset, zipmap) and its file offset."""
-        at = self._src.offset
-        return self._string(), at
+        """A packed structure (ziplist, listpack, intset, zipmap) and where its data starts.
+
+        For an LZF-compressed blob, positions inside the decompressed bytes are not file
+        offsets: ``self._lzf_at`` then holds where the compressed blob starts, and
+        ``_measure`` reports errors there.
+        """
+        start = self._src.offset
+        n, encoded = self._length()
+        if not encoded:
+            self._lzf_at = None
+            return self._src.read(n), self._src.offset - n
+        if n == c.ENC_LZF:
+            clen, ulen = self._len(), self._len()
+            at = self._src.offset
+            data = lzf.decompress(self._src.read(clen), ulen, offset=at)
+            self._lzf_at = start
+            return data, start
+        raise RdbFormatError("an integer where a packed structure was expected", offset=start)
+
+    def _measure(self, fn: Callable[[bytes, int], _T], blob: bytes, at: int) -> _T:
+        if self._lzf_at is None:
+            return fn(blob, at)
+        try:
+            return fn(blob, 0)
+        except RdbFormatError as err:
+            raise RdbFormatError(f"{err.reason} (in LZF-compressed data)", offset=at) from None
 
     # -- value types -------------------------------------------------------------------
 
@@ -297,7 +322,7 @@ class RdbReader:
 
     def _v_list_ziplist(self) -> Measured:
         blob, at = self._blob()
-        n = blobs.ziplist_count(blob, at)
+        n = self._measure(blobs.ziplist_count, blob, at)
         return "list", "quicklist", n, memory.quicklist_value(_split_nodes(len(blob)))
 
     def _v_quicklist(self, *, v2: bool) -> Measured:
@@ -317,7 +342,11 @@ class RdbReader:
                     f"unknown quicklist container {container}", offset=self._src.offset
                 )
             blob, at = self._blob()
-            count += blobs.listpack_count(blob, at) if v2 else blobs.ziplist_count(blob, at)
+            count += (
+                self._measure(blobs.listpack_count, blob, at)
+                if v2
+                else self._measure(blobs.ziplist_count, blob, at)
+            )
             node_bytes.append(len(blob))
         if v2 and self.version >= 11 and nodes == 1 and not plain:
             # Redis 7.2+ and Valkey keep a list that fits one node as a bare listpack.
@@ -336,7 +365,12 @@ class RdbReader:
 
     def _v_set_intset(self) -> Measured:
         blob, at = self._blob()
-        return "set", "intset", blobs.intset_count(blob, at), memory.packed_value(len(blob))
+        return (
+            "set",
+            "intset",
+            self._measure(blobs.intset_count, blob, at),
+            memory.packed_value(len(blob)),
+        )
 
     def _v_zset(self, *, binary: bool) -> Measured:
         n = self._len()
@@ -384,20 +418,25 @@ class RdbReader:
         return (
             "hash",
             "listpack",
-            blobs.listpack_count(blob, at) // 3,
+            self._measure(blobs.listpack_count, blob, at) // 3,
             memory.packed_value(len(blob)),
         )
 
     def _v_hash_zipmap(self) -> Measured:
         blob, at = self._blob()
-        pairs = blobs.zipmap_sizes(blob, at)
+        pairs = self._measure(blobs.zipmap_sizes, blob, at)
         return "hash", "listpack", len(pairs), memory.packed_value(len(blob))
 
     def _v_packed(
         self, kind: KeyType, encoding: str, counter: Callable[[bytes, int], int], per: int
     ) -> Measured:
         blob, at = self._blob()
-        return kind, encoding, counter(blob, at) // per, memory.packed_value(len(blob))
+        return (
+            kind,
+            encoding,
+            self._measure(counter, blob, at) // per,
+            memory.packed_value(len(blob)),
+        )
 
     def _v_stream(self, version: int) -> Measured:
         src = self._src
@@ -408,7 +447,7 @@ class RdbReader:
             if len(master_key) != 16:
                 raise RdbFormatError("stream node key is not a 128-bit ID", offset=src.offset)
             blob, at = self._blob()
-            blobs.listpack_count(blob, at)
+            self._measure(blobs.listpack_count, blob, at)
             lp_sizes.append(len(blob))
         length = self._len()
         self._len()  # last id ms
