@@ -20,7 +20,16 @@ from keyscope.api.credentials import ensure_credentials_file
 from keyscope.api.deps import Services
 from keyscope.api.limits import BodySizeLimitMiddleware
 from keyscope.api.middleware import RequestIdMiddleware
-from keyscope.api.routes import backups, bigkeys, expire, hotkeys, instances, nodes, offline
+from keyscope.api.routes import (
+    backups,
+    bigkeys,
+    expire,
+    health,
+    hotkeys,
+    instances,
+    nodes,
+    offline,
+)
 from keyscope.domain.scan import ScanOptions
 from keyscope.redis import allowlist
 from keyscope.redis.allowlist import parse_networks
@@ -42,6 +51,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     expire.router,
     backups.router,
     offline.router,
+    health.router,
 )
 
 

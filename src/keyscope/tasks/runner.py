@@ -87,6 +87,8 @@ class TaskRunner:
         self._registry = registry
         self._pool: ThreadPoolExecutor | None = None
         self._cancels: dict[str, Cancellation] = {}
+        self._scanned: dict[str, int] = {}
+        """The latest keys-scanned count each running task reported."""
         self._lock = threading.Lock()
         self._stopping = False
 
@@ -198,7 +200,8 @@ class TaskRunner:
                 now=self._clock(),
                 num=outcome.num,
                 result=outcome.result,
-                keys_scanned=outcome.keys_scanned,
+                # engines that report progress but no total leave it to the last report
+                keys_scanned=max(outcome.keys_scanned, self._scanned.get(task_id, 0)),
             )
         except TaskCancelled:
             self._fail(task_id, STOPPED_REASON if self._stopping else CANCELLED_REASON)
@@ -211,6 +214,7 @@ class TaskRunner:
         finally:
             with self._lock:
                 self._cancels.pop(task_id, None)
+            self._scanned.pop(task_id, None)
 
     def _fail(self, task_id: str, reason: str) -> None:
         try:
@@ -256,6 +260,7 @@ class TaskRunner:
         last = [0.0]
 
         def report(keys_scanned: int, keys_total: int | None) -> None:
+            self._scanned[task_id] = max(self._scanned.get(task_id, 0), keys_scanned)
             now = time.monotonic()
             if now - last[0] < HEARTBEAT_EVERY_S:
                 return

@@ -1,0 +1,65 @@
+"""Operations endpoints: ``/healthz`` for probes, ``/metrics`` in Prometheus text format.
+
+Neither is signed (a probe or a scraper carries no DCS credential); neither names an
+instance, a project or a key, only counts per analysis kind and status.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy.orm import Session
+
+from keyscope.api.deps import SessionDep
+from keyscope.domain.tasks import TaskKind, TaskStatus
+from keyscope.store import metrics
+
+router = APIRouter(include_in_schema=False)
+
+PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@router.get("/healthz")
+def healthz(session: SessionDep) -> Response:
+    try:
+        metrics.ping(session)
+    except Exception:  # the probe's answer is the point; the log has the cause
+        return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "up"})
+
+
+@router.get("/metrics")
+def prometheus_metrics(session: SessionDep) -> Response:
+    return PlainTextResponse(render(session), media_type=PROMETHEUS_CONTENT_TYPE)
+
+
+def render(session: Session) -> str:
+    counts = {(k, s): n for k, s, n in metrics.tasks_by_kind_and_status(session)}
+    lines = [
+        "# HELP keyscope_tasks Analysis tasks by kind and status.",
+        "# TYPE keyscope_tasks gauge",
+    ]
+    for kind in TaskKind:
+        for status in TaskStatus:
+            n = counts.get((kind.value, status.value), 0)
+            lines.append(f'keyscope_tasks{{kind="{kind.value}",status="{status.value}"}} {n}')
+    totals = {t.kind: t for t in metrics.finished_totals(session)}
+    series = (
+        ("keyscope_keys_scanned_total", "counter", "Keys scanned by finished analyses."),
+        ("keyscope_analysis_duration_seconds_sum", "counter", "Time spent by finished analyses."),
+        ("keyscope_analysis_duration_seconds_count", "counter", "Finished analyses."),
+        ("keyscope_scan_rate_keys_per_second", "gauge", "Keys scanned per second of analysis."),
+    )
+    for name, kind_of_metric, help_text in series:
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind_of_metric}"]
+        for kind in TaskKind:
+            t = totals.get(kind.value)
+            keys, count, seconds = (t.keys_scanned, t.finished, t.duration_s) if t else (0, 0, 0.0)
+            value: float = {
+                "keyscope_keys_scanned_total": keys,
+                "keyscope_analysis_duration_seconds_sum": round(seconds, 3),
+                "keyscope_analysis_duration_seconds_count": count,
+                "keyscope_scan_rate_keys_per_second": round(keys / seconds, 1) if seconds else 0,
+            }[name]
+            lines.append(f'{name}{{kind="{kind.value}"}} {value}')
+    return "\n".join(lines) + "\n"
