@@ -100,3 +100,30 @@ def test_cluster_hot_keys_carry_the_shard_that_holds_them(redis_cluster: Cluster
     found = find_hotkeys(topology, None, FAST)
 
     assert {k.name: (k.shard, k.size) for k in found} == {n: (shard_of[n], 10) for n in names}
+
+
+def test_master_replica_hot_keys_come_from_the_replica_where_the_reads_are(
+    redis_with_replica: tuple[RedisServer, RedisServer],
+) -> None:
+    master, replica = redis_with_replica
+    for server in (master, replica):
+        with server.client() as c:
+            c.config_set("maxmemory-policy", "allkeys-lfu")
+    with master.client() as c:
+        c.set("read:on:replica", "v")
+        c.mset({f"other:{i}": "v" for i in range(200)})
+        assert c.execute_command("WAIT", 1, 5000) == 1  # the replica has the writes
+    with replica.client() as r:
+        pipe = r.pipeline(transaction=False)
+        for _ in range(3000):
+            pipe.get("read:on:replica")
+        pipe.execute()
+        replica_freq = int(r.object("freq", "read:on:replica"))
+    topology = discover(InstanceMode.HA, [master.address], None)
+    assert [n.address for n in topology.shards[0].replicas] == [replica.address]
+
+    found = find_hotkeys(topology, None, FAST)
+
+    assert found[0].name == "read:on:replica"
+    assert found[0].freq == replica_freq > 5  # the master never saw these reads
+    assert found[0].shard is None
