@@ -140,8 +140,14 @@ def test_secret_files_and_backups_are_owner_only(tmp_path: Path) -> None:
     finally:
         redis_server.stop()
     data = tmp_path / "keyscope-data"
-    private = [data / "secret.key", data / "credentials.json", *data.glob("backups/*/*.rdb")]
-    assert len(private) >= 4
+    private = [
+        data / "secret.key",
+        data / "credentials.json",
+        data / "keyscope.db",
+        *data.glob("keyscope.db-*"),
+        *data.glob("backups/*/*.rdb"),
+    ]
+    assert len(private) >= 5
     for path in private:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     for folder in data.glob("backups/*"):
