@@ -71,8 +71,10 @@ PREFIX_CAPACITY = 4096
 PREFIX_MAX_DEPTH = 8
 """Levels of prefix counted per key, so one key with thousands of delimiters costs little."""
 
-BACKUP_UPLOAD_MAX_BYTES = 8 * 1024**3
-"""Largest RDB file the upload endpoint accepts."""
+BACKUP_UPLOAD_MAX_BYTES = 512 * 1024**2
+"""Largest RDB file the upload endpoint accepts: the signature check reads the body into
+memory, so this bounds what one request can make the service hold. Larger backups are taken
+over replication, which streams to disk."""
 
 REPLICATION_TIMEOUT_S = 60.0
 """How long a node may stay silent while it prepares or sends a snapshot."""
