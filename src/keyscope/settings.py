@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keyscope import defaults
 from keyscope.redis.allowlist import parse_networks
+from keyscope.store.db import is_postgres
 
 
 class Settings(BaseSettings):
@@ -27,6 +28,11 @@ class Settings(BaseSettings):
     max_ops_per_sec: int = Field(default=defaults.MAX_OPS_PER_SEC, ge=1)
     workers: int = Field(default=2, ge=1, le=64)
     log_level: str = "info"
+    db_connect_attempts: int = Field(default=30, ge=1)
+    """Scale-out: tries (1 s apart) to reach PostgreSQL at start (KEYSCOPE_DB_CONNECT_ATTEMPTS)."""
+    stall_after_s: float = Field(default=30.0, gt=0)
+    """Scale-out: a running task whose worker sent no heartbeat for this long is failed
+    (KEYSCOPE_STALL_AFTER_S)."""
     allowed_networks: str | None = None
     """CIDRs Redis addresses may resolve to (KEYSCOPE_ALLOWED_NETWORKS, comma-separated);
     unset: every address is allowed."""
@@ -45,6 +51,11 @@ class Settings(BaseSettings):
     @property
     def backups_path(self) -> Path:
         return self.backup_dir or self.data_dir / "backups"
+
+    @property
+    def scale_out(self) -> bool:
+        """PostgreSQL configured: workers run the analyses, API processes only enqueue them."""
+        return self.database_url is not None and is_postgres(self.database_url.get_secret_value())
 
     def database_url_value(self) -> str:
         if self.database_url is not None:

@@ -23,6 +23,7 @@ from keyscope.api.middleware import RequestIdMiddleware
 from keyscope.api.routes import (
     backups,
     bigkeys,
+    console,
     expire,
     health,
     hotkeys,
@@ -35,9 +36,10 @@ from keyscope.redis import allowlist
 from keyscope.redis.allowlist import parse_networks
 from keyscope.settings import Settings
 from keyscope.store import migrate
-from keyscope.store.db import make_engine, make_session_factory
+from keyscope.store.db import SessionFactory, make_engine, make_session_factory
 from keyscope.store.secrets import SecretBox
 from keyscope.tasks.clock import Clock, utcnow
+from keyscope.tasks.dispatch import TaskDispatcher
 from keyscope.tasks.runner import Discover, RunnerConfig, TaskRunner, live_discover
 from keyscope.tasks.scheduler import POLL_EVERY_S, Scheduler
 
@@ -52,6 +54,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     backups.router,
     offline.router,
     health.router,
+    console.router,
 )
 
 
@@ -71,6 +74,15 @@ def secret_box(settings: Settings) -> SecretBox:
     return SecretBox.from_key_file(settings.data_dir / "secret.key")
 
 
+def _queue_dispatcher(settings: Settings, factory: SessionFactory) -> TaskDispatcher | None:
+    """Scale-out: tasks are queued for the workers; embedded (None): the runner's own pool."""
+    if not settings.scale_out:
+        return None
+    from keyscope.tasks import queue
+
+    return queue.QueueDispatcher(factory, queue.sync_app(settings.database_url_value()))
+
+
 def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI:
     """The keyscope API for ``settings``; nothing touches disk until the app starts."""
     over = overrides or Overrides()
@@ -79,7 +91,14 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.database_url_value())
-        migrate.upgrade(engine)
+        if settings.scale_out:
+            from keyscope.tasks import queue
+
+            queue.prepare_database(
+                engine, settings.database_url_value(), attempts=settings.db_connect_attempts
+            )
+        else:
+            migrate.upgrade(engine)
         factory = make_session_factory(engine)
         credentials, _new = ensure_credentials_file(settings.credentials_path)
         box = secret_box(settings)
@@ -92,13 +111,14 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
             backups_dir=settings.backups_path,
         )
         runner = TaskRunner(
-            factory, config, decrypt=box.decrypt, clock=over.clock, discover=over.discover
-        )
+            factory, config, decrypt=box.decrypt, clock=over.clock, discover=over.discover,
+            dispatcher=_queue_dispatcher(settings, factory),
+        )  # fmt: skip
         runner.start()
         scheduler = Scheduler(factory, runner, clock=over.clock,
                               poll_every_s=over.scheduler_poll_s or POLL_EVERY_S)  # fmt: skip
-        if over.scheduler_poll_s is not None:
-            scheduler.start()
+        if over.scheduler_poll_s is not None and not settings.scale_out:
+            scheduler.start()  # scale-out: the workers' periodic job drives the same tick
         app.state.services = Services(factory, credentials, box, runner, over.clock)
         app.state.scheduler = scheduler
         app.state.engine = engine
@@ -116,9 +136,12 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         version=__version__,
         summary="DCS-compatible cache analysis for Redis and Valkey",
         lifespan=lifespan,
+        docs_url=None,  # served by the console router from the vendored Swagger UI
+        redoc_url=None,
     )
     for router in ROUTERS:
         app.include_router(router, responses=errors.ERROR_RESPONSES)
+    console.mount_static(app)
     errors.install(app)
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(RequestIdMiddleware)  # outermost: every answer gets a request id

@@ -1,8 +1,9 @@
 """Typed dependencies of the routers: services, DB session, the signed caller, the instance.
 
 ``Caller`` verifies the SDK-HMAC-SHA256 signature over the raw method, path, query, headers
-and body (401 when it fails) and checks that the credential owns the ``project_id`` of the
-path (403). Every DCS route depends on ``ProjectId``, which implies both checks.
+and body, or the web console's bearer token (401 when either fails), and checks that the
+credential owns the ``project_id`` of the path (403). Every DCS route depends on
+``ProjectId``, which implies both checks.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from keyscope import defaults
+from keyscope.api import console_tokens
 from keyscope.api.credentials import Credential, CredentialStore
 from keyscope.api.signing import ReplayCache, SignedRequest, verify_request
 from keyscope.domain.errors import Forbidden
@@ -66,6 +68,9 @@ RunnerDep = Annotated[TaskRunner, Depends(get_runner)]
 
 
 async def get_caller(request: Request, services: ServicesDep) -> Credential:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == console_tokens.SCHEME.lower():  # the web console's second scheme
+        return console_tokens.verify(token.strip(), services.credentials, now=services.clock())
     scope = request.scope
     raw_path = scope.get("raw_path") or scope["path"].encode()
     signed = SignedRequest(

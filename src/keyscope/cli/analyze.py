@@ -9,6 +9,7 @@ A progress bar is drawn on stderr only when stdout is a terminal. Exit codes: 0 
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -18,13 +19,21 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from keyscope import defaults
 from keyscope.analysis.bigkeys import find_bigkeys
 from keyscope.analysis.expire import scan_expired
 from keyscope.analysis.hotkeys import find_hotkeys
+from keyscope.cli.progress_columns import KeysPerSecondColumn
 from keyscope.domain.errors import InvalidInput, KeyscopeError
 from keyscope.domain.keys import BigKey, HotKey
 from keyscope.domain.scan import Progress as ProgressCallback
@@ -44,6 +53,7 @@ T = TypeVar("T")
 class OutputFormat(StrEnum):
     JSON = "json"
     TABLE = "table"
+    CSV = "csv"
 
 
 UrlArg = Annotated[str, typer.Argument(help="redis://[:password@]host:port of a node.")]
@@ -100,7 +110,8 @@ def _progress(label: str) -> Iterator[ProgressCallback | None]:
     if not sys.stdout.isatty():
         yield None
         return
-    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), KeysPerSecondColumn(),
+               TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=None)
 
@@ -133,6 +144,11 @@ def _print_keys(keys: list[BigKey] | list[HotKey], fmt: OutputFormat, title: str
         return
     columns = ["name", "type", "shard", "db", "size", "unit", "freq"]
     present = [c for c in columns if any(c in r for r in records)] or columns[:6]
+    if fmt is OutputFormat.CSV:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(present)
+        writer.writerows([r.get(c, "") for c in present] for r in records)
+        return
     table = Table(title=f"{title} ({len(records)})")
     for c in present:
         table.add_column(c, justify="right" if c in ("db", "size", "freq") else "left")
@@ -152,7 +168,10 @@ def bigkeys(
     scan_count: CountOpt = defaults.SCAN_COUNT,
     replicas: ReplicaOpt = True,
 ) -> None:
-    """Big keys of every shard, by the DCS rules (strings over 10 KB, collections over 5,000)."""
+    """Big keys of every shard, by the DCS rules (strings over 10 KB, collections over 5,000).
+
+    Example: keyscope analyze bigkeys redis://:PASSWORD@10.0.0.5:6379 --format csv
+    """
     topology, password = _topology(url, InstanceMode.CLUSTER if cluster else InstanceMode.SINGLE)
     options = _options(max_ops, unthrottled, scan_count, replicas)
     keys = _run("big keys", lambda p: find_bigkeys(topology, password, options, progress=p))
@@ -170,7 +189,10 @@ def hotkeys(
     scan_count: CountOpt = defaults.SCAN_COUNT,
     replicas: ReplicaOpt = True,
 ) -> None:
-    """Hot keys by LFU counter (needs maxmemory-policy allkeys-lfu or volatile-lfu)."""
+    """Hot keys by LFU counter (needs maxmemory-policy allkeys-lfu or volatile-lfu).
+
+    Example: keyscope analyze hotkeys redis://10.0.0.5:6379 --cluster --format json
+    """
     topology, password = _topology(url, InstanceMode.CLUSTER if cluster else InstanceMode.SINGLE)
     options = _options(max_ops, unthrottled, scan_count, replicas)
     keys = _run("hot keys", lambda p: find_hotkeys(topology, password, options, progress=p))
@@ -190,7 +212,10 @@ def expire(
         float | None, typer.Option("--timeout", min=0, help="Stop after this many seconds.")
     ] = None,
 ) -> None:
-    """Reclaim expired keys with SCAN on every master; print how many went, how many were seen."""
+    """Reclaim expired keys with SCAN on every master; print how many went, how many were seen.
+
+    Example: keyscope analyze expire redis://10.0.0.5:6379 --max-ops-per-sec 5000
+    """
     topology, password = _topology(url, InstanceMode.CLUSTER if cluster else InstanceMode.HA)
     options = _options(max_ops, unthrottled, scan_count)
     result = _run(
@@ -200,6 +225,9 @@ def expire(
     record = {"num": result.expired_keys, "scanned_keys": result.scanned_keys}
     if fmt is OutputFormat.JSON:
         typer.echo(json.dumps(record))
+        return
+    if fmt is OutputFormat.CSV:
+        typer.echo(f"num,scanned_keys\n{record['num']},{record['scanned_keys']}")
         return
     table = Table(title="Expired-key scan")
     table.add_column("expired keys reclaimed", justify="right")

@@ -11,6 +11,7 @@ _GROUPS: tuple[tuple[str, str | None], ...] = (
     ("rdb", "rdb"),
     ("analyze", "analyze"),
     ("serve", None),
+    ("worker", None),
 )
 
 

@@ -27,6 +27,7 @@ from rich.text import Text
 
 from keyscope import defaults
 from keyscope.analysis.offline import OfflineOptions, OfflineReport, analyze_rdb, display_key
+from keyscope.cli.progress_columns import KeysPerSecondColumn
 from keyscope.domain.errors import KeyscopeError
 from keyscope.domain.keys import KeyRecord
 
@@ -79,6 +80,7 @@ def _progress(source: BinaryIO) -> Iterator[Callable[[int, int], None] | None]:
         BarColumn(),
         DownloadColumn(),
         TextColumn("{task.fields[keys]:,} keys"),
+        KeysPerSecondColumn("keys"),
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
@@ -149,6 +151,7 @@ def _table_report(report: OfflineReport, console: Console) -> None:
 @app.command("report")
 def report_command(
     file: FileArg,
+    *,
     fmt: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = (
         ReportFormat.JSON
     ),
@@ -161,8 +164,15 @@ def report_command(
     delimiters: Annotated[str, typer.Option(help="Characters that cut prefixes.")] = (
         defaults.PREFIX_DELIMITERS
     ),
+    html_out: Annotated[
+        Path | None,
+        typer.Option("--html", help="Also write one self-contained HTML page with charts here."),
+    ] = None,
 ) -> None:
-    """Print the offline analysis report of an RDB file."""
+    """Print the offline analysis report of an RDB file.
+
+    Example: keyscope rdb report dump.rdb --format table --html report.html
+    """
     if not delimiters:
         raise typer.BadParameter("give at least one delimiter", param_hint="--delimiters")
     options = OfflineOptions(top_keys=top, top_prefixes=prefix_top, delimiters=delimiters)
@@ -171,6 +181,13 @@ def report_command(
             report = analyze_rdb(source, options, progress=progress)
         except KeyscopeError as exc:
             _fail(f"{file}: {exc.message}")
+    if html_out is not None:
+        from keyscope.web.report import write_report_html
+
+        try:
+            write_report_html(report.to_dict(), html_out, title=Path(file).name)
+        except OSError as exc:
+            _fail(f"cannot write {html_out}: {exc.strerror or exc}")
     if fmt is ReportFormat.JSON:
         json.dump(report.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -204,7 +221,10 @@ def keys_command(
         KeysFormat.JSONL
     ),
 ) -> None:
-    """Stream one record per key: JSON lines or CSV."""
+    """Stream one record per key: JSON lines or CSV.
+
+    Example: keyscope rdb keys dump.rdb --format csv > keys.csv
+    """
     from keyscope.rdb import RdbReader
 
     out = sys.stdout

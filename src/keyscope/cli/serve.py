@@ -38,15 +38,29 @@ def serve(
             help="Credentials file (env KEYSCOPE_CREDENTIALS; default DATA_DIR/credentials.json)"
         ),
     ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="postgresql://... for scale-out: analyses go to `keyscope worker` processes"
+            " (env KEYSCOPE_DATABASE_URL; default SQLite in DATA_DIR, run in-process)"
+        ),
+    ] = None,
 ) -> None:
-    """Start the DCS-compatible cache-analysis API (SQLite and workers in-process)."""
+    """Start the DCS-compatible cache-analysis API (SQLite and workers in-process).
+
+    The web console is at /console, the API's interactive docs at /docs.
+
+    Example: keyscope serve --port 8080 --data-dir ./keyscope-data
+    """
     import uvicorn
 
     from keyscope.api.app import create_app
     from keyscope.api.credentials import ensure_credentials_file
     from keyscope.domain.errors import KeyscopeError
 
-    settings = _settings(host=host, port=port, data_dir=data_dir, credentials=credentials)
+    settings = _settings(
+        host=host, port=port, data_dir=data_dir, credentials=credentials, database_url=database_url
+    )
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -3,11 +3,59 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from keyscope.domain.errors import RdbFormatError
 
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How to count a packed structure: from its header alone, or by walking all of it.
+
+    ``from_header(head, size, offset)`` sees the first ``header`` bytes of a blob of
+    ``size`` bytes and returns its element count, or None when only a walk of the whole
+    blob (``walk``) can tell.
+    """
+
+    name: str
+    header: int
+    from_header: Callable[[bytes, int, int], int | None]
+    walk: Callable[[bytes, int], int]
+
+
+def _listpack_header(head: bytes, size: int, offset: int) -> int | None:
+    if size < 7 or len(head) < 6:
+        raise RdbFormatError("listpack shorter than its header", offset=offset)
+    if _U32.unpack_from(head, 0)[0] != size:
+        raise RdbFormatError("listpack header disagrees with its length", offset=offset)
+    count: int = _U16.unpack_from(head, 4)[0]
+    return None if count == 0xFFFF else count
+
+
+def _ziplist_header(head: bytes, size: int, offset: int) -> int | None:
+    if size < 11 or len(head) < 10:
+        raise RdbFormatError("ziplist shorter than its header", offset=offset)
+    if _U32.unpack_from(head, 0)[0] != size:
+        raise RdbFormatError("ziplist header disagrees with its length", offset=offset)
+    count: int = _U16.unpack_from(head, 8)[0]
+    return None if count == 0xFFFF else count
+
+
+def _intset_header(head: bytes, size: int, offset: int) -> int:
+    if size < 8 or len(head) < 8:
+        raise RdbFormatError("intset shorter than its header", offset=offset)
+    width, length = struct.unpack_from("<II", head, 0)
+    if width not in (2, 4, 8) or 8 + width * length != size:
+        raise RdbFormatError("corrupt intset header", offset=offset)
+    return int(length)
+
+
+def _intset_walk(blob: bytes, offset: int) -> int:
+    return _intset_header(blob, len(blob), offset)
 
 
 def listpack_count(blob: bytes, offset: int = 0) -> int:
@@ -106,12 +154,7 @@ def ziplist_entry_sizes(blob: bytes, offset: int = 0) -> list[int]:
 
 
 def intset_count(blob: bytes, offset: int = 0) -> int:
-    if len(blob) < 8:
-        raise RdbFormatError("intset shorter than its header", offset=offset)
-    width, length = struct.unpack_from("<II", blob, 0)
-    if width not in (2, 4, 8) or 8 + width * length != len(blob):
-        raise RdbFormatError("corrupt intset header", offset=offset)
-    return int(length)
+    return _intset_walk(blob, offset)
 
 
 def zipmap_sizes(blob: bytes, offset: int = 0) -> list[tuple[int, int]]:
@@ -140,3 +183,16 @@ def _zipmap_len(blob: bytes, i: int) -> tuple[int, int]:
     if b == 254:
         return int(_U32.unpack_from(blob, i + 1)[0]), i + 5
     raise IndexError
+
+
+def _listpack_walk_count(blob: bytes, offset: int) -> int:
+    return _listpack_walk(blob, offset)
+
+
+def _ziplist_walk_count(blob: bytes, offset: int) -> int:
+    return len(ziplist_entry_sizes(blob, offset))
+
+
+LISTPACK = Layout("listpack", 6, _listpack_header, _listpack_walk_count)
+ZIPLIST = Layout("ziplist", 10, _ziplist_header, _ziplist_walk_count)
+INTSET = Layout("intset", 8, _intset_header, _intset_walk)

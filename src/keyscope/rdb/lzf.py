@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from keyscope.domain.errors import RdbFormatError
 
+MAX_RATIO = 88
+"""Most an LZF stream can expand: a 3-byte back reference copies at most 264 bytes."""
+
 
 def decompress(data: bytes, expected: int, *, limit: int | None = None, offset: int = 0) -> bytes:
     """Decompress ``data`` to ``expected`` bytes, or only to the first ``limit`` bytes.

@@ -9,30 +9,28 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Callable, Iterator
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO
 
 from keyscope.domain.errors import RdbFormatError
 from keyscope.domain.keys import KeyRecord, KeyType
-from keyscope.rdb import blobs, lzf, memory
+from keyscope.rdb import blobs, memory
 from keyscope.rdb import constants as c
 from keyscope.rdb.crc64 import Crc64
+from keyscope.rdb.primitives import RdbDecoder
+from keyscope.rdb.rax import RaxNodeCounter
 from keyscope.rdb.source import ByteSource
 
-_U32BE = struct.Struct(">I")
-_U64BE = struct.Struct(">Q")
 _I64LE = struct.Struct("<q")
 _I32LE = struct.Struct("<i")
 _MODULE_CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-_INT_MAX_LEN = 20
 LIST_NODE_BYTES = 8192
 """list-max-listpack-size -2: what Redis packs into one quicklist node."""
 
-_T = TypeVar("_T")
 Measured = tuple[KeyType, str, int, int]
 """(type, encoding, element count, memory of the value)"""
 
 
-class RdbReader:
+class RdbReader(RdbDecoder):
     """Iterates the keys of an RDB stream; ``aux``, ``version`` and ``bytes_read`` on the side."""
 
     def __init__(self, source: str | os.PathLike[str] | BinaryIO, *, verify_checksum: bool = True):
@@ -43,14 +41,13 @@ class RdbReader:
             self._stream = source
             self._owned = False
         self._crc = Crc64() if verify_checksum else None
-        self._src = ByteSource(self._stream, self._crc)
+        super().__init__(ByteSource(self._stream, self._crc))
         self.version = 0
         self.valkey = False
         self.aux: dict[str, bytes] = {}
         self.functions = 0
         self.modules: dict[str, int] = {}
         self._handlers = self._build_handlers()
-        self._lzf_at: int | None = None
 
     @property
     def bytes_read(self) -> int:
@@ -163,122 +160,6 @@ class RdbReader:
                 offset=at,
             )
 
-    # -- primitives --------------------------------------------------------------------
-
-    def _length(self) -> tuple[int, bool]:
-        src = self._src
-        b = src.byte()
-        kind = b >> 6
-        if kind == 0:
-            return b & 0x3F, False
-        if kind == 1:
-            return ((b & 0x3F) << 8) | src.byte(), False
-        if kind == 3:
-            return b & 0x3F, True
-        if b == 0x80:
-            return int(_U32BE.unpack(src.read(4))[0]), False
-        if b == 0x81:
-            return int(_U64BE.unpack(src.read(8))[0]), False
-        raise RdbFormatError(f"bad length prefix 0x{b:02x}", offset=src.offset - 1)
-
-    def _len(self) -> int:
-        n, encoded = self._length()
-        if encoded:
-            raise RdbFormatError(
-                "encoded value where a length was expected", offset=self._src.offset - 1
-            )
-        return n
-
-    def _string(self) -> bytes:
-        n, encoded = self._length()
-        if not encoded:
-            return self._src.read(n)
-        if n == c.ENC_LZF:
-            clen, ulen = self._len(), self._len()
-            at = self._src.offset
-            return lzf.decompress(self._src.read(clen), ulen, offset=at)
-        return str(self._encoded_int(n)).encode()
-
-    def _encoded_int(self, enc: int) -> int:
-        src = self._src
-        if enc == c.ENC_INT8:
-            return int.from_bytes(src.read(1), "little", signed=True)
-        if enc == c.ENC_INT16:
-            return int.from_bytes(src.read(2), "little", signed=True)
-        if enc == c.ENC_INT32:
-            return int.from_bytes(src.read(4), "little", signed=True)
-        raise RdbFormatError(f"unknown string encoding {enc}", offset=src.offset - 1)
-
-    def _string_len(self) -> int:
-        """Skip a string, returning its length."""
-        n, encoded = self._length()
-        if not encoded:
-            self._src.skip(n)
-            return n
-        if n == c.ENC_LZF:
-            clen, ulen = self._len(), self._len()
-            self._src.skip(clen)
-            return ulen
-        return len(str(self._encoded_int(n)))
-
-    def _string_len_int(self) -> tuple[int, bool]:
-        """Skip a string, returning its length and whether the file stored it as an integer."""
-        n, encoded = self._length()
-        if encoded and n != c.ENC_LZF:
-            return len(str(self._encoded_int(n))), True
-        if not encoded:
-            self._src.skip(n)
-            return n, False
-        clen, ulen = self._len(), self._len()
-        self._src.skip(clen)
-        return ulen, False
-
-    def _skip_string(self) -> None:
-        self._string_len()
-
-    def _string_value(self) -> tuple[int, bool]:
-        """A string value's length and whether Redis keeps it as an integer."""
-        n, encoded = self._length()
-        if encoded:
-            if n == c.ENC_LZF:
-                clen, ulen = self._len(), self._len()
-                self._src.skip(clen)
-                return ulen, False
-            return len(str(self._encoded_int(n))), True
-        if n <= _INT_MAX_LEN:
-            data = self._src.read(n)
-            return n, _is_canonical_int(data)
-        self._src.skip(n)
-        return n, False
-
-    def _blob(self) -> tuple[bytes, int]:
-        """A packed structure (ziplist, listpack, intset, zipmap) and where its data starts.
-
-        For an LZF-compressed blob, positions inside the decompressed bytes are not file
-        offsets: ``self._lzf_at`` then holds where the compressed blob starts, and
-        ``_measure`` reports errors there.
-        """
-        start = self._src.offset
-        n, encoded = self._length()
-        if not encoded:
-            self._lzf_at = None
-            return self._src.read(n), self._src.offset - n
-        if n == c.ENC_LZF:
-            clen, ulen = self._len(), self._len()
-            at = self._src.offset
-            data = lzf.decompress(self._src.read(clen), ulen, offset=at)
-            self._lzf_at = start
-            return data, start
-        raise RdbFormatError("an integer where a packed structure was expected", offset=start)
-
-    def _measure(self, fn: Callable[[bytes, int], _T], blob: bytes, at: int) -> _T:
-        if self._lzf_at is None:
-            return fn(blob, at)
-        try:
-            return fn(blob, 0)
-        except RdbFormatError as err:
-            raise RdbFormatError(f"{err.reason} (in LZF-compressed data)", offset=at) from None
-
     # -- value types -------------------------------------------------------------------
 
     def _build_handlers(self) -> dict[int, Callable[[], Measured]]:
@@ -294,15 +175,15 @@ class RdbReader:
             c.T_HASH_ZIPMAP: self._v_hash_zipmap,
             c.T_LIST_ZIPLIST: self._v_list_ziplist,
             c.T_SET_INTSET: self._v_set_intset,
-            c.T_ZSET_ZIPLIST: lambda: self._v_packed("zset", "listpack", blobs.ziplist_count, 2),
-            c.T_HASH_ZIPLIST: lambda: self._v_packed("hash", "listpack", blobs.ziplist_count, 2),
+            c.T_ZSET_ZIPLIST: lambda: self._v_packed("zset", "listpack", blobs.ZIPLIST, 2),
+            c.T_HASH_ZIPLIST: lambda: self._v_packed("hash", "listpack", blobs.ZIPLIST, 2),
             c.T_LIST_QUICKLIST: lambda: self._v_quicklist(v2=False),
             c.T_STREAM_LISTPACKS: lambda: self._v_stream(1),
-            c.T_HASH_LISTPACK: lambda: self._v_packed("hash", "listpack", blobs.listpack_count, 2),
-            c.T_ZSET_LISTPACK: lambda: self._v_packed("zset", "listpack", blobs.listpack_count, 2),
+            c.T_HASH_LISTPACK: lambda: self._v_packed("hash", "listpack", blobs.LISTPACK, 2),
+            c.T_ZSET_LISTPACK: lambda: self._v_packed("zset", "listpack", blobs.LISTPACK, 2),
             c.T_LIST_QUICKLIST_2: lambda: self._v_quicklist(v2=True),
             c.T_STREAM_LISTPACKS_2: lambda: self._v_stream(2),
-            c.T_SET_LISTPACK: lambda: self._v_packed("set", "listpack", blobs.listpack_count, 1),
+            c.T_SET_LISTPACK: lambda: self._v_packed("set", "listpack", blobs.LISTPACK, 1),
             c.T_STREAM_LISTPACKS_3: lambda: self._v_stream(3),
             c.T_HASH_METADATA_PRE_GA: lambda: self._v_hash_metadata(relative=False),
             c.T_HASH_LISTPACK_EX_PRE_GA: lambda: self._v_hash_listpack_ex(min_expire=False),
@@ -321,9 +202,8 @@ class RdbReader:
         return "list", "quicklist", n, memory.quicklist_value(_listpack_nodes(sizes))
 
     def _v_list_ziplist(self) -> Measured:
-        blob, at = self._blob()
-        n = self._measure(blobs.ziplist_count, blob, at)
-        return "list", "quicklist", n, memory.quicklist_value(_split_nodes(len(blob)))
+        size, n = self._packed(blobs.ZIPLIST)
+        return "list", "quicklist", n, memory.quicklist_value(_split_nodes(size))
 
     def _v_quicklist(self, *, v2: bool) -> Measured:
         nodes = self._len()
@@ -341,13 +221,9 @@ class RdbReader:
                 raise RdbFormatError(
                     f"unknown quicklist container {container}", offset=self._src.offset
                 )
-            blob, at = self._blob()
-            count += (
-                self._measure(blobs.listpack_count, blob, at)
-                if v2
-                else self._measure(blobs.ziplist_count, blob, at)
-            )
-            node_bytes.append(len(blob))
+            size, n = self._packed(blobs.LISTPACK if v2 else blobs.ZIPLIST)
+            count += n
+            node_bytes.append(size)
         if v2 and self.version >= 11 and nodes == 1 and not plain:
             # Redis 7.2+ and Valkey keep a list that fits one node as a bare listpack.
             return "list", "listpack", count, memory.packed_value(node_bytes[0])
@@ -356,21 +232,18 @@ class RdbReader:
     def _v_set(self) -> Measured:
         n = self._len()
         total = 0
-        all_int = True
+        all_int = True  # then the set grew out of an intset (members past int32 included)
         for _ in range(n):
-            length, encoded_int = self._string_len_int()
+            if all_int:
+                length, all_int = self._string_value()
+            else:
+                length = self._string_len()
             total += memory.sds_size(length)
-            all_int = all_int and encoded_int
         return "set", "hashtable", n, memory.set_hashtable(total, n, from_intset=all_int)
 
     def _v_set_intset(self) -> Measured:
-        blob, at = self._blob()
-        return (
-            "set",
-            "intset",
-            self._measure(blobs.intset_count, blob, at),
-            memory.packed_value(len(blob)),
-        )
+        size, n = self._packed(blobs.INTSET)
+        return "set", "intset", n, memory.packed_value(size)
 
     def _v_zset(self, *, binary: bool) -> Measured:
         n = self._len()
@@ -388,10 +261,13 @@ class RdbReader:
 
     def _v_hash(self) -> Measured:
         n = self._len()
-        total = 0
+        total = longest = 0
+        sds_size, string_len = memory.sds_size, self._string_len
         for _ in range(n):
-            total += memory.sds_size(self._string_len()) + memory.sds_size(self._string_len())
-        return "hash", "hashtable", n, memory.hash_hashtable(total, n)
+            field, value = string_len(), string_len()
+            total += sds_size(field) + sds_size(value)
+            longest = max(longest, field, value)
+        return "hash", "hashtable", n, memory.hash_hashtable(total, n, longest=longest)
 
     def _v_hash_metadata(self, *, relative: bool) -> Measured:
         if relative:
@@ -414,41 +290,29 @@ class RdbReader:
     def _v_hash_listpack_ex(self, *, min_expire: bool) -> Measured:
         if min_expire:
             self._src.skip(8)
-        blob, at = self._blob()
-        return (
-            "hash",
-            "listpack",
-            self._measure(blobs.listpack_count, blob, at) // 3,
-            memory.packed_value(len(blob)),
-        )
+        size, n = self._packed(blobs.LISTPACK)
+        return "hash", "listpack", n // 3, memory.packed_value(size)
 
     def _v_hash_zipmap(self) -> Measured:
         blob, at = self._blob()
         pairs = self._measure(blobs.zipmap_sizes, blob, at)
         return "hash", "listpack", len(pairs), memory.packed_value(len(blob))
 
-    def _v_packed(
-        self, kind: KeyType, encoding: str, counter: Callable[[bytes, int], int], per: int
-    ) -> Measured:
-        blob, at = self._blob()
-        return (
-            kind,
-            encoding,
-            self._measure(counter, blob, at) // per,
-            memory.packed_value(len(blob)),
-        )
+    def _v_packed(self, kind: KeyType, encoding: str, layout: blobs.Layout, per: int) -> Measured:
+        size, n = self._packed(layout)
+        return kind, encoding, n // per, memory.packed_value(size)
 
     def _v_stream(self, version: int) -> Measured:
         src = self._src
         listpacks = self._len()
         lp_sizes: list[int] = []
+        nodes = RaxNodeCounter()
         for _ in range(listpacks):
             master_key = self._string()
             if len(master_key) != 16:
                 raise RdbFormatError("stream node key is not a 128-bit ID", offset=src.offset)
-            blob, at = self._blob()
-            self._measure(blobs.listpack_count, blob, at)
-            lp_sizes.append(len(blob))
+            nodes.add(master_key)
+            lp_sizes.append(self._packed(blobs.LISTPACK)[0])
         length = self._len()
         self._len()  # last id ms
         self._len()  # last id seq
@@ -458,9 +322,17 @@ class RdbReader:
         groups_memory = 0
         for _ in range(self._len()):
             groups_memory += self._stream_group(version)
-        value = memory.ROBJ + memory.STREAM + memory.rax_usage(listpacks)
+        value = memory.ROBJ + memory.STREAM + memory.rax_usage(listpacks, nodes.nodes)
         value += memory.stream_listpacks(lp_sizes) + groups_memory
         return "stream", "stream", length, value
+
+    def _stream_ids(self, count: int) -> RaxNodeCounter:
+        """Read a consumer's PEL: ``count`` raw 128-bit IDs in tree order."""
+        tree = RaxNodeCounter()
+        read = self._src.read
+        for _ in range(count):
+            tree.add(read(16))
+        return tree
 
     def _stream_group(self, version: int) -> int:
         src = self._src
@@ -470,18 +342,21 @@ class RdbReader:
         if version >= 2:
             self._len()  # entries read
         pel = self._len()
+        tree = RaxNodeCounter()
         for _ in range(pel):
-            src.skip(16 + 8)  # id, delivery time
+            tree.add(src.read(16))
+            src.skip(8)  # delivery time
             self._len()  # delivery count
-        used = memory.STREAM_CG + memory.rax_usage(pel, spread=False) + memory.STREAM_NACK * pel
+        used = memory.STREAM_CG + memory.rax_usage(pel, tree.nodes) + memory.STREAM_NACK * pel
+        consumer_size = memory.STREAM_CONSUMER_7_2 if version >= 3 else memory.STREAM_CONSUMER
         for _ in range(self._len()):
             name_len = self._string_len()
             src.skip(8)  # seen time
             if version >= 3:
                 src.skip(8)  # active time
             consumer_pel = self._len()
-            src.skip(16 * consumer_pel)
-            used += memory.STREAM_CONSUMER + name_len + memory.rax_usage(consumer_pel, spread=False)
+            consumer_tree = self._stream_ids(consumer_pel)
+            used += consumer_size + name_len + memory.rax_usage(consumer_pel, consumer_tree.nodes)
         return used
 
     def _v_module(self) -> Measured:
@@ -490,7 +365,7 @@ class RdbReader:
         name = _module_name(module_id)
         self._skip_module_value(at)
         self.modules[name] = self.modules.get(name, 0) + 1
-        return "module", name, 0, 0
+        return "module", name, 0, memory.module_value(self._src.offset - at)
 
     def _v_module_pre_ga(self) -> Measured:
         raise RdbFormatError(
@@ -521,16 +396,6 @@ def iter_records(
 ) -> Iterator[KeyRecord]:
     """Yield one KeyRecord per key of an RDB file or stream."""
     return iter(RdbReader(source, verify_checksum=verify_checksum))
-
-
-def _is_canonical_int(data: bytes) -> bool:
-    if not data or len(data) > _INT_MAX_LEN:
-        return False
-    try:
-        value = int(data)
-    except ValueError:
-        return False
-    return str(value).encode() == data and -(1 << 63) <= value < (1 << 63)
 
 
 def _module_name(module_id: int) -> str:

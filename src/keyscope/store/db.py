@@ -13,6 +13,23 @@ from sqlalchemy.orm import Session, sessionmaker
 SessionFactory = sessionmaker[Session]
 
 
+def is_postgres(url: str) -> bool:
+    """Whether ``url`` names a PostgreSQL database (``postgresql://``, ``postgres://``, ...)."""
+    return url.split(":", 1)[0].split("+", 1)[0] in {"postgresql", "postgres"}
+
+
+def sqlalchemy_url(url: str) -> str:
+    """``url`` with PostgreSQL mapped to the psycopg 3 driver SQLAlchemy needs for it."""
+    if not is_postgres(url):
+        return url
+    return "postgresql+psycopg:" + url.split(":", 1)[1]
+
+
+def libpq_url(url: str) -> str:
+    """``url`` as libpq (psycopg, Procrastinate) takes it: no SQLAlchemy driver suffix."""
+    return "postgresql:" + url.split(":", 1)[1]
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite connections are set up for concurrent readers."""
     if url.startswith("sqlite"):
@@ -20,7 +37,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(sqlalchemy_url(url), pool_pre_ping=True)
 
 
 def _create_private(path: str | None) -> None:

@@ -29,6 +29,7 @@ from keyscope.store.db import SessionFactory
 from keyscope.store.tables import InstanceRow, NodeRow, TaskRow
 from keyscope.tasks import executors, lifecycle
 from keyscope.tasks.clock import Clock, utcnow
+from keyscope.tasks.dispatch import TaskDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class TaskRunner:
         clock: Clock = utcnow,
         discover: Discover = live_discover,
         registry: executors.ExecutorRegistry | None = None,
+        dispatcher: TaskDispatcher | None = None,
     ) -> None:
         self._factory = factory
         self._config = config
@@ -91,11 +93,16 @@ class TaskRunner:
         """The latest keys-scanned count each running task reported."""
         self._lock = threading.Lock()
         self._stopping = False
+        self._dispatcher = dispatcher
+        """Scale-out: who executes the tasks instead of this runner's own pool."""
 
     # -- life of the runner ------------------------------------------------------------
 
     def start(self) -> None:
         """Fail what a previous process left running, then run what it left waiting."""
+        if self._dispatcher is not None:
+            self._dispatcher.start()  # the workers recover their own tasks, never the API
+            return
         recovered = lifecycle.recover_abandoned(self._factory, now=self._clock())
         if recovered:
             log.warning("marked %d task(s) failed: %s", recovered, lifecycle.RESTARTED_REASON)
@@ -105,6 +112,8 @@ class TaskRunner:
 
     def shutdown(self) -> None:
         """Stop running tasks (they fail as interrupted); waiting ones wait for the next start."""
+        if self._dispatcher is not None:
+            self._dispatcher.shutdown()
         with self._lock:
             self._stopping = True
             for cancel in self._cancels.values():
@@ -174,6 +183,9 @@ class TaskRunner:
         return executors.get(kind)
 
     def submit(self, task_id: str) -> None:
+        if self._dispatcher is not None:
+            self._submit_elsewhere(self._dispatcher, task_id)
+            return
         if self._pool is None:
             raise RuntimeError("the task runner is not started")
         with self._lock:
@@ -182,10 +194,26 @@ class TaskRunner:
 
     def cancel(self, task_id: str) -> None:
         """Ask a running task to stop (its record is being deleted)."""
+        if self._dispatcher is not None:
+            self._dispatcher.cancel(task_id)
         with self._lock:
             cancel = self._cancels.get(task_id)
         if cancel is not None:
             cancel.cancel()
+
+    def _submit_elsewhere(self, dispatcher: TaskDispatcher, task_id: str) -> None:
+        try:
+            dispatcher.submit(task_id)
+        except Exception:
+            # A task nobody will run must not stay waiting (and block its kind) forever.
+            self._fail(task_id, "the task could not be queued")
+            raise
+
+    def execute(self, task_id: str, cancel: Cancellation) -> None:
+        """Run the stored task here and now (a queue worker's job), stopping on ``cancel``."""
+        with self._lock:
+            self._cancels[task_id] = cancel
+        self._run(task_id)
 
     # -- the worker ----------------------------------------------------------------------
 

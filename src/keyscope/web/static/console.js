@@ -1,0 +1,421 @@
+// keyscope console: sign-in, instances, analyses, results. Plain ES module, no framework.
+//
+// The secret key is sent once, in the JSON body of POST /console/api/session; what the page
+// keeps (sessionStorage, this tab only) is the short-lived bearer token the server returns.
+// Every other call is one of the DCS routes the SDK uses, with "Authorization: Bearer <token>".
+
+const V = window.KeyscopeView;
+const { el } = V;
+const SESSION_KEY = "keyscope.console.session";
+const app = document.getElementById("app");
+
+const KINDS = {
+  bigkey: {
+    label: "Big keys", list: "bigkey-tasks", create: "bigkey-task", detail: "bigkey-task",
+    schedule: "bigkey/autoscan", records: (r) => r.records, total: (r) => r.count,
+  },
+  hotkey: {
+    label: "Hot keys", list: "hotkey-tasks", create: "hotkey-task", detail: "hotkey-task",
+    schedule: "hotkey/autoscan", records: (r) => r.records, total: (r) => r.count,
+  },
+  expire: {
+    label: "Expired keys", list: "auto-expire/histories", create: "scan-expire-keys-task",
+    detail: null, schedule: "scan-expire-keys/autoscan-config",
+    records: (r) => r.records, total: (r) => r.total,
+  },
+  offline: {
+    label: "Offline (RDB)", list: "offline/key-analysis", create: "offline/key-analysis",
+    detail: "offline/key-analysis", schedule: null, records: (r) => r.records, total: (r) => r.total,
+  },
+};
+
+let session = loadSession();
+let project = session ? session.projects[0] : null;
+let pollTimer = null;
+let notice = null;
+
+function loadSession() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(SESSION_KEY) || "null");
+    if (saved && Date.parse(saved.expires_at) > Date.now()) return saved;
+  } catch (_) { /* a damaged entry is the same as none */ }
+  sessionStorage.removeItem(SESSION_KEY);
+  return null;
+}
+
+function signOut(message) {
+  session = null;
+  project = null;
+  sessionStorage.removeItem(SESSION_KEY);
+  notice = message;
+  if (location.hash === "#/signin") render();
+  else location.hash = "#/signin";  // the hashchange renders the sign-in
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super((body && (body.error_msg || body.detail && JSON.stringify(body.detail))) || `HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Authorization: `Bearer ${session.token}`, "Content-Type": "application/json" };
+  const response = await fetch(`/v2/${encodeURIComponent(project)}${path}`, {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store",
+  });
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (response.status === 401) {
+    signOut("Your session has ended; sign in again.");
+    throw new ApiError(401, data);
+  }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+function statusBadge(status) {
+  return el("span", { class: `status status-${status}`, "data-testid": "status", text: status || "" });
+}
+
+function errorBox() {
+  return el("div", { class: "error", role: "alert" });
+}
+
+function showError(box, err) {
+  box.textContent = err instanceof Error ? err.message : String(err);
+}
+
+function time(value) {
+  return value ? value.replace("T", " ").replace(/\.\d+Z$/, " UTC") : "";
+}
+
+// ---- sign-in -------------------------------------------------------------------------------
+
+function renderSignIn(message) {
+  const error = errorBox();
+  if (message) error.textContent = message;
+  const ak = el("input", { name: "access_key", autocomplete: "username", required: "", "data-testid": "access-key" });
+  const sk = el("input", { name: "secret_key", type: "password", autocomplete: "current-password", required: "", "data-testid": "secret-key" });
+  const form = el("form", { class: "stack", method: "post", action: "/console/api/session" }, [
+    el("label", {}, ["Access key (AK)", ak]),
+    el("label", {}, ["Secret key (SK)", sk]),
+    error,
+    el("button", { type: "submit", "data-testid": "sign-in" }, ["Sign in"]),
+  ]);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    try {
+      const response = await fetch("/console/api/session", {
+        method: "POST", headers: { "Content-Type": "application/json" }, cache: "no-store",
+        body: JSON.stringify({ access_key: ak.value.trim(), secret_key: sk.value }),
+      });
+      const data = await response.json();
+      if (!response.ok) throw new ApiError(response.status, data);
+      sk.value = "";
+      session = { token: data.token, expires_at: data.expires_at, projects: data.projects, access_key: data.access_key };
+      sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+      project = session.projects[0];
+      if (location.hash === "#/instances") render();
+      else location.hash = "#/instances";
+    } catch (err) {
+      showError(error, err);
+    }
+  });
+  app.replaceChildren(el("div", { class: "card signin" }, [
+    el("h1", { text: "Sign in to keyscope" }),
+    el("p", { class: "muted", text: "Use an access key and secret key from the server's credentials file. The secret key is exchanged for a one-hour token and is not kept by this page." }),
+    form,
+  ]));
+  ak.focus();
+}
+
+// ---- instances -----------------------------------------------------------------------------
+
+async function renderInstances() {
+  const error = errorBox();
+  const listBox = el("div", {}, [el("p", { class: "muted", text: "Loading instances…" })]);
+  const name = el("input", { name: "name", required: "", placeholder: "cache-eu-1", "data-testid": "instance-name" });
+  const mode = el("select", { name: "mode", "data-testid": "instance-mode" }, [
+    el("option", { value: "single", text: "standalone" }),
+    el("option", { value: "ha", text: "master/replica" }),
+    el("option", { value: "cluster", text: "Redis Cluster" }),
+  ]);
+  const addresses = el("input", { name: "addresses", required: "", placeholder: "10.0.0.5:6379, 10.0.0.6:6379", size: 34, "data-testid": "instance-addresses" });
+  const password = el("input", { name: "password", type: "password", autocomplete: "new-password", "data-testid": "instance-password" });
+  const submit = el("button", { type: "submit", "data-testid": "register-instance" }, ["Register"]);
+  const form = el("form", { class: "inline", method: "post", action: "#" }, [
+    el("label", {}, ["Name", name]), el("label", {}, ["Mode", mode]),
+    el("label", {}, ["Addresses (host:port, comma-separated)", addresses]),
+    el("label", {}, ["Password (optional)", password]), submit,
+  ]);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    submit.disabled = true;
+    try {
+      const body = {
+        name: name.value.trim(), mode: mode.value,
+        addresses: addresses.value.split(/[\s,]+/).filter(Boolean),
+      };
+      if (password.value) body.password = password.value;
+      const created = await api("POST", "/instances", body);
+      password.value = "";
+      location.hash = `#/i/${created.instance_id}/bigkey`;
+    } catch (err) {
+      showError(error, err);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  app.replaceChildren(
+    el("h1", { text: "Instances" }), listBox,
+    el("div", { class: "card" }, [el("h2", { text: "Register an instance" }), form, error]),
+  );
+  try {
+    const data = await api("GET", "/instances?limit=1000");
+    if (!data.instances.length) {
+      listBox.replaceChildren(el("p", { class: "muted", text: "No instance yet: register one below." }));
+      return;
+    }
+    const rows = data.instances.map((i) => el("tr", {}, [
+      el("td", {}, [el("a", { href: `#/i/${i.instance_id}/bigkey`, "data-testid": "instance-link", text: i.name })]),
+      el("td", { text: i.mode }), el("td", { text: i.addresses.join(", ") }),
+      el("td", { text: `${i.engine} ${i.engine_version}` }), el("td", { class: "num", text: i.node_count }),
+      el("td", { text: time(i.created_at) }),
+    ]));
+    listBox.replaceChildren(el("table", { class: "data card", "data-testid": "instances-table" }, [
+      el("thead", {}, [el("tr", {}, ["Name", "Mode", "Addresses", "Engine", "Nodes", "Registered"].map((h) => el("th", { text: h })))]),
+      el("tbody", {}, rows),
+    ]));
+  } catch (err) {
+    listBox.replaceChildren();
+    showError(error, err);
+  }
+}
+
+// ---- one instance --------------------------------------------------------------------------
+
+async function renderInstance(instanceId, kind) {
+  const error = errorBox();
+  const header = el("div", {}, [el("p", { class: "muted", text: "Loading…" })]);
+  const nodesBox = el("div", { class: "card" }, [el("h2", { text: "Shards and nodes" })]);
+  const tabs = el("nav", { class: "tabs" }, Object.entries(KINDS).map(([key, k]) =>
+    el("a", { href: `#/i/${instanceId}/${key}`, class: key === kind ? "active" : null, "data-testid": `tab-${key}`, text: k.label })));
+  const kindBox = el("div");
+  app.replaceChildren(el("p", {}, [el("a", { href: "#/instances", text: "← Instances" })]), header, error, nodesBox, tabs, kindBox);
+  let instance;
+  let nodes;
+  try {
+    [instance, nodes] = await Promise.all([
+      api("GET", `/instances/${instanceId}`),
+      api("GET", `/instances/${instanceId}/logical-nodes`),
+    ]);
+  } catch (err) {
+    header.replaceChildren();
+    showError(error, err);
+    return;
+  }
+  header.replaceChildren(
+    el("h1", { text: instance.name }),
+    el("dl", { class: "kv" }, [
+      el("dt", { text: "Mode" }), el("dd", { text: instance.mode }),
+      el("dt", { text: "Engine" }), el("dd", { text: `${instance.engine} ${instance.engine_version}` }),
+      el("dt", { text: "Addresses" }), el("dd", { text: instance.addresses.join(", ") }),
+      el("dt", { text: "Instance id" }), el("dd", { text: instance.instance_id }),
+    ]),
+  );
+  const nodeRows = [];
+  nodes.nodes.forEach((n) => nodeRows.push(el("tr", {}, [
+    el("td", { text: n.group_name }), el("td", { text: n.node_type }),
+    el("td", { text: `${n.node_ip}:${n.node_port}` }), el("td", { text: n.status }), el("td", { class: "muted", text: n.node_id }),
+  ])));
+  nodesBox.appendChild(el("table", { class: "data", "data-testid": "nodes-table" }, [
+    el("thead", {}, [el("tr", {}, ["Shard", "Role", "Address", "Status", "Node id"].map((h) => el("th", { text: h })))]),
+    el("tbody", {}, nodeRows),
+  ]));
+  await renderKind(kindBox, instanceId, kind, nodes);
+}
+
+async function renderKind(box, instanceId, kind, nodes) {
+  const k = KINDS[kind];
+  const base = `/instances/${instanceId}`;
+  const error = errorBox();
+  const history = el("div", {}, [el("p", { class: "muted", text: "Loading history…" })]);
+  const runBox = el("div", { class: "card" }, [el("h2", { text: "Run one now" })]);
+  const scheduleBox = el("div", { class: "card" }, [el("h2", { text: "Schedule" })]);
+  box.replaceChildren(el("div", { class: "row" }, [runBox, scheduleBox]), error, el("h2", { text: "History" }), history);
+
+  const runButton = el("button", { type: "button", "data-testid": `run-${kind}` }, [`Run ${k.label.toLowerCase()} analysis`]);
+  if (kind === "offline") {
+    const node = el("select", { name: "node_id", "data-testid": "offline-node" });
+    nodes.nodes.forEach((n) =>
+      node.appendChild(el("option", { value: n.node_id, text: `${n.group_name} ${n.node_type} ${n.node_ip}:${n.node_port}` })));
+    const backup = el("input", { name: "backup_id", placeholder: "empty: take a new backup", size: 30 });
+    runBox.appendChild(el("div", { class: "inline" }, [el("label", {}, ["Node ", node]), el("label", {}, [" Backup id ", backup])]));
+    runButton.onclick = () => run({ node_id: node.value, ...(backup.value.trim() ? { backup_id: backup.value.trim() } : {}) });
+  } else {
+    runButton.onclick = () => run(undefined);
+  }
+  runBox.appendChild(el("p", {}, [runButton]));
+
+  async function run(body) {
+    error.textContent = "";
+    runButton.disabled = true;
+    try {
+      await api("POST", `${base}/${k.create}`, body);
+      await loadHistory();
+    } catch (err) {
+      showError(error, err);
+    } finally {
+      runButton.disabled = false;
+    }
+  }
+
+  async function loadHistory() {
+    clearTimeout(pollTimer);
+    const page = await api("GET", `${base}/${k.list}?limit=20&offset=0`);
+    const records = k.records(page);
+    const withCounts = await Promise.all(records.map(async (r) => {
+      if (r.num !== undefined || !k.detail || r.status !== "success") return r;
+      try {
+        const detail = await api("GET", `${base}/${k.detail}/${r.id}`);
+        return { ...r, num: detail.num !== undefined ? detail.num : detail.total_num };
+      } catch (_) { return r; }
+    }));
+    const rows = withCounts.map((r) => el("tr", { "data-testid": "history-row" }, [
+      el("td", {}, [statusBadge(r.status)]), el("td", { text: r.scan_type || "manual" }),
+      el("td", { text: time(r.created_at) }), el("td", { text: time(r.started_at) }), el("td", { text: time(r.finished_at) }),
+      el("td", { class: "num", text: r.num === undefined || r.num === null ? "" : V.formatNumber(r.num) }),
+      el("td", {}, [k.detail && r.status === "success"
+        ? el("a", { href: `#/i/${instanceId}/${kind}/${r.id}`, "data-testid": "result-link", text: "View result" })
+        : el("span", { class: "muted", text: r.reason || "" })]),
+    ]));
+    history.replaceChildren(rows.length
+      ? el("table", { class: "data card", "data-testid": "history-table" }, [
+        el("thead", {}, [el("tr", {}, ["Status", "Scan type", "Created", "Started", "Finished", kind === "offline" ? "Keys" : "Keys found", ""].map((h) => el("th", { text: h })))]),
+        el("tbody", {}, rows),
+      ])
+      : el("p", { class: "muted", text: `${V.formatNumber(k.total(page))} analyses so far.` }));
+    if (records.some((r) => r.status === "waiting" || r.status === "running")) {
+      pollTimer = setTimeout(() => loadHistory().catch((err) => showError(error, err)), 1000);
+    }
+  }
+
+  renderSchedule(scheduleBox, base, kind, error).catch((err) => showError(error, err));
+  try {
+    await loadHistory();
+  } catch (err) {
+    history.replaceChildren();
+    showError(error, err);
+  }
+}
+
+async function renderSchedule(box, base, kind, error) {
+  const k = KINDS[kind];
+  if (!k.schedule) {
+    box.appendChild(el("p", { class: "muted", text: "Offline analyses run on demand, on a node's backup; they have no schedule." }));
+    return;
+  }
+  const config = await api("GET", `${base}/${k.schedule}`);
+  const enabled = el("input", { type: "checkbox", name: "enable_auto_scan", "data-testid": "schedule-enabled" });
+  enabled.checked = config.enable_auto_scan;
+  const saved = el("span", { class: "muted" });
+  const fields = [el("label", {}, [enabled, " Automatic scans"])];
+  let collect;
+  if (kind === "expire") {
+    const first = el("input", { name: "first_scan_at", value: config.first_scan_at || "", placeholder: "2026-01-01T03:00:00.000", size: 24 });
+    const interval = el("input", { name: "interval", type: "number", min: 1, value: config.interval ?? 86400 });
+    const timeout = el("input", { name: "timeout", type: "number", min: 1, value: config.timeout ?? 172800 });
+    const count = el("input", { name: "scan_keys_count", type: "number", min: 1, value: config.scan_keys_count ?? 10 });
+    fields.push(el("label", {}, ["First scan (UTC)", first]), el("label", {}, ["Interval (s)", interval]),
+      el("label", {}, ["Timeout (s)", timeout]), el("label", {}, ["Keys per SCAN", count]));
+    collect = () => ({
+      enable_auto_scan: enabled.checked, first_scan_at: first.value.trim() || undefined,
+      interval: Number(interval.value), timeout: Number(timeout.value), scan_keys_count: Number(count.value),
+    });
+  } else {
+    const times = el("input", { name: "schedule_at", value: (config.schedule_at || []).join(", "), placeholder: "21:00, 09:30", "data-testid": "schedule-times" });
+    fields.push(el("label", {}, ["Daily at (UTC, HH:MM)", times]));
+    collect = () => ({ enable_auto_scan: enabled.checked, schedule_at: times.value.split(/[\s,]+/).filter(Boolean) });
+  }
+  const form = el("form", { class: "inline", method: "post", action: "#" }, [...fields, el("button", { type: "submit", class: "secondary", "data-testid": "save-schedule" }, ["Save"]), saved]);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    try {
+      const updated = await api("PUT", `${base}/${k.schedule}`, collect());
+      saved.textContent = `Saved ${time(updated.updated_at)}`;
+    } catch (err) {
+      showError(error, err);
+    }
+  });
+  box.appendChild(form);
+}
+
+// ---- results -------------------------------------------------------------------------------
+
+async function renderResult(instanceId, kind, taskId) {
+  const k = KINDS[kind];
+  const error = errorBox();
+  const body = el("div", { "data-testid": "result" });
+  app.replaceChildren(el("p", {}, [el("a", { href: `#/i/${instanceId}/${kind}`, text: `← ${k.label} history` })]), error, body);
+  try {
+    const result = await api("GET", `/instances/${instanceId}/${k.detail}/${taskId}`);
+    body.appendChild(el("h1", { text: `${k.label} analysis` }));
+    body.appendChild(el("dl", { class: "kv" }, [
+      el("dt", { text: "Status" }), el("dd", {}, [statusBadge(result.status)]),
+      el("dt", { text: "Started" }), el("dd", { text: time(result.started_at) }),
+      el("dt", { text: "Finished" }), el("dd", { text: time(result.finished_at) }),
+      ...(kind === "offline"
+        ? [el("dt", { text: "Node" }), el("dd", { text: `${result.group_name || ""} ${result.node_type || ""} ${result.node_ip || ""}` })]
+        : [el("dt", { text: "Keys found" }), el("dd", { "data-testid": "result-num", text: V.formatNumber(result.num) })]),
+    ]));
+    if (kind === "offline") V.renderOfflineReport(body, result, result.id);
+    else V.renderScanResult(body, result, kind);
+  } catch (err) {
+    showError(error, err);
+  }
+}
+
+// ---- routing -------------------------------------------------------------------------------
+
+function renderNav() {
+  const nav = document.getElementById("session-nav");
+  nav.hidden = !session;
+  if (!session) return;
+  const select = document.getElementById("project-select");
+  select.replaceChildren(...session.projects.map((p) => el("option", { value: p, text: p })));
+  select.value = project;
+  document.getElementById("who").textContent = session.access_key;
+}
+
+function render() {
+  clearTimeout(pollTimer);
+  V.disposeCharts();
+  renderNav();
+  if (!session) {
+    renderSignIn(notice);
+    notice = null;
+    return;
+  }
+  const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean);
+  if (parts[0] === "i" && parts[1]) {
+    const kind = KINDS[parts[2]] ? parts[2] : "bigkey";
+    if (parts[3] && KINDS[kind].detail) renderResult(parts[1], kind, parts[3]);
+    else renderInstance(parts[1], kind);
+  } else {
+    renderInstances();
+  }
+}
+
+document.getElementById("project-select").addEventListener("change", (event) => {
+  project = event.target.value;
+  location.hash = "#/instances";
+  render();
+});
+document.getElementById("sign-out").addEventListener("click", () => signOut("Signed out."));
+window.addEventListener("hashchange", () => render());
+render();

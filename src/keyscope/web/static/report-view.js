@@ -1,0 +1,331 @@
+/* keyscope's result views: sortable tables, charts (Apache ECharts) and downloads.
+ *
+ * A classic script (not a module) so that the console and the self-contained HTML report
+ * (`keyscope rdb report --html`) share it as is: the report inlines this file next to
+ * echarts.min.js. Every key name is user data: it only ever goes through textContent.
+ */
+(function (global) {
+  "use strict";
+
+  var TYPE_COLORS = {
+    string: "#4e79a7", list: "#f28e2b", set: "#59a14f", zset: "#e15759",
+    hash: "#76b7b2", stream: "#b07aa1", module: "#9c755f",
+  };
+  var charts = [];
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      var value = attrs[name];
+      if (value === null || value === undefined) return;
+      if (name === "text") node.textContent = String(value);
+      else if (name === "onclick") node.addEventListener("click", value);
+      else node.setAttribute(name, String(value));
+    });
+    (children || []).forEach(function (child) {
+      if (child) node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+
+  function formatNumber(value) {
+    return typeof value === "number" ? value.toLocaleString("en-US") : value === null || value === undefined ? "" : String(value);
+  }
+
+  function formatBytes(n) {
+    if (typeof n !== "number") return "";
+    var units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    var i = 0;
+    while (Math.abs(n) >= 1024 && i < units.length - 1) { n /= 1024; i += 1; }
+    return (i === 0 ? n : n.toFixed(1)) + " " + units[i];
+  }
+
+  /* A table whose column headers sort it (click again to reverse). */
+  function sortableTable(columns, rows, testid) {
+    var state = { key: null, dir: 1 };
+    var tbody = el("tbody");
+    var headRow = el("tr");
+    var table = el("table", { class: "data sortable", "data-testid": testid || null }, [
+      el("thead", {}, [headRow]), tbody,
+    ]);
+    function fill() {
+      var sorted = rows.slice();
+      if (state.key !== null) {
+        sorted.sort(function (a, b) {
+          var x = a[state.key], y = b[state.key];
+          if (typeof x === "number" && typeof y === "number") return (x - y) * state.dir;
+          return String(x === undefined || x === null ? "" : x).localeCompare(String(y === undefined || y === null ? "" : y)) * state.dir;
+        });
+      }
+      tbody.textContent = "";
+      sorted.forEach(function (row) {
+        tbody.appendChild(el("tr", {}, columns.map(function (c) {
+          var value = row[c.key];
+          var shown = c.format ? c.format(value, row) : formatNumber(value);
+          return el("td", { class: c.numeric ? "num" : null, title: c.numeric ? formatNumber(value) : null, text: shown });
+        })));
+      });
+      Array.prototype.forEach.call(headRow.children, function (th, i) {
+        var c = columns[i];
+        th.setAttribute("aria-sort", state.key === c.key ? (state.dir > 0 ? "ascending" : "descending") : "none");
+      });
+    }
+    columns.forEach(function (c) {
+      headRow.appendChild(el("th", {
+        class: c.numeric ? "num" : null, scope: "col", "data-key": c.key,
+        onclick: function () {
+          state.dir = state.key === c.key ? -state.dir : (c.numeric ? -1 : 1);
+          state.key = c.key;
+          fill();
+        },
+      }, [c.label]));
+    });
+    fill();
+    return table;
+  }
+
+  function csvCell(value) {
+    var text = value === null || value === undefined ? "" : String(value);
+    return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+  }
+
+  function toCSV(columns, rows) {
+    var lines = [columns.map(function (c) { return csvCell(c.key); }).join(",")];
+    rows.forEach(function (row) {
+      lines.push(columns.map(function (c) { return csvCell(row[c.key]); }).join(","));
+    });
+    return lines.join("\r\n") + "\r\n";
+  }
+
+  function download(filename, text, mime) {
+    var url = URL.createObjectURL(new Blob([text], { type: mime }));
+    var a = el("a", { href: url, download: filename });
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+  }
+
+  function downloadButtons(basename, json, csvColumns, csvRows) {
+    return el("div", { class: "downloads" }, [
+      el("button", {
+        type: "button", class: "secondary", "data-testid": "download-csv",
+        onclick: function () { download(basename + ".csv", toCSV(csvColumns, csvRows), "text/csv"); },
+      }, ["Download CSV"]),
+      el("button", {
+        type: "button", class: "secondary", "data-testid": "download-json",
+        onclick: function () { download(basename + ".json", JSON.stringify(json, null, 2) + "\n", "application/json"); },
+      }, ["Download JSON"]),
+    ]);
+  }
+
+  /* One chart in a titled card; the card's data-rendered becomes "true" once drawn. */
+  function chart(parent, title, option, testid, wide) {
+    var box = el("div", { class: "chart" });
+    var card = el("figure", { class: "card chart-card" + (wide ? " wide" : ""), "data-testid": testid || null, "data-rendered": "false" }, [
+      el("figcaption", { text: title }), box,
+    ]);
+    parent.appendChild(card);
+    if (typeof global.echarts === "undefined") {
+      box.appendChild(el("p", { class: "muted", text: "The chart library did not load." }));
+      return card;
+    }
+    var instance = global.echarts.init(box, null, { renderer: "canvas" });
+    instance.on("finished", function () { card.setAttribute("data-rendered", "true"); });
+    option.animation = false;
+    option.textStyle = { fontFamily: "system-ui, sans-serif" };
+    instance.setOption(option);
+    charts.push(instance);
+    return card;
+  }
+
+  function disposeCharts() {
+    charts.forEach(function (c) { c.dispose(); });
+    charts = [];
+  }
+
+  function barOption(labels, values, opts) {
+    opts = opts || {};
+    return {
+      grid: { left: 70, right: 16, top: 16, bottom: opts.rotate ? 70 : 36 },
+      tooltip: { trigger: "axis", valueFormatter: opts.bytes ? formatBytes : formatNumber },
+      xAxis: { type: "category", data: labels, axisLabel: { rotate: opts.rotate || 0, interval: 0 } },
+      yAxis: { type: "value", minInterval: opts.bytes ? 0 : 1, axisLabel: { formatter: opts.bytes ? formatBytes : null } },
+      series: [{
+        type: "bar", data: values.map(function (v, i) {
+          return { value: v, itemStyle: { color: TYPE_COLORS[labels[i]] || opts.color || "#4e79a7" } };
+        }),
+      }],
+    };
+  }
+
+  function pieOption(items, bytes) {
+    return {
+      tooltip: { trigger: "item", valueFormatter: bytes ? formatBytes : formatNumber },
+      legend: { bottom: 0 },
+      series: [{
+        type: "pie", radius: ["32%", "60%"], top: -20,
+        data: items.map(function (d) { return { name: d.name, value: d.value, itemStyle: { color: TYPE_COLORS[d.name] } }; }),
+        label: { formatter: "{b} {d}%", overflow: "none" }, labelLine: { length: 8, length2: 6 },
+      }],
+    };
+  }
+
+  function stackedOption(categories, seriesList, bytes) {
+    return {
+      grid: { left: 70, right: 16, top: 36, bottom: 60 },
+      legend: { top: 0 },
+      tooltip: { trigger: "axis", valueFormatter: bytes ? formatBytes : formatNumber },
+      xAxis: { type: "category", data: categories, axisLabel: { rotate: 30, interval: 0 } },
+      yAxis: { type: "value", minInterval: 1 },
+      series: seriesList.map(function (s) {
+        return { name: s.name, type: "bar", stack: "all", data: s.data, itemStyle: { color: TYPE_COLORS[s.name] } };
+      }),
+    };
+  }
+
+  /* Size buckets of powers of four, for big/hot keys whose sizes are bytes or element counts. */
+  function sizeBuckets(values) {
+    var edges = [0, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, Infinity];
+    var names = ["<1K", "1K-4K", "4K-16K", "16K-64K", "64K-256K", "256K-1M", "1M-4M", "4M-16M", ">=16M"];
+    var counts = names.map(function () { return 0; });
+    values.forEach(function (v) {
+      for (var i = 0; i < names.length; i += 1) {
+        if (v >= edges[i] && v < edges[i + 1]) { counts[i] += 1; break; }
+      }
+    });
+    var last = counts.length;
+    while (last > 1 && counts[last - 1] === 0) last -= 1;
+    var first = 0;
+    while (first < last - 1 && counts[first] === 0) first += 1;
+    return { names: names.slice(first, last), counts: counts.slice(first, last) };
+  }
+
+  function section(title, children, testid) {
+    return el("section", { class: "result-section", "data-testid": testid || null }, [el("h3", { text: title })].concat(children));
+  }
+
+  /* A big-key or hot-key analysis (DCS ScanTask with keys). */
+  function renderScanResult(root, task, kind) {
+    var keys = (task.keys || []).map(function (k) {
+      var row = Object.assign({}, k);
+      if (row.shard === undefined) row.shard = "";
+      return row;
+    });
+    var columns = [
+      { key: "name", label: "Key" }, { key: "type", label: "Type" },
+      { key: "shard", label: "Shard" }, { key: "db", label: "DB", numeric: true },
+      { key: "size", label: "Size", numeric: true }, { key: "unit", label: "Unit" },
+    ];
+    if (kind === "hotkey") columns.push({ key: "freq", label: "LFU freq", numeric: true });
+    var grid = el("div", { class: "chart-grid" });
+    root.appendChild(grid);
+    var perType = {};
+    keys.forEach(function (k) { perType[k.type] = (perType[k.type] || 0) + 1; });
+    var types = Object.keys(perType).sort();
+    chart(grid, "Keys per type", barOption(types, types.map(function (t) { return perType[t]; })), "chart-type-count");
+    var strings = sizeBuckets(keys.filter(function (k) { return k.unit === "byte"; }).map(function (k) { return k.size; }));
+    var collections = sizeBuckets(keys.filter(function (k) { return k.unit !== "byte"; }).map(function (k) { return k.size; }));
+    chart(grid, "Size histogram: strings (bytes)", barOption(strings.names, strings.counts, { color: TYPE_COLORS.string }), "chart-size-strings");
+    chart(grid, "Size histogram: collections (elements)", barOption(collections.names, collections.counts, { color: TYPE_COLORS.hash }), "chart-size-collections");
+    if (kind === "hotkey") {
+      var freqEdges = [0, 32, 64, 96, 128, 160, 192, 224, 256];
+      var freqNames = freqEdges.slice(0, -1).map(function (e, i) { return e + "-" + (freqEdges[i + 1] - 1); });
+      var freqCounts = freqNames.map(function (_, i) {
+        return keys.filter(function (k) { return k.freq >= freqEdges[i] && k.freq < freqEdges[i + 1]; }).length;
+      });
+      chart(grid, "LFU frequency", barOption(freqNames, freqCounts, { color: "#e15759" }), "chart-freq");
+    }
+    var base = "keyscope-" + kind + "-" + task.id;
+    root.appendChild(section(kind === "hotkey" ? "Hot keys" : "Big keys", [
+      downloadButtons(base, task, columns, keys),
+      sortableTable(columns, keys, "keys-table"),
+    ], "keys-section"));
+  }
+
+  function prefixTree(prefixes) {
+    var byType = {};
+    prefixes.forEach(function (p) {
+      (byType[p.type] = byType[p.type] || []).push({ name: p.key_prefix, value: p.bytes, num: p.num });
+    });
+    return Object.keys(byType).sort().map(function (type) {
+      return { name: type, itemStyle: { color: TYPE_COLORS[type] }, children: byType[type] };
+    });
+  }
+
+  /* An offline (RDB) analysis: the DCS detail, plus keyscope's distributions when present. */
+  function renderOfflineReport(root, report, name) {
+    root.appendChild(el("div", { class: "totals" }, [
+      el("div", { class: "stat" }, [el("span", { class: "stat-value", "data-testid": "total-keys", text: formatNumber(report.total_num) }), el("span", { class: "stat-label", text: "keys" })]),
+      el("div", { class: "stat" }, [el("span", { class: "stat-value", "data-testid": "total-bytes", text: formatBytes(report.total_bytes) }), el("span", { class: "stat-label", text: "memory" })]),
+      el("div", { class: "stat" }, [el("span", { class: "stat-value", text: formatNumber((report.type_num || []).length) }), el("span", { class: "stat-label", text: "types" })]),
+    ]));
+    var grid = el("div", { class: "chart-grid" });
+    root.appendChild(grid);
+    var typeBytes = (report.type_bytes || []).map(function (t) { return { name: t.type, value: t.bytes }; });
+    var typeNum = (report.type_num || []).map(function (t) { return { name: t.type, value: t.num }; });
+    chart(grid, "Memory per type", pieOption(typeBytes, true), "chart-type-memory");
+    chart(grid, "Keys per type", barOption(typeNum.map(function (d) { return d.name; }), typeNum.map(function (d) { return d.value; })), "chart-type-count");
+    var hist = report.size_histograms || [];
+    if (hist.length) {
+      var ranges = [];
+      hist.forEach(function (h) { h.buckets.forEach(function (b) { if (ranges.indexOf(b.range) < 0) ranges.push(b.range); }); });
+      var series = hist.map(function (h) {
+        var byRange = {};
+        h.buckets.forEach(function (b) { byRange[b.range] = b.num; });
+        return { name: h.type, data: ranges.map(function (r) { return byRange[r] || 0; }) };
+      });
+      var used = ranges.map(function (_, i) { return series.some(function (s) { return s.data[i] > 0; }); });
+      var lo = used.indexOf(true), hi = used.lastIndexOf(true);
+      if (lo >= 0) {
+        ranges = ranges.slice(lo, hi + 1);
+        series.forEach(function (s) { s.data = s.data.slice(lo, hi + 1); });
+      }
+      chart(grid, "Key size histogram (keys per memory range, bytes)", stackedOption(ranges, series, false), "chart-size-histogram");
+    }
+    var ttl = report.ttl_distribution || [];
+    if (ttl.length) {
+      chart(grid, "TTL distribution (keys)", barOption(ttl.map(function (t) { return t.bucket; }), ttl.map(function (t) { return t.num; }), { color: "#59a14f", rotate: 30 }), "chart-ttl");
+    }
+    var tree = prefixTree(report.largest_key_prefixes || []);
+    if (tree.length) {
+      chart(grid, "Key prefixes by memory (colour: type, as in the charts above; click to zoom)", {
+        tooltip: { formatter: function (info) { return info.name + ": " + formatBytes(info.value) + (info.data && info.data.num !== undefined ? " in " + formatNumber(info.data.num) + " keys" : ""); } },
+        series: [{
+          name: "all types", type: "treemap", data: tree, roam: false, nodeClick: "zoomToNode",
+          top: 8, bottom: 36, left: 8, right: 8,
+          breadcrumb: { show: true, bottom: 4 }, label: { show: true, formatter: "{b}" },
+          levels: [
+            { itemStyle: { borderWidth: 0, gapWidth: 4 }, upperLabel: { show: false } },
+            { itemStyle: { borderWidth: 3, gapWidth: 1, borderColor: "#fff" } },
+            { itemStyle: { borderWidth: 1, borderColor: "rgba(255,255,255,.6)" } },
+          ],
+        }],
+      }, "chart-prefix-treemap", true);
+    }
+    var keyColumns = [
+      { key: "key", label: "Key" }, { key: "type", label: "Type" },
+      { key: "bytes", label: "Bytes", numeric: true }, { key: "num_of_elem", label: "Elements", numeric: true },
+    ];
+    var prefixColumns = [
+      { key: "key_prefix", label: "Prefix" }, { key: "type", label: "Type" },
+      { key: "bytes", label: "Bytes", numeric: true }, { key: "num", label: "Keys", numeric: true },
+    ];
+    var base = "keyscope-offline-" + (name || report.id || "report");
+    root.appendChild(section("Largest keys", [
+      downloadButtons(base, report, keyColumns, report.largest_keys || []),
+      sortableTable(keyColumns, report.largest_keys || [], "largest-keys-table"),
+    ], "largest-keys"));
+    root.appendChild(section("Largest key prefixes", [
+      sortableTable(prefixColumns, report.largest_key_prefixes || [], "prefixes-table"),
+    ], "prefixes"));
+  }
+
+  global.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
+
+  global.KeyscopeView = {
+    el: el, formatNumber: formatNumber, formatBytes: formatBytes, sortableTable: sortableTable,
+    toCSV: toCSV, download: download, chart: chart, disposeCharts: disposeCharts,
+    renderScanResult: renderScanResult, renderOfflineReport: renderOfflineReport,
+  };
+})(window);
