@@ -224,6 +224,23 @@ class OfflineAggregator:
                 top.offer(mem, rec)
         self.keys_seen += seen
 
+    def _absorb(self, state: dict[str, Any]) -> None:
+        """Take the counters the compiled pass produced (``_speedups.Reader.aggregate``)."""
+        for name, (num, nbytes, hist_num, hist_bytes, counts, decremented, occurrences) in state[
+            "types"
+        ].items():
+            stats = self._types[name] = _TypeStats(self.options.prefix_capacity)
+            stats.num, stats.bytes = num, nbytes
+            stats.hist_num, stats.hist_bytes = hist_num, hist_bytes
+            stats.prefixes.counts.update(counts)
+            stats.prefixes.decremented = decremented
+            stats.prefixes.occurrences = occurrences
+        for db, num, nbytes, expires in state["dbs"]:
+            self._dbs[db] = [num, nbytes, expires]
+        self._ttl_num, self._ttl_bytes = state["ttl_num"], state["ttl_bytes"]
+        self._top.load([(w, seq, KeyRecord(*row)) for w, seq, row in state["top"]])
+        self.keys_seen += state["keys"]
+
     def report(self) -> OfflineReport:
         opts = self.options
         present = [t for t in TYPE_ORDER if t in self._types]
@@ -285,10 +302,16 @@ def analyze_rdb(
     progress: ProgressFn | None = None,
     every: int = 8192,
 ) -> OfflineReport:
-    """The offline report of an RDB file or stream; ``RdbFormatError`` if it is corrupt."""
-    from keyscope.rdb import RdbReader
+    """The offline report of an RDB file or stream; ``RdbFormatError`` if it is corrupt.
 
-    reader = RdbReader(source)
+    On the compiled path the whole pass runs in C (no Python object per key) and yields the
+    same report, byte for byte, as feeding the pure reader's records to the aggregator.
+    """
+    from keyscope.rdb import FAST_PATH_AVAILABLE, PureRdbReader
+
+    if FAST_PATH_AVAILABLE:
+        return _analyze_rdb_native(source, options, progress=progress, every=every)
+    reader = PureRdbReader(source)
     agg = OfflineAggregator(options)
     if progress is None:
         agg.feed(reader)
@@ -298,4 +321,33 @@ def analyze_rdb(
             agg.feed(batch)
             progress(agg.keys_seen, reader.bytes_read)
         progress(agg.keys_seen, reader.bytes_read)
+    return agg.report()
+
+
+def _analyze_rdb_native(
+    source: str | Path | BinaryIO,
+    options: OfflineOptions | None,
+    *,
+    progress: ProgressFn | None,
+    every: int,
+) -> OfflineReport:
+    from keyscope.rdb.fast import open_native
+
+    agg = OfflineAggregator(options)
+    opts = agg.options
+    cutter = agg._cutter
+    native, release = open_native(source)
+    try:
+        state = native.aggregate(
+            opts.top_keys,
+            opts.prefix_capacity,
+            cutter.delimiters,
+            cutter.max_depth,
+            agg._now_ms,
+            progress,
+            every,
+        )
+    finally:
+        release()
+    agg._absorb(state)
     return agg.report()

@@ -34,7 +34,7 @@ class PrefixCount:
 class PrefixCutter:
     """Cuts keys into prefixes at any of a set of one-byte delimiters."""
 
-    __slots__ = ("delimiter", "max_depth", "table")
+    __slots__ = ("delimiter", "delimiters", "max_depth", "table")
 
     def __init__(self, delimiters: Iterable[str] | str = defaults.PREFIX_DELIMITERS,
                  max_depth: int = defaults.PREFIX_MAX_DEPTH) -> None:  # fmt: skip
@@ -44,6 +44,8 @@ class PrefixCutter:
             raise ValueError("at least one delimiter is needed")
         if max_depth < 1:
             raise ValueError("max_depth must be at least 1")
+        self.delimiters = bytes(chars)
+        """Every delimiter byte."""
         self.delimiter = bytes([chars[0]])
         # Several delimiters become one by translation, so the hot loop does plain finds.
         self.table: bytes | None = None

@@ -36,6 +36,14 @@ class TopN(Generic[T]):
             heapq.heapreplace(heap, entry)
             self.floor = heap[0][0]
 
+    def load(self, entries: list[tuple[int, int, T]]) -> None:
+        """Take ``(weight, seq, item)`` entries kept elsewhere by the same rules (the C path)."""
+        self._heap = list(entries)
+        heapq.heapify(self._heap)
+        self._seq = min((seq for _, seq, _ in entries), default=0)
+        if len(self._heap) >= self._n and self._heap:
+            self.floor = self._heap[0][0]
+
     def items(self) -> list[tuple[int, T]]:
         """Largest first; among equal weights, in the order they were offered."""
         return [(w, item) for w, _, item in sorted(self._heap, reverse=True)]

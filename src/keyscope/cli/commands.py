@@ -1,8 +1,15 @@
-"""Which command groups the CLI has; each group module owns its commands."""
+"""Which command groups the CLI has; each group module owns its commands.
+
+Only the group named on the command line is imported (all of them for ``--help`` or
+anything unknown): ``keyscope rdb report`` then starts without loading the service's
+database and web stack, which takes longer than reading a small RDB file.
+"""
 
 from __future__ import annotations
 
 import importlib
+import sys
+from collections.abc import Sequence
 
 import typer
 
@@ -15,8 +22,21 @@ _GROUPS: tuple[tuple[str, str | None], ...] = (
 )
 
 
-def register(app: typer.Typer) -> None:
+def _wanted(argv: Sequence[str]) -> set[str]:
+    """The modules the command line needs: the one it names, else every one."""
+    first = next((a for a in argv[1:] if not a.startswith("-")), None)
+    if first is not None and argv[1:2] == [first]:
+        for module_name, _ in _GROUPS:
+            if first == module_name:
+                return {module_name}
+    return {module_name for module_name, _ in _GROUPS}
+
+
+def register(app: typer.Typer, argv: Sequence[str] | None = None) -> None:
+    wanted = _wanted(sys.argv if argv is None else argv)
     for module_name, group in _GROUPS:
+        if module_name not in wanted:
+            continue
         module = importlib.import_module(f"keyscope.cli.{module_name}")
         sub: typer.Typer = module.app
         if group is None:

@@ -39,7 +39,8 @@ class ByteSource:
             chunk = self._stream.read(max(CHUNK, min(need - have, 64 * CHUNK)))
             if not chunk:
                 self._eof = True
-                raise RdbFormatError("unexpected end of file", offset=self.base + len(self._buf))
+                # where the stream ended: everything it delivered, buffered or not
+                raise RdbFormatError("unexpected end of file", offset=self.base + self._pos + have)
             pieces.append(chunk)
             have += len(chunk)
         consumed = self._pos
