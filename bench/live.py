@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -32,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _markdown import write_section  # noqa: E402
 from tests.utils.servers import RedisServer, start_server  # noqa: E402
 
 from keyscope import defaults  # noqa: E402
@@ -187,7 +187,7 @@ def main() -> None:
     text = report(results, args)
     print(text)
     if not args.no_write:
-        write_section(ROOT / "BENCHMARKS.md", text)
+        write_section(ROOT / "BENCHMARKS.md", START, END, text)
 
 
 def measure(server: RedisServer, args: argparse.Namespace) -> dict[str, object]:
@@ -316,16 +316,6 @@ def _cpus() -> int:
     import os
 
     return os.cpu_count() or 0
-
-
-def write_section(path: Path, section: str) -> None:
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _markdown import write_section  # noqa: E402
 from tests.utils.rdbgen import write_rdb  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
@@ -181,17 +182,6 @@ def render(runs: list[Run], command: str, repeat: int) -> str:
     return "\n".join(lines)
 
 
-def write_section(section: str) -> None:
-    text = MD.read_text() if MD.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    MD.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=float, default=320.0)
@@ -223,7 +213,7 @@ def main() -> None:
     )
     section = render(runs, command, args.repeat)
     if not args.no_write:
-        write_section(section)
+        write_section(MD, START, END, section)
         print(f"wrote {MD.relative_to(ROOT)}")
     print(section)
     failed = [r for r in runs if r.exit_code != 0]

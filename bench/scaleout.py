@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _markdown import write_section  # noqa: E402
 from tests.scaleout.fleet import (  # noqa: E402
     Fleet,
     postgres_unreachable_reason,
@@ -98,17 +99,6 @@ def section(size_mb: float, keys: int, results: dict[int, float], command: str) 
     return "\n".join(lines)
 
 
-def write_section(text_section: str) -> None:
-    text = MD.read_text() if MD.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        _, tail = rest.split(END, 1)
-        text = head + text_section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + text_section + "\n"
-    MD.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=float, default=32.0, help="size of each backup (MB)")
@@ -137,7 +127,7 @@ def main() -> None:
     text_section = section(len(rdb) / 1e6, keys, results, command)
     print(text_section)
     if not args.no_write:
-        write_section(text_section)
+        write_section(MD, START, END, text_section)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from keyscope import defaults
 from keyscope.analysis.distributions import (
@@ -27,6 +27,9 @@ from keyscope.analysis.distributions import (
 from keyscope.analysis.prefixes import PrefixCutter, PrefixSummary
 from keyscope.analysis.topn import TopN
 from keyscope.domain.keys import KeyRecord
+
+if TYPE_CHECKING:
+    from keyscope.rdb.fast import NativeReader
 
 TYPE_ORDER = ("string", "list", "set", "zset", "hash", "stream", "module")
 """Order of types in every per-type list of the report; only types present are listed."""
@@ -224,8 +227,13 @@ class OfflineAggregator:
                 top.offer(mem, rec)
         self.keys_seen += seen
 
-    def _absorb(self, state: dict[str, Any]) -> None:
-        """Take the counters the compiled pass produced (``_speedups.Reader.aggregate``)."""
+    def feed_native(
+        self, native: NativeReader, *, progress: ProgressFn | None = None, every: int = 8192
+    ) -> None:
+        """Count every key of a compiled reader in C, by the rules of ``feed`` (fresh only)."""
+        opts, cutter = self.options, self._cutter
+        state = native.aggregate(opts.top_keys, opts.prefix_capacity, cutter.delimiters,
+                                 cutter.max_depth, self._now_ms, progress, every)  # fmt: skip
         for name, (num, nbytes, hist_num, hist_bytes, counts, decremented, occurrences) in state[
             "types"
         ].items():
@@ -310,7 +318,15 @@ def analyze_rdb(
     from keyscope.rdb import FAST_PATH_AVAILABLE, PureRdbReader
 
     if FAST_PATH_AVAILABLE:
-        return _analyze_rdb_native(source, options, progress=progress, every=every)
+        from keyscope.rdb.fast import open_native
+
+        agg = OfflineAggregator(options)
+        native, release = open_native(source)
+        try:
+            agg.feed_native(native, progress=progress, every=every)
+        finally:
+            release()
+        return agg.report()
     reader = PureRdbReader(source)
     agg = OfflineAggregator(options)
     if progress is None:
@@ -321,33 +337,4 @@ def analyze_rdb(
             agg.feed(batch)
             progress(agg.keys_seen, reader.bytes_read)
         progress(agg.keys_seen, reader.bytes_read)
-    return agg.report()
-
-
-def _analyze_rdb_native(
-    source: str | Path | BinaryIO,
-    options: OfflineOptions | None,
-    *,
-    progress: ProgressFn | None,
-    every: int,
-) -> OfflineReport:
-    from keyscope.rdb.fast import open_native
-
-    agg = OfflineAggregator(options)
-    opts = agg.options
-    cutter = agg._cutter
-    native, release = open_native(source)
-    try:
-        state = native.aggregate(
-            opts.top_keys,
-            opts.prefix_capacity,
-            cutter.delimiters,
-            cutter.max_depth,
-            agg._now_ms,
-            progress,
-            every,
-        )
-    finally:
-        release()
-    agg._absorb(state)
     return agg.report()

@@ -23,13 +23,10 @@ _GROUPS: tuple[tuple[str, str | None], ...] = (
 
 
 def _wanted(argv: Sequence[str]) -> set[str]:
-    """The modules the command line needs: the one it names, else every one."""
-    first = next((a for a in argv[1:] if not a.startswith("-")), None)
-    if first is not None and argv[1:2] == [first]:
-        for module_name, _ in _GROUPS:
-            if first == module_name:
-                return {module_name}
-    return {module_name for module_name, _ in _GROUPS}
+    """The modules the command line needs: the one its first word names, else every one."""
+    modules = {module_name for module_name, _ in _GROUPS}
+    first = argv[1] if len(argv) > 1 else None
+    return {first} if first in modules else modules
 
 
 def register(app: typer.Typer, argv: Sequence[str] | None = None) -> None:

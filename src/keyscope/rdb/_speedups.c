@@ -2144,8 +2144,6 @@ static void out_i64(Out *o, int64_t v) {
     }
 }
 
-#define OUT_LIT(o, s) out_raw((o), (s), sizeof(s) - 1)
-
 /* Length of the valid UTF-8 sequence at p (as Python's strict decoder accepts), or 0. */
 static size_t utf8_seq(const u8 *p, size_t n) {
     u8 b = p[0];
@@ -2221,49 +2219,41 @@ static void out_key(Out *o, const u8 *key, size_t n, int json) {
     if (quote) out_raw(o, "\"", 1);
 }
 
+/* One row: the same eight fields in both formats, between these separators. */
+static const struct {
+    const char *sep[9];
+    const char *no_expiry;
+} ROW[2] = {
+    {{"", ",", ",", ",", ",", ",", ",", ",", "\r\n"}, ""},
+    {{"{\"db\": ", ", \"key\": ", ", \"type\": \"", "\", \"encoding\": \"", "\", \"expiry_ms\": ",
+      ", \"num_elements\": ", ", \"serialized_size\": ", ", \"memory\": ", "}\n"},
+     "null"},
+};
+
+static void out_str(Out *o, const char *s) { out_raw(o, s, strlen(s)); }
+
 static int out_record(Out *o, const Rec *rec, int json) {
-    const char *type = TYPE_NAMES[rec->type];
-    size_t type_len = TYPE_LENS[rec->type];
-    const char *enc = rec->enc == EN_MODULE ? rec->module : ENC_NAMES[rec->enc];
-    size_t enc_len = rec->enc == EN_MODULE ? strlen(rec->module) : ENC_LENS[rec->enc];
+    const char *const *sep = ROW[json].sep;
     if (out_room(o, rec->keylen * 8 + 256) < 0) return -1;
-    if (json) {
-        OUT_LIT(o, "{\"db\": ");
-        out_u64(o, rec->db);
-        OUT_LIT(o, ", \"key\": ");
-        out_key(o, rec->key, rec->keylen, 1);
-        OUT_LIT(o, ", \"type\": \"");
-        out_raw(o, type, type_len);
-        OUT_LIT(o, "\", \"encoding\": \"");
-        out_raw(o, enc, enc_len);
-        OUT_LIT(o, "\", \"expiry_ms\": ");
-        if (rec->has_expiry) out_i64(o, rec->expiry);
-        else OUT_LIT(o, "null");
-        OUT_LIT(o, ", \"num_elements\": ");
-        out_u64(o, rec->count);
-        OUT_LIT(o, ", \"serialized_size\": ");
-        out_u64(o, rec->serialized);
-        OUT_LIT(o, ", \"memory\": ");
-        out_u64(o, rec->memory);
-        OUT_LIT(o, "}\n");
-    } else {
-        out_u64(o, rec->db);
-        OUT_LIT(o, ",");
-        out_key(o, rec->key, rec->keylen, 0);
-        OUT_LIT(o, ",");
-        out_raw(o, type, type_len);
-        OUT_LIT(o, ",");
-        out_raw(o, enc, enc_len);
-        OUT_LIT(o, ",");
-        if (rec->has_expiry) out_i64(o, rec->expiry);
-        OUT_LIT(o, ",");
-        out_u64(o, rec->count);
-        OUT_LIT(o, ",");
-        out_u64(o, rec->serialized);
-        OUT_LIT(o, ",");
-        out_u64(o, rec->memory);
-        OUT_LIT(o, "\r\n");
-    }
+    out_str(o, sep[0]);
+    out_u64(o, rec->db);
+    out_str(o, sep[1]);
+    out_key(o, rec->key, rec->keylen, json);
+    out_str(o, sep[2]);
+    out_raw(o, TYPE_NAMES[rec->type], TYPE_LENS[rec->type]);
+    out_str(o, sep[3]);
+    if (rec->enc == EN_MODULE) out_str(o, rec->module);
+    else out_raw(o, ENC_NAMES[rec->enc], ENC_LENS[rec->enc]);
+    out_str(o, sep[4]);
+    if (rec->has_expiry) out_i64(o, rec->expiry);
+    else out_str(o, ROW[json].no_expiry);
+    out_str(o, sep[5]);
+    out_u64(o, rec->count);
+    out_str(o, sep[6]);
+    out_u64(o, rec->serialized);
+    out_str(o, sep[7]);
+    out_u64(o, rec->memory);
+    out_str(o, sep[8]);
     return 0;
 }
 

@@ -27,22 +27,19 @@ class Layout:
     walk: Callable[[bytes, int], int]
 
 
-def _listpack_header(head: bytes, size: int, offset: int) -> int | None:
-    if size < 7 or len(head) < 6:
-        raise RdbFormatError("listpack shorter than its header", offset=offset)
-    if _U32.unpack_from(head, 0)[0] != size:
-        raise RdbFormatError("listpack header disagrees with its length", offset=offset)
-    count: int = _U16.unpack_from(head, 4)[0]
-    return None if count == 0xFFFF else count
+def _counted_header(name: str, count_at: int) -> Callable[[bytes, int, int], int | None]:
+    """``from_header`` of a blob that starts with its total size (u32) and, at ``count_at``,
+    its element count (u16, 0xFFFF when it saturated), and ends with a 0xFF byte."""
 
+    def from_header(head: bytes, size: int, offset: int) -> int | None:
+        if size < count_at + 3 or len(head) < count_at + 2:
+            raise RdbFormatError(f"{name} shorter than its header", offset=offset)
+        if _U32.unpack_from(head, 0)[0] != size:
+            raise RdbFormatError(f"{name} header disagrees with its length", offset=offset)
+        count: int = _U16.unpack_from(head, count_at)[0]
+        return None if count == 0xFFFF else count
 
-def _ziplist_header(head: bytes, size: int, offset: int) -> int | None:
-    if size < 11 or len(head) < 10:
-        raise RdbFormatError("ziplist shorter than its header", offset=offset)
-    if _U32.unpack_from(head, 0)[0] != size:
-        raise RdbFormatError("ziplist header disagrees with its length", offset=offset)
-    count: int = _U16.unpack_from(head, 8)[0]
-    return None if count == 0xFFFF else count
+    return from_header
 
 
 def _intset_header(head: bytes, size: int, offset: int) -> int:
@@ -185,14 +182,10 @@ def _zipmap_len(blob: bytes, i: int) -> tuple[int, int]:
     raise IndexError
 
 
-def _listpack_walk_count(blob: bytes, offset: int) -> int:
-    return _listpack_walk(blob, offset)
-
-
 def _ziplist_walk_count(blob: bytes, offset: int) -> int:
     return len(ziplist_entry_sizes(blob, offset))
 
 
-LISTPACK = Layout("listpack", 6, _listpack_header, _listpack_walk_count)
-ZIPLIST = Layout("ziplist", 10, _ziplist_header, _ziplist_walk_count)
+LISTPACK = Layout("listpack", 6, _counted_header("listpack", 4), _listpack_walk)
+ZIPLIST = Layout("ziplist", 10, _counted_header("ziplist", 8), _ziplist_walk_count)
 INTSET = Layout("intset", 8, _intset_header, _intset_walk)

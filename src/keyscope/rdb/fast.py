@@ -26,7 +26,7 @@ BATCH = 4096
 """Records fetched from the extension per call when iterating."""
 
 
-class _NativeReader(Protocol):
+class NativeReader(Protocol):
     version: int
     valkey: bool
     functions: int
@@ -70,7 +70,7 @@ FAST_PATH_AVAILABLE = _native is not None
 
 def open_native(
     source: str | os.PathLike[str] | BinaryIO, *, verify_checksum: bool = True
-) -> tuple[_NativeReader, Callable[[], None]]:
+) -> tuple[NativeReader, Callable[[], None]]:
     """A native reader over ``source`` and a function that releases what was opened for it."""
     if _native is None:
         raise RuntimeError(f"the compiled reader is unavailable: {FAST_PATH_STATUS}")
@@ -87,7 +87,7 @@ def open_native(
             reader.close()
             os.close(fd)
 
-        return cast(_NativeReader, reader), close_fd
+        return cast(NativeReader, reader), close_fd
     fd_info = _regular_file(source)
     if fd_info is not None:
         fd, start, size = fd_info
@@ -98,9 +98,9 @@ def open_native(
             with contextlib.suppress(OSError, ValueError):  # leave it after what was read
                 source.seek(start + reader.bytes_read)
 
-        return cast(_NativeReader, reader), after_fd
+        return cast(NativeReader, reader), after_fd
     reader = _native.Reader(source, 0, 0, verify_checksum)
-    return cast(_NativeReader, reader), reader.close
+    return cast(NativeReader, reader), reader.close
 
 
 def _regular_file(source: BinaryIO) -> tuple[int, int, int] | None:
@@ -152,7 +152,7 @@ class FastRdbReader:
         return self._native.bytes_read
 
     @property
-    def native(self) -> _NativeReader:
+    def native(self) -> NativeReader:
         return self._native
 
     def close(self) -> None:

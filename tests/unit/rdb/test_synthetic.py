@@ -10,20 +10,7 @@ import pytest
 from keyscope.domain.errors import RdbFormatError
 from keyscope.rdb import RdbReader, iter_records
 from keyscope.rdb.crc64 import Crc64
-
-
-def length(n: int) -> bytes:
-    if n < 1 << 6:
-        return bytes((n,))
-    if n < 1 << 14:
-        return bytes((0x40 | (n >> 8), n & 0xFF))
-    if n < 1 << 32:
-        return b"\x80" + struct.pack(">I", n)
-    return b"\x81" + struct.pack(">Q", n)
-
-
-def string(data: bytes) -> bytes:
-    return length(len(data)) + data
+from tests.utils.rdbgen import enc_len, enc_str
 
 
 def rdb(version: int, body: bytes, *, checksum: int | None = None) -> bytes:
@@ -62,8 +49,8 @@ def read(data: bytes) -> list[tuple[int, bytes, str, str, int | None, int]]:
 
 
 def test_a_version_1_file_with_a_string_and_a_linked_list_reads() -> None:
-    body = b"\xfe\x00" + b"\x00" + string(b"k") + string(b"hello")
-    body += b"\x01" + string(b"l") + length(2) + string(b"a") + string(b"bb")
+    body = b"\xfe\x00" + b"\x00" + enc_str(b"k") + enc_str(b"hello")
+    body += b"\x01" + enc_str(b"l") + enc_len(2) + enc_str(b"a") + enc_str(b"bb")
     assert read(rdb(1, body)) == [
         (0, b"k", "string", "embstr", None, 5),
         (0, b"l", "list", "quicklist", None, 2),
@@ -71,11 +58,11 @@ def test_a_version_1_file_with_a_string_and_a_linked_list_reads() -> None:
 
 
 def test_expiry_in_seconds_aux_resizedb_idle_and_freq_opcodes_are_understood() -> None:
-    body = b"\xfa" + string(b"redis-ver") + string(b"7.0.15")
-    body += b"\xfe\x02\xfb" + length(2) + length(1)
-    body += b"\xfd" + struct.pack("<i", 1_700_000_000) + b"\x00" + string(b"s") + string(b"v")
-    body += b"\xf8" + length(1234) + b"\x00" + string(b"idle") + string(b"v")
-    body += b"\xf9\x07" + b"\x00" + string(b"freq") + b"\xc0\x05"  # the integer 5
+    body = b"\xfa" + enc_str(b"redis-ver") + enc_str(b"7.0.15")
+    body += b"\xfe\x02\xfb" + enc_len(2) + enc_len(1)
+    body += b"\xfd" + struct.pack("<i", 1_700_000_000) + b"\x00" + enc_str(b"s") + enc_str(b"v")
+    body += b"\xf8" + enc_len(1234) + b"\x00" + enc_str(b"idle") + enc_str(b"v")
+    body += b"\xf9\x07" + b"\x00" + enc_str(b"freq") + b"\xc0\x05"  # the integer 5
     reader = RdbReader(io.BytesIO(rdb(9, body)))
     records = [(r.db, r.key, r.encoding, r.expiry_ms) for r in reader]
     assert records == [
@@ -88,17 +75,17 @@ def test_expiry_in_seconds_aux_resizedb_idle_and_freq_opcodes_are_understood() -
 
 
 def test_sorted_set_scores_written_as_text_include_infinities_and_nan() -> None:
-    members = string(b"a") + b"\x011" + string(b"b") + b"\xfe" + string(b"c") + b"\xff"
-    members += string(b"d") + b"\xfd"
-    assert read(rdb(3, b"\x03" + string(b"z") + length(4) + members)) == [
+    members = enc_str(b"a") + b"\x011" + enc_str(b"b") + b"\xfe" + enc_str(b"c") + b"\xff"
+    members += enc_str(b"d") + b"\xfd"
+    assert read(rdb(3, b"\x03" + enc_str(b"z") + enc_len(4) + members)) == [
         (0, b"z", "zset", "skiplist", None, 4)
     ]
 
 
 def test_saturated_ziplist_and_listpack_counts_are_found_by_walking_them() -> None:
     items = [b"x", b"yy", b"zzz"]
-    body = b"\x0a" + string(b"zl") + string(ziplist(items, count=0xFFFF))
-    body += b"\x10" + string(b"lp") + string(listpack([*items, b"w"], count=0xFFFF))
+    body = b"\x0a" + enc_str(b"zl") + enc_str(ziplist(items, count=0xFFFF))
+    body += b"\x10" + enc_str(b"lp") + enc_str(listpack([*items, b"w"], count=0xFFFF))
     assert read(rdb(10, body)) == [
         (0, b"zl", "list", "quicklist", None, 3),
         (0, b"lp", "hash", "listpack", None, 2),
@@ -108,14 +95,14 @@ def test_saturated_ziplist_and_listpack_counts_are_found_by_walking_them() -> No
 def test_a_listpack_whose_header_disagrees_with_its_length_is_refused() -> None:
     blob = bytearray(listpack([b"a", b"b"]))
     blob[0] += 1
-    data = rdb(10, b"\x10" + string(b"h") + string(bytes(blob)))
+    data = rdb(10, b"\x10" + enc_str(b"h") + enc_str(bytes(blob)))
     with pytest.raises(RdbFormatError) as info:
         read(data)
     assert info.value.offset == len(b"REDIS0010\x10\x01h\x01")
 
 
 def test_a_checksum_mismatch_is_reported_at_the_checksum_and_zero_skips_the_check() -> None:
-    body = b"\x00" + string(b"k") + string(b"v")
+    body = b"\x00" + enc_str(b"k") + enc_str(b"v")
     good = rdb(9, body)
     assert read(good) == [(0, b"k", "string", "embstr", None, 1)]
     assert read(rdb(9, body, checksum=0)) == read(good)
@@ -127,14 +114,14 @@ def test_a_checksum_mismatch_is_reported_at_the_checksum_and_zero_skips_the_chec
 @pytest.mark.parametrize(
     "value",
     [
-        length(1 << 62),  # a string that claims exabytes
-        b"\xc3" + length(4) + length(1 << 40) + b"abcd",  # LZF that cannot expand that far
-        b"\xc3" + length(1 << 40) + length(10) + b"abcd",  # LZF longer than the file
+        enc_len(1 << 62),  # a string that claims exabytes
+        b"\xc3" + enc_len(4) + enc_len(1 << 40) + b"abcd",  # LZF that cannot expand that far
+        b"\xc3" + enc_len(1 << 40) + enc_len(10) + b"abcd",  # LZF longer than the file
     ],
     ids=["huge-string", "lzf-ratio", "lzf-truncated"],
 )
 def test_declared_lengths_beyond_the_file_raise_the_format_error(value: bytes) -> None:
-    data = rdb(9, b"\x00" + string(b"k") + value, checksum=0)
+    data = rdb(9, b"\x00" + enc_str(b"k") + value, checksum=0)
     with pytest.raises(RdbFormatError) as info:
         read(data)
     assert 0 < info.value.offset <= len(data)
@@ -142,5 +129,5 @@ def test_declared_lengths_beyond_the_file_raise_the_format_error(value: bytes) -
 
 def test_an_unknown_value_type_is_refused_at_its_opcode() -> None:
     with pytest.raises(RdbFormatError, match="unknown value type 99") as info:
-        read(rdb(9, b"\x63" + string(b"k"), checksum=0))
+        read(rdb(9, b"\x63" + enc_str(b"k"), checksum=0))
     assert info.value.offset == 9
