@@ -114,3 +114,12 @@ def test_upload_that_is_not_an_rdb_file_is_refused(service: Service) -> None:
 def test_unknown_backup_is_not_found(service: Service) -> None:
     response = service.dcs.delete(f"{service.base}/backups/00000000-0000-0000-0000-000000000000")
     assert is_dcs_error(response, 404, "DCS.4043")
+
+
+def test_deleting_the_instance_removes_its_backup_files(service: Service) -> None:
+    created = service.dcs.post(f"{service.base}/backups")
+    assert _backup_record(service, created.json()["backup_id"])["status"] == "succeed"
+    assert list(service.backups_path.rglob("*.rdb"))
+
+    assert service.dcs.delete(service.base).status_code == 204
+    assert list(service.backups_path.rglob("*.rdb")) == []

@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from tests.utils.dcs import SignedClient, is_dcs_error
-from tests.utils.servers import RedisServer, free_port, start_server
+from tests.utils.servers import (
+    RedisServer,
+    free_port,
+    start_replica,
+    start_server,
+    wait_in_sync,
+)
 from tests.utils.service import running_app
 
 pytestmark = pytest.mark.integration
@@ -161,6 +167,38 @@ def test_nodes_of_a_master_with_a_replica_follow_the_dcs_node_operations(
     assert all(s["status"] == "Active" and s["used_memory"] for s in servers)
     slave = next(s for s in servers if s["node_type"] == "slave")
     assert (slave["relation_ip"], slave["relation_port"]) == (master.host, str(master.port))
+
+
+def test_node_roles_follow_a_failover_and_a_dead_first_address(
+    client: SignedClient, tmp_path: Path
+) -> None:
+    first = start_server(tmp_path / "first")
+    second = start_replica(first, tmp_path / "second")
+    try:
+        instance_id = _register(client, [first.address, second.address], mode="ha")
+
+        def roles() -> dict[str, str]:
+            listing = client.get(f"/instances/{instance_id}/logical-nodes")
+            assert listing.status_code == 200, listing.text
+            return {
+                f"{n['node_ip']}:{n['node_port']}": n["node_type"] for n in listing.json()["nodes"]
+            }
+
+        assert roles() == {first.address: "master", second.address: "slave"}
+
+        second.client().replicaof("NO", "ONE")  # the replica is promoted ...
+        first.client().replicaof(second.host, second.port)  # ... and the old master follows it
+        wait_in_sync(second, first)
+        assert roles() == {first.address: "slave", second.address: "master"}
+
+        first.stop()  # the first registered address is gone: the second one answers
+        assert roles() == {second.address: "master"}
+        groups = client.get(f"/instance/{instance_id}/groups").json()
+        (group,) = groups["group_list"]
+        assert [r["replication_role"] for r in group["replication_list"]] == ["master"]
+    finally:
+        second.stop()
+        first.stop()
 
 
 def test_a_cluster_lists_one_group_per_shard(client: SignedClient, tmp_path: Path) -> None:

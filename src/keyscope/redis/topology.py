@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from keyscope import defaults
-from keyscope.domain.errors import InvalidInput
+from keyscope.domain.errors import InvalidInput, NodeAuthFailed, NodeError
 from keyscope.domain.topology import InstanceMode, Node, NodeRole, Shard, Topology
 from keyscope.redis.connection import Endpoint, call, info, parse_address
 
@@ -81,9 +81,8 @@ def discover(
     """
     if not addresses:
         raise InvalidInput("at least one host:port address is needed", code="DCS.4002")
-    seeds = [parse_address(a) for a in addresses]
-    seed = Endpoint(*seeds[0], password=password)
-    seed_info = server_info(seed, timeout=timeout)
+    seeds = [Endpoint(*parse_address(a), password=password) for a in addresses]
+    seed, seed_info = _first_answering(seeds, timeout)
     if mode is InstanceMode.CLUSTER:
         if not seed_info.cluster_enabled:
             raise InvalidInput(f"{seed.address} is not a Redis Cluster node", code="DCS.4002")
@@ -100,6 +99,21 @@ def discover(
         if (n.host, n.port) != (seed.host, seed.port):
             call(Endpoint(n.host, n.port, password=password), "PING", timeout=timeout)
     return topology
+
+
+def _first_answering(seeds: Sequence[Endpoint], timeout: float) -> tuple[Endpoint, ServerInfo]:
+    """The first registered address that answers (a failed-over master may be gone);
+    the first address's error when none does."""
+    first_error: NodeError | None = None
+    for seed in seeds:
+        try:
+            return seed, server_info(seed, timeout=timeout)
+        except NodeAuthFailed:
+            raise  # a wrong password is wrong on every address
+        except NodeError as exc:
+            first_error = first_error or exc
+    assert first_error is not None
+    raise first_error
 
 
 def _replicated_shard(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from keyscope.domain import codes
 from keyscope.domain.errors import NotFound
-from keyscope.domain.topology import Topology
+from keyscope.domain.topology import Node, Topology
 from keyscope.store.tables import InstanceRow, NodeRow
 
 
@@ -38,30 +38,45 @@ def add_instance(
         updated_at=now,
     )
     session.add(row)
-    replace_nodes(row, topology)
+    sync_nodes(row, topology)
     session.flush()
     return row
 
 
-def replace_nodes(instance: InstanceRow, topology: Topology) -> None:
-    """Cache the discovered nodes so that node ids exist for later operations."""
-    instance.nodes.clear()
-    seen: set[str] = set()
+def sync_nodes(instance: InstanceRow, topology: Topology) -> bool:
+    """Make the cached nodes those of ``topology`` (ids exist for later operations).
+
+    Rows are updated in place (a failover changes roles, not ids), new nodes added and
+    vanished ones removed; returns whether anything changed.
+    """
+    fresh: dict[str, tuple[int, Node]] = {}
     for position, node in enumerate(topology.nodes):
-        if node.node_id in seen:
+        fresh.setdefault(node.node_id, (position, node))
+    changed = False
+    for gone in list(instance.nodes):
+        if gone.node_id not in fresh:
+            instance.nodes.remove(gone)
+            changed = True
+    cached = {row.node_id: row for row in instance.nodes}
+    for node_id, (position, node) in fresh.items():
+        values = {
+            "position": position,
+            "host": node.host,
+            "port": node.port,
+            "role": node.role.value,
+            "group_id": node.group_id,
+            "group_name": node.group_name,
+        }
+        current = cached.get(node_id)
+        if current is None:
+            instance.nodes.append(NodeRow(node_id=node_id, **values))
+            changed = True
             continue
-        seen.add(node.node_id)
-        instance.nodes.append(
-            NodeRow(
-                node_id=node.node_id,
-                position=position,
-                host=node.host,
-                port=node.port,
-                role=node.role.value,
-                group_id=node.group_id,
-                group_name=node.group_name,
-            )
-        )
+        for name, value in values.items():
+            if getattr(current, name) != value:
+                setattr(current, name, value)
+                changed = True
+    return changed
 
 
 def get_instance(session: Session, project_id: str, instance_id: str) -> InstanceRow:

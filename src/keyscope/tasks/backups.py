@@ -4,19 +4,27 @@ A backup row moves ``waiting → backuping → succeed | failed``; a failure kee
 error code (``dcs.08.0001`` the snapshot could not be taken, ``dcs.08.0002`` timed out).
 Jobs started by the API run on a small pool of their own; the offline analysis runs them
 inline before it reads the file.
+
+While a process holds a backup (queued or being taken) it refreshes the row's
+``updated_at`` every ``HEARTBEAT_S``; a row left ``waiting`` or ``backuping`` by a process
+that died is failed by ``fail_abandoned_backups`` (at start in the embedded mode, by the
+workers' supervisor after ``ABANDONED_AFTER_S`` in the scale-out mode) and its partial file
+removed.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, select, update
 
 from keyscope.domain.errors import NodeError, RdbFormatError
 from keyscope.redis.replication import save_snapshot
@@ -29,6 +37,10 @@ log = logging.getLogger(__name__)
 
 ERROR_TOOL_FAILED = "dcs.08.0001"
 ERROR_TIMED_OUT = "dcs.08.0002"
+UNFINISHED = ("waiting", "backuping")
+HEARTBEAT_S = 5.0
+ABANDONED_AFTER_S = 30.0
+"""A held backup's row is refreshed every HEARTBEAT_S; one silent this long was abandoned."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +61,83 @@ def _set(factory: SessionFactory, backup_id: str, **values: object) -> None:
         session.execute(update(BackupRow).where(BackupRow.id == backup_id).values(**values))
 
 
+class _Heartbeat:
+    """One daemon thread per process refreshing ``updated_at`` of the backups it holds."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[str, tuple[SessionFactory, Clock]] = {}
+        self._thread: threading.Thread | None = None
+
+    def hold(self, backup_id: str, factory: SessionFactory, clock: Clock) -> None:
+        with self._lock:
+            self._held[backup_id] = (factory, clock)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._beat, name="keyscope-backup-heartbeat", daemon=True
+                )
+                self._thread.start()
+
+    def release(self, backup_id: str) -> None:
+        with self._lock:
+            self._held.pop(backup_id, None)
+
+    def held(self) -> set[str]:
+        with self._lock:
+            return set(self._held)
+
+    def _beat(self) -> None:
+        while True:
+            time.sleep(HEARTBEAT_S)
+            with self._lock:
+                held = dict(self._held)
+            for backup_id, (factory, clock) in held.items():
+                try:
+                    with transaction(factory) as session:
+                        session.execute(
+                            update(BackupRow)
+                            .where(BackupRow.id == backup_id, BackupRow.status.in_(UNFINISHED))
+                            .values(updated_at=clock())
+                        )
+                except Exception:
+                    log.exception("could not refresh backup %s", backup_id)
+
+
+HEARTBEAT = _Heartbeat()
+
+
+def fail_abandoned_backups(factory: SessionFactory, backups_dir: Path, *, now: datetime,
+                           silent_for: timedelta | None = None) -> list[str]:  # fmt: skip
+    """Fail the unfinished backups no process holds, removing their partial files.
+
+    ``silent_for=None`` takes every unfinished backup this process does not hold (the
+    embedded mode at start: no other process takes backups); otherwise only those whose
+    row has not been refreshed for that long. Returns the ids failed.
+    """
+    mine = HEARTBEAT.held()
+    conditions: list[ColumnElement[bool]] = [BackupRow.status.in_(UNFINISHED)]
+    if silent_for is not None:
+        conditions.append(BackupRow.updated_at < now - silent_for)
+    failed: list[tuple[str, str]] = []
+    with transaction(factory) as session:
+        rows = session.execute(select(BackupRow.id, BackupRow.instance_id).where(*conditions))
+        for backup_id, instance_id in rows:
+            if backup_id in mine:
+                continue
+            done = session.execute(
+                update(BackupRow)
+                .where(BackupRow.id == backup_id, *conditions)
+                .values(status="failed", error_code=ERROR_TOOL_FAILED, updated_at=now)
+            )
+            if getattr(done, "rowcount", 0):
+                failed.append((backup_id, instance_id))
+    for backup_id, instance_id in failed:
+        partial = backups_dir / instance_id / f"{backup_id}.rdb"
+        partial.unlink(missing_ok=True)
+        log.warning("backup %s failed: the process taking it stopped", backup_id)
+    return [backup_id for backup_id, _ in failed]
+
+
 def run_backup(factory: SessionFactory, backup_id: str, target: SnapshotTarget,
                backups_dir: Path, clock: Clock, *,
                consume: Callable[[BinaryIO], object] | None = None) -> Path:  # fmt: skip
@@ -59,6 +148,7 @@ def run_backup(factory: SessionFactory, backup_id: str, target: SnapshotTarget,
     """
     dest = backup_file(backups_dir, target.instance_id, backup_id)
     _set(factory, backup_id, status="backuping", updated_at=clock(), execution_at=clock())
+    HEARTBEAT.hold(backup_id, factory, clock)
     try:
         size = save_snapshot(
             target.host, target.port, dest, password=target.password, consume=consume
@@ -74,6 +164,8 @@ def run_backup(factory: SessionFactory, backup_id: str, target: SnapshotTarget,
     except BaseException:
         _set(factory, backup_id, status="failed", error_code=ERROR_TOOL_FAILED, updated_at=clock())
         raise
+    finally:
+        HEARTBEAT.release(backup_id)
     _set(factory, backup_id, status="succeed", size=size, path=str(dest), updated_at=clock())
     return dest
 
@@ -86,7 +178,10 @@ class BackupJobs:
     _running: ClassVar[set[str]] = set()
 
     @classmethod
-    def submit(cls, backup_id: str, job: Callable[[], object]) -> None:
+    def submit(cls, backup_id: str, job: Callable[[], object], *,
+               factory: SessionFactory, clock: Clock) -> None:  # fmt: skip
+        """Queue ``job``; the backup's row is kept alive from now until the job ends."""
+        HEARTBEAT.hold(backup_id, factory, clock)
         with cls._lock:
             if cls._pool is None:
                 cls._pool = ThreadPoolExecutor(2, thread_name_prefix="keyscope-backup")
@@ -101,6 +196,7 @@ class BackupJobs:
             except Exception:
                 log.exception("backup job failed unexpectedly")
             finally:
+                HEARTBEAT.release(backup_id)
                 with cls._lock:
                     cls._running.discard(backup_id)
 

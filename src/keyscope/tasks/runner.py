@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from keyscope.domain import codes
 from keyscope.domain.errors import KeyscopeError, NotFound, TaskCancelled
 from keyscope.domain.scan import Cancellation, Progress, ScanOptions
@@ -25,9 +27,10 @@ from keyscope.domain.topology import InstanceMode, Node, NodeRole, Topology
 from keyscope.redis.info import NodeStats, node_stats
 from keyscope.redis.topology import discover as discover_topology
 from keyscope.store import instances as instance_queries
-from keyscope.store.db import SessionFactory
+from keyscope.store.db import SessionFactory, transaction
 from keyscope.store.tables import InstanceRow, NodeRow, TaskRow
 from keyscope.tasks import executors, lifecycle
+from keyscope.tasks.backups import fail_abandoned_backups
 from keyscope.tasks.clock import Clock, utcnow
 from keyscope.tasks.dispatch import TaskDispatcher
 
@@ -106,6 +109,7 @@ class TaskRunner:
         recovered = lifecycle.recover_abandoned(self._factory, now=self._clock())
         if recovered:
             log.warning("marked %d task(s) failed: %s", recovered, lifecycle.RESTARTED_REASON)
+        fail_abandoned_backups(self._factory, self._config.backups_dir, now=self._clock())
         self._pool = ThreadPoolExecutor(self._config.workers, thread_name_prefix="keyscope-task")
         for task_id in lifecycle.waiting_task_ids(self._factory):
             self.submit(task_id)
@@ -141,9 +145,18 @@ class TaskRunner:
         return self._discover(mode, addresses, password)
 
     def topology_of(self, instance: InstanceRow) -> Topology:
-        return self.discover(
+        """The live shape of the instance; the cached nodes follow it (roles after a failover)."""
+        topology = self.discover(
             InstanceMode(instance.mode), list(instance.addresses), self.password_of(instance)
         )
+        try:
+            with transaction(self._factory) as session:
+                row = session.get(InstanceRow, instance.id)
+                if row is not None and instance_queries.sync_nodes(row, topology):
+                    log.info("instance %s: nodes changed since they were cached", instance.id)
+        except SQLAlchemyError as exc:  # another process refreshing them at the same moment
+            log.warning("instance %s: cached nodes not refreshed (%s)", instance.id, type(exc))
+        return topology
 
     def node_stats(self, node: NodeRow, password: str | None) -> NodeStats:
         """Live INFO figures of one cached node."""

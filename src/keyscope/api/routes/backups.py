@@ -106,7 +106,12 @@ def copy_instance(
     factory, backups_dir, clock, backup_id = (
         services.session_factory, services.runner.backups_dir, services.clock, row.id,
     )  # fmt: skip
-    BackupJobs.submit(backup_id, lambda: run_backup(factory, backup_id, target, backups_dir, clock))
+    BackupJobs.submit(
+        backup_id,
+        lambda: run_backup(factory, backup_id, target, backups_dir, clock),
+        factory=factory,
+        clock=clock,
+    )
     return BackupId(backup_id=backup_id)
 
 

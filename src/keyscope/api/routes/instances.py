@@ -7,6 +7,7 @@ returned, logged or put in an error message.
 
 from __future__ import annotations
 
+import shutil
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -83,6 +84,9 @@ def delete_instance(instance: InstanceDep, session: SessionDep, runner: RunnerDe
     )
     for task_id in list(active):
         runner.cancel(task_id)
+    instance_id = instance.id
     queries.delete_instance(session, instance)
     session.commit()
+    # its backup rows went with it (cascade); their files go too, partial ones included
+    shutil.rmtree(runner.backups_dir / instance_id, ignore_errors=True)
     return Response(status_code=204)

@@ -1,7 +1,10 @@
 """Node look-ups, DCS operations #23-#27: where the ``node_id`` of later operations comes from.
 
-#23-#26 answer from the nodes cached at registration; #27 reads live statistics from each
-node (a node that does not answer is listed with status ``Inactive`` and no numbers).
+The nodes are cached at registration. The per-instance look-ups (#23, #25-#27) first re-read
+the deployment's shape, so roles follow a failover, and answer from the cache when no address
+answers; the fleet-wide #24 answers from the cache alone (every analysis refreshes it too).
+#27 also reads live statistics from each node (a node that does not answer is listed with
+status ``Inactive`` and no numbers).
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from keyscope import defaults
 from keyscope.api.deps import InstanceDep, ProjectId, RunnerDep, SessionDep
@@ -34,6 +37,18 @@ from keyscope.store.tables import InstanceRow, NodeRow
 router = APIRouter(prefix="/v2/{project_id}", tags=["nodes"])
 
 AZ_CODE = "local"
+
+
+def _refreshed(instance: InstanceDep, session: SessionDep, runner: RunnerDep) -> InstanceRow:
+    """The instance with its cached nodes re-read from the deployment (roles follow a
+    failover); when no address answers, the cache as it was."""
+    with contextlib.suppress(KeyscopeError):
+        runner.topology_of(instance)  # updates the cache in its own transaction
+        session.expire(instance, ["nodes"])
+    return instance
+
+
+FreshInstanceDep = Annotated[InstanceRow, Depends(_refreshed)]
 
 
 def _dimensions(instance_id: str, node_id: str) -> list[Dimension]:
@@ -92,7 +107,7 @@ def _groups(instance: InstanceRow) -> list[GroupOut]:
     "/instances/{instance_id}/logical-nodes", operation_id="ShowNodesInformation",
     response_model=NodesOut,
 )  # fmt: skip
-def show_nodes_information(instance: InstanceDep) -> NodesOut:
+def show_nodes_information(instance: FreshInstanceDep) -> NodesOut:
     nodes = [_node_info(instance, n) for n in instance.nodes]
     return NodesOut(instance_id=instance.id, total=len(nodes), nodes=nodes)
 
@@ -123,7 +138,7 @@ def batch_show_nodes_information(
     "/instance/{instance_id}/groups", operation_id="ListGroupReplicationInfo",
     response_model=GroupsOut,
 )  # fmt: skip
-def list_group_replication_info(instance: InstanceDep) -> GroupsOut:
+def list_group_replication_info(instance: FreshInstanceDep) -> GroupsOut:
     groups = _groups(instance)
     return GroupsOut(group_count=len(groups), group_list=groups)
 
@@ -133,7 +148,7 @@ def list_group_replication_info(instance: InstanceDep) -> GroupsOut:
     operation_id="ShowReplicationStates", response_model=list[ReplicationOut],
 )  # fmt: skip
 def show_replication_states(
-    instance: InstanceDep, group_id: Annotated[str, Path()]
+    instance: FreshInstanceDep, group_id: Annotated[str, Path()]
 ) -> list[ReplicationOut]:
     for group in _groups(instance):
         if group.group_id == group_id:
@@ -145,7 +160,7 @@ def show_replication_states(
     "/instances/{instance_id}/nodes", operation_id="ShowInstanceTopology",
     response_model=TopologyOut,
 )  # fmt: skip
-def show_instance_topology(instance: InstanceDep, runner: RunnerDep) -> TopologyOut:
+def show_instance_topology(instance: FreshInstanceDep, runner: RunnerDep) -> TopologyOut:
     password = runner.password_of(instance)
     masters = {n.group_id: n for n in instance.nodes if n.role == "master"}
     servers: list[TopologyNodeOut] = []

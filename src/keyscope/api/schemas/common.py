@@ -22,9 +22,12 @@ class Output(BaseModel):
 
 
 class Input(BaseModel):
-    """Base of request bodies: unknown fields are ignored, as the SDK may add some."""
+    """Base of request bodies: an unknown field is refused (400), never silently dropped.
 
-    model_config = ConfigDict(extra="ignore")
+    Every field the SDK's request models carry is declared, so the SDK never sends one.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class ErrorBody(Output):
