@@ -1,10 +1,14 @@
 """Load run: a fixed rate of mixed create/list/show requests against ``keyscope serve``.
 
-One command: ``.venv/bin/python bench/load.py`` (options: ``--rate 200 --seconds 60``).
+One command: ``.venv/bin/python bench/load.py`` (options: ``--rate 200 --seconds 60``,
+``--mode embedded|scaleout``).
 
 It starts its own redis-servers on free loopback ports (each loaded with ``--keys`` keys,
-allkeys-lfu so every analysis kind runs), a ``keyscope serve`` subprocess (embedded mode:
-SQLite, in-process workers) on a free loopback port, registers the servers, and then sends
+allkeys-lfu so every analysis kind runs) and either a ``keyscope serve`` subprocess
+(``embedded``: SQLite, in-process workers) or, with ``--mode scaleout``, two ``keyscope serve``
+API processes and two ``keyscope worker`` processes on a scratch database of the local
+PostgreSQL (the one the scale-out suite uses; requests alternate between the two APIs by
+client thread). It registers the servers, and then sends
 ``rate`` requests per second for ``seconds`` seconds, open loop (each request has its due
 time; a late one is sent late, never skipped): 10 % creates (big-key, hot-key, expire scans
 on a random instance), 45 % lists, 45 % shows of a task created earlier. Analyses really
@@ -19,6 +23,7 @@ figures as a Markdown table and one JSON line.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -28,6 +33,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +44,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.scaleout.fleet import Fleet, postgres_unreachable_reason, scratch_database  # noqa: E402
 from tests.utils.dcs import SignedClient, credentials_file  # noqa: E402
 from tests.utils.servers import RedisServer, free_port, start_server  # noqa: E402
 
@@ -115,7 +122,9 @@ def one_request(
     return "show", client.get(f"/instances/{inst}/{show}/{task}"), False
 
 
-def run_load(url: str, instances: list[str], args: argparse.Namespace) -> tuple[Results, float]:
+def run_load(
+    urls: list[str], instances: list[str], args: argparse.Namespace
+) -> tuple[Results, float]:
     results = Results()
     rate, seed = args.rate, args.seed
     total = int(rate * args.seconds)
@@ -124,8 +133,10 @@ def run_load(url: str, instances: list[str], args: argparse.Namespace) -> tuple[
 
     def client() -> SignedClient:
         if not hasattr(local, "client"):
-            http = httpx.Client(base_url=url, timeout=30)
-            clients.append(http)
+            with results.lock:
+                url = urls[len(clients) % len(urls)]
+                http = httpx.Client(base_url=url, timeout=30)
+                clients.append(http)
             local.client = SignedClient(http)
             local.rng = random.Random(f"{seed}-{threading.get_ident()}")
         signed: SignedClient = local.client
@@ -224,50 +235,81 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--create-share", type=float, default=0.10,
                         help="share of creates; the rest is half lists, half shows")  # fmt: skip
-    parser.add_argument("--mode", choices=["embedded"], default="embedded",
-                        help="scale-out (two API processes) is not wired yet")  # fmt: skip
+    parser.add_argument("--mode", choices=["embedded", "scaleout"], default="embedded",
+                        help="scaleout: two API processes, two workers, PostgreSQL")  # fmt: skip
     args = parser.parse_args()
     if args.rate <= 0 or not 0 < args.seconds <= 600 or args.rate * args.seconds > 200_000:
         parser.error("keep the run bounded: rate > 0, seconds ≤ 600, rate × seconds ≤ 200000")
     with tempfile.TemporaryDirectory(prefix="keyscope-load-") as tmp:
         root = Path(tmp)
         servers: list[RedisServer] = []
-        serve: subprocess.Popen[bytes] | None = None
         try:
             for i in range(args.instances):
                 server = start_server(root / f"redis{i}",
                                       extra=["--maxmemory-policy", "allkeys-lfu"])  # fmt: skip
                 servers.append(server)
                 server.client().execute_command("DEBUG", "POPULATE", args.keys, "key", 32)
-            data = root / "data"
-            credentials_file(data / "credentials.json")
-            serve, url = start_serve(data, root / "serve.log")
-            with httpx.Client(base_url=url, timeout=30) as http:
-                admin = SignedClient(http)
-                instances = []
-                for server in servers:
-                    body = {"name": f"load-{server.port}", "mode": "single",
-                            "addresses": [server.address]}  # fmt: skip
-                    response = admin.post("/instances", json_body=body)
-                    response.raise_for_status()
-                    instances.append(response.json()["instance_id"])
-                results, wall = run_load(url, instances, args)
-                tasks = task_outcomes(admin, instances)
+            with contextlib.ExitStack() as stack:
+                urls = start_keyscope(args.mode, root, stack)
+                with httpx.Client(base_url=urls[0], timeout=30) as http:
+                    admin = SignedClient(http)
+                    instances = []
+                    for server in servers:
+                        body = {"name": f"load-{server.port}", "mode": "single",
+                                "addresses": [server.address]}  # fmt: skip
+                        response = admin.post("/instances", json_body=body)
+                        response.raise_for_status()
+                        instances.append(response.json()["instance_id"])
+                    results, wall = run_load(urls, instances, args)
+                    tasks = task_outcomes(admin, instances)
+                died = [url for url, alive in LIVENESS.items() if not alive()]
             version = str(servers[0].client().info("server")["redis_version"])
             figures = report(args, results, wall, tasks, version)
-            if serve.poll() is not None:
-                print("keyscope serve died during the run", file=sys.stderr)
+            if died:
+                print(f"keyscope died during the run: {died}", file=sys.stderr)
                 return 1
             return 0 if figures["errors"] == 0 else 1
         finally:
-            if serve is not None and serve.poll() is None:
-                serve.terminate()
-                try:
-                    serve.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    serve.kill()
             for server in servers:
                 server.stop()
+
+
+LIVENESS: dict[str, Callable[[], bool]] = {}
+"""Every keyscope process of the run: whether it is still alive (checked at the end)."""
+
+
+def start_keyscope(mode: str, root: Path, stack: contextlib.ExitStack) -> list[str]:
+    """Start keyscope as ``mode`` says, stopped when ``stack`` closes; the API URLs."""
+    if mode == "embedded":
+        data = root / "data"
+        credentials_file(data / "credentials.json")
+        serve, url = start_serve(data, root / "serve.log")
+        stack.callback(stop_process, serve)
+        LIVENESS[url] = lambda: serve.poll() is None
+        return [url]
+    reason = postgres_unreachable_reason()
+    if reason is not None:
+        raise SystemExit(f"--mode scaleout needs PostgreSQL: {reason}")
+    database_url = stack.enter_context(scratch_database())
+    fleet = Fleet(root / "fleet", database_url, stall_after_s=30.0)
+    stack.callback(fleet.stop)
+    fleet.env.pop("KEYSCOPE_MAX_OPS_PER_SEC", None)  # the embedded run's default throttle
+    for _ in range(2):
+        api = fleet.start_api()
+        LIVENESS[api.url] = api.alive
+    for index in range(2):
+        worker = fleet.start_worker()
+        LIVENESS[f"worker-{index}"] = worker.alive
+    return [api.url for api in fleet.apis]
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ credential owns the ``project_id`` of the path (403). Every DCS route depends on
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -52,7 +52,10 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_session(services: ServicesDep) -> Iterator[Session]:
+async def get_session(services: ServicesDep) -> AsyncIterator[Session]:
+    """One session per request, opened and closed on the event loop: neither waits (the
+    connection is checked out on first use, in a worker thread, and closing returns it), and
+    a sync generator here cost two thread hops per request."""
     with services.session_factory() as session:
         yield session
 
