@@ -1,17 +1,25 @@
-"""An offline (RDB) analysis from the console: a fresh backup of a real Redis, then its charts."""
+"""An offline (RDB) analysis from the console: a fresh backup of a real Redis, its charts, and
+downloads that hold what the API answers."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import redis
 
 from tests.utils.browser import artifact, launch, sign_in_and_register
-from tests.utils.dcs import AK, SK
+from tests.utils.dcs import AK, SK, SignedClient
 from tests.utils.servers import RedisServer
 from tests.utils.service import running_app
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -20,7 +28,7 @@ CHARTS = ("chart-type-memory", "chart-type-count", "chart-size-histogram", "char
 
 
 @pytest.fixture
-def console(tmp_path: Path, redis_server: RedisServer) -> Iterator[str]:
+def console(tmp_path: Path, redis_server: RedisServer) -> Iterator[tuple[str, SignedClient]]:
     client = redis.Redis(host=redis_server.host, port=redis_server.port)
     client.config_set("repl-diskless-sync-delay", "0")
     with client.pipeline(transaction=False) as pipe:
@@ -33,15 +41,30 @@ def console(tmp_path: Path, redis_server: RedisServer) -> Iterator[str]:
         pipe.execute()
     client.close()
     with running_app(tmp_path) as (_app, signed):
-        yield str(signed.http.base_url).rstrip("/")
+        yield str(signed.http.base_url).rstrip("/"), signed
+
+
+def _download(page: Page, testid: str, target: Path) -> str:
+    with page.expect_download() as info:
+        page.click(f"[data-testid={testid}]")
+    info.value.save_as(target)
+    return target.read_text(encoding="utf-8")
+
+
+def _csv(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 def test_console_runs_an_offline_analysis_and_draws_its_charts(
-    console: str, redis_server: RedisServer
+    console: tuple[str, SignedClient], redis_server: RedisServer, tmp_path: Path
 ) -> None:
+    base, signed = console
     with launch() as browser:
-        page = browser.new_page(viewport={"width": 1360, "height": 1000})
-        sign_in_and_register(page, console, AK, SK, redis_server.address)
+        context = browser.new_context(
+            viewport={"width": 1360, "height": 1000}, accept_downloads=True
+        )
+        page = context.new_page()
+        sign_in_and_register(page, base, AK, SK, redis_server.address)
         page.click("[data-testid=tab-offline]")
         page.wait_for_selector("[data-testid=offline-node] option", state="attached")
         page.click("[data-testid=run-offline]")
@@ -52,7 +75,29 @@ def test_console_runs_an_offline_analysis_and_draws_its_charts(
         total = page.inner_text("[data-testid=total-keys]")
         prefixes = page.inner_text("[data-testid=prefixes-table]")
         page.screenshot(path=str(artifact("console-offline.png")), full_page=True)
+        report_json = _download(page, "download-json", tmp_path / "offline.json")
+        keys_csv = _download(page, "download-csv", tmp_path / "offline-keys.csv")
+        prefixes_csv = _download(page, "prefixes-download-csv", tmp_path / "prefixes.csv")
+        types_csv = _download(page, "types-download-csv", tmp_path / "types.csv")
+        context.close()
 
     assert total == "3,003"
     for prefix in ("user", "session", "order", "cache"):
         assert prefix in prefixes
+    instance_id = signed.request("GET", "/instances").json()["instances"][0]["instance_id"]
+    listing = signed.request("GET", f"/instances/{instance_id}/offline/key-analysis").json()
+    task_id = listing["records"][0]["id"]
+    report = signed.request("GET", f"/instances/{instance_id}/offline/key-analysis/{task_id}")
+    api = report.json()
+    assert json.loads(report_json) == api
+    key_fields = ["key", "type", "bytes", "num_of_elem"]
+    assert _csv(keys_csv) == [{f: str(k[f]) for f in key_fields} for k in api["largest_keys"]]
+    prefix_fields = ["key_prefix", "type", "bytes", "num"]
+    assert _csv(prefixes_csv) == [
+        {f: str(p[f]) for f in prefix_fields} for p in api["largest_key_prefixes"]
+    ]
+    num = {t["type"]: t["num"] for t in api["type_num"]}
+    assert _csv(types_csv) == [
+        {"type": t["type"], "bytes": str(t["bytes"]), "num": str(num[t["type"]])}
+        for t in api["type_bytes"]
+    ]

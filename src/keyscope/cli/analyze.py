@@ -2,7 +2,7 @@
 
 ``analyze bigkeys|hotkeys|expire redis://[:password@]host:port [--cluster]`` runs the same
 engine function the service runs and prints the same records (JSON field names as DCS).
-A progress bar is drawn on stderr only when stdout is a terminal. Exit codes: 0 done,
+A progress bar is drawn on stderr only when stdout and stderr are terminals. Exit codes: 0 done,
 1 the analysis failed (one line on stderr), 2 bad usage.
 """
 
@@ -14,7 +14,6 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
-from enum import StrEnum
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
@@ -33,6 +32,7 @@ from keyscope import defaults
 from keyscope.analysis.bigkeys import find_bigkeys
 from keyscope.analysis.expire import scan_expired
 from keyscope.analysis.hotkeys import find_hotkeys
+from keyscope.cli.formats import OutputFormat, progress_wanted
 from keyscope.cli.progress_columns import KeysPerSecondColumn
 from keyscope.domain.errors import InvalidInput, KeyscopeError
 from keyscope.domain.keys import BigKey, HotKey
@@ -43,17 +43,12 @@ from keyscope.redis.connection import parse_url
 from keyscope.redis.topology import discover
 
 app = typer.Typer(
-    help="Analyse a live Redis or Valkey: big keys, hot keys, expired keys.",
+    help="Analyse a live Redis or Valkey: big keys, hot keys, expired keys.\n\n"
+    "Example: keyscope analyze bigkeys redis://10.0.0.5:6379 --format table",
     no_args_is_help=True,
 )
 
 T = TypeVar("T")
-
-
-class OutputFormat(StrEnum):
-    JSON = "json"
-    TABLE = "table"
-    CSV = "csv"
 
 
 UrlArg = Annotated[str, typer.Argument(help="redis://[:password@]host:port of a node.")]
@@ -106,8 +101,8 @@ def _topology(url: str, mode: InstanceMode) -> tuple[Topology, str | None]:
 
 @contextlib.contextmanager
 def _progress(label: str) -> Iterator[ProgressCallback | None]:
-    """A rich progress bar on stderr when stdout is a terminal; otherwise nothing."""
-    if not sys.stdout.isatty():
+    """A rich progress bar on stderr when a person watches (see progress_wanted); else nothing."""
+    if not progress_wanted():
         yield None
         return
     columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), KeysPerSecondColumn(),

@@ -8,7 +8,9 @@ from keyscope import __version__
 
 app = typer.Typer(
     name="keyscope",
-    help="Cache analysis for Redis and Valkey: big keys, hot keys, expired keys, RDB reports.",
+    help="Cache analysis for Redis and Valkey: big keys, hot keys, expired keys, RDB reports."
+    "\n\nExit codes: 0 ok, 1 analysis failed, 2 bad usage."
+    "\n\nExample: keyscope rdb report dump.rdb --format table",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

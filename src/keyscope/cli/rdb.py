@@ -1,10 +1,10 @@
 """``keyscope rdb``: the offline analysis of an RDB file, and its key records, without a server.
 
 ``rdb report`` prints the same report the API stores (its JSON is that very object);
-``rdb keys`` streams one record per key. A progress bar is drawn on stderr only when stdout
-is a terminal, so piped output carries nothing but the data. Exit codes: 0 done, 1 the
-file could not be analysed (one line on stderr, with the byte offset of a format error),
-2 bad usage.
+``rdb keys`` streams one record per key. A progress bar is drawn on stderr only when
+stdout and stderr are terminals, so piped output carries nothing but the data. Exit codes:
+0 done, 1 the file could not be analysed (one line on stderr, with the byte offset of a
+format error), 2 bad usage.
 """
 
 from __future__ import annotations
@@ -27,22 +27,28 @@ from rich.text import Text
 
 from keyscope import defaults
 from keyscope.analysis.offline import OfflineOptions, OfflineReport, analyze_rdb, display_key
+from keyscope.cli.formats import OutputFormat, progress_wanted
 from keyscope.cli.progress_columns import KeysPerSecondColumn
 from keyscope.domain.errors import KeyscopeError
 from keyscope.domain.keys import KeyRecord
 
-app = typer.Typer(help="Analyse RDB files offline: full report, or every key as a record.")
+app = typer.Typer(
+    help="Analyse RDB files offline: full report, or every key as a record.\n\n"
+    "Example: keyscope rdb report dump.rdb --format table"
+)
 
 
-class ReportFormat(StrEnum):
-    JSON = "json"
-    TABLE = "table"
-    CSV = "csv"
+ReportFormat = OutputFormat
 
 
 class KeysFormat(StrEnum):
+    """``jsonl`` and ``csv`` stream (the compiled writer where built); ``json`` and ``table``
+    print one document, ``table`` holding every row in memory (for small files)."""
+
     JSONL = "jsonl"
     CSV = "csv"
+    JSON = "json"
+    TABLE = "table"
 
 
 FileArg = Annotated[str, typer.Argument(metavar="FILE", help="RDB file, or - for standard input.")]
@@ -68,8 +74,8 @@ def _fail(message: str) -> None:
 
 @contextlib.contextmanager
 def _progress(source: BinaryIO) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress callback drawing a bar on stderr when stdout is a terminal, else None."""
-    if not sys.stdout.isatty():
+    """A progress callback drawing a bar on stderr when a person watches, else None."""
+    if not progress_wanted():
         yield None
         return
     total: int | None = None
@@ -233,6 +239,32 @@ KEY_FIELDS = ("db", "key", "type", "encoding", "expiry_ms", "num_elements", "ser
               "memory")  # fmt: skip
 
 
+def _keys_document(file: str, fmt: KeysFormat) -> None:
+    """``keys`` as one JSON array (still streamed) or one rich table, from the record reader."""
+    from keyscope.rdb import RdbReader
+
+    out = sys.stdout
+    with _open(file) as source:
+        try:
+            records = (_record_dict(rec) for rec in RdbReader(source))
+            if fmt is KeysFormat.JSON:
+                opened = False  # "[" waits for the first record: a bad header prints nothing
+                for row in records:
+                    out.write(",\n" if opened else "[\n")
+                    out.write(json.dumps(row, ensure_ascii=False))
+                    opened = True
+                out.write("\n]\n" if opened else "[]\n")
+            else:
+                rows = [tuple("" if v is None else v for v in row.values()) for row in records]
+                Console().print(_table(f"Keys ({len(rows):,})", KEY_FIELDS, rows))
+        except KeyscopeError as exc:
+            out.flush()
+            _fail(f"{file}: {exc.message}")
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+
+
 @app.command("keys")
 def keys_command(
     file: FileArg,
@@ -240,12 +272,15 @@ def keys_command(
         KeysFormat.JSONL
     ),
 ) -> None:
-    """Stream one record per key: JSON lines or CSV.
+    """Stream one record per key: JSON lines or CSV (or one JSON array, or a table).
 
     Example: keyscope rdb keys dump.rdb --format csv > keys.csv
     """
     from keyscope.rdb import FAST_PATH_AVAILABLE, RdbReader
 
+    if fmt in (KeysFormat.JSON, KeysFormat.TABLE):
+        _keys_document(file, fmt)
+        return
     out = sys.stdout
     writer = csv.writer(out) if fmt is KeysFormat.CSV else None
     if writer is not None:

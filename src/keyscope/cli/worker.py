@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import json
 import logging
 import os
 import socket
+import sys
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
+from keyscope.cli.formats import OutputFormat
 from keyscope.settings import Settings
+
+if TYPE_CHECKING:
+    from keyscope.tasks.health import FleetHealth
 
 app = typer.Typer()
 
@@ -37,10 +47,17 @@ def worker(
     check: Annotated[
         bool, typer.Option("--check", help="Report the health of the fleet and exit")
     ] = False,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="Output format of --check.")
+    ] = OutputFormat.TABLE,
 ) -> None:
     """Execute the analyses the API processes queue (scale-out mode).
 
+    --check exits 0 when the fleet is healthy, 1 when it is not.
+
     Example: keyscope worker --database-url postgresql://keyscope@db/keyscope
+
+    Example: keyscope worker --check --format json
     """
     settings = _settings(database_url=database_url, workers=concurrency, data_dir=data_dir)
     logging.basicConfig(
@@ -53,11 +70,11 @@ def worker(
         )
         raise typer.Exit(2)
     if check:
-        raise typer.Exit(_check(settings))
+        raise typer.Exit(_check(settings, fmt))
     _run(settings)
 
 
-def _check(settings: Settings) -> int:
+def _check(settings: Settings, fmt: OutputFormat) -> int:
     from keyscope.store.db import make_engine
     from keyscope.tasks.health import fleet_health
 
@@ -66,9 +83,26 @@ def _check(settings: Settings) -> int:
         report = fleet_health(engine, stall_after_s=settings.stall_after_s)
     finally:
         engine.dispose()
-    for line in report.lines():
-        typer.echo(line)
+    _print_health(report, fmt)
     return 0 if report.healthy else 1
+
+
+def _print_health(report: FleetHealth, fmt: OutputFormat) -> None:
+    fields: dict[str, Any] = {**asdict(report), "healthy": report.healthy}
+    if fmt is OutputFormat.JSON:
+        typer.echo(json.dumps(fields, indent=2))
+    elif fmt is OutputFormat.CSV:
+        jobs = fields.pop("jobs")
+        fields.update({f"jobs_{status}": n for status, n in sorted(jobs.items())})
+        writer = csv.writer(sys.stdout)
+        writer.writerow(fields)
+        writer.writerow(["" if v is None else v for v in fields.values()])
+    else:
+        table = Table(title="keyscope fleet", show_header=False, title_justify="left")
+        for line in report.lines():
+            name, _, value = line.partition(":")
+            table.add_row(name, value.strip())
+        Console().print(table)
 
 
 def _run(settings: Settings) -> None:

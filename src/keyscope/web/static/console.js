@@ -20,7 +20,7 @@ const KINDS = {
   },
   expire: {
     label: "Expired keys", list: "auto-expire/histories", create: "scan-expire-keys-task",
-    detail: null, schedule: "scan-expire-keys/autoscan-config",
+    detail: null, fromHistory: true, schedule: "scan-expire-keys/autoscan-config",
     records: (r) => r.records, total: (r) => r.total,
   },
   offline: {
@@ -208,10 +208,12 @@ async function renderInstance(instanceId, kind) {
   app.replaceChildren(el("p", {}, [el("a", { href: "#/instances", text: "← Instances" })]), header, error, nodesBox, tabs, kindBox);
   let instance;
   let nodes;
+  let groups;
   try {
-    [instance, nodes] = await Promise.all([
+    [instance, nodes, groups] = await Promise.all([
       api("GET", `/instances/${instanceId}`),
       api("GET", `/instances/${instanceId}/logical-nodes`),
+      api("GET", `/instance/${instanceId}/groups`),
     ]);
   } catch (err) {
     header.replaceChildren();
@@ -227,6 +229,7 @@ async function renderInstance(instanceId, kind) {
       el("dt", { text: "Instance id" }), el("dd", { text: instance.instance_id }),
     ]),
   );
+  nodesBox.appendChild(shardsTable(groups, nodes));
   const nodeRows = [];
   nodes.nodes.forEach((n) => nodeRows.push(el("tr", {}, [
     el("td", { text: n.group_name }), el("td", { text: n.node_type }),
@@ -237,6 +240,43 @@ async function renderInstance(instanceId, kind) {
     el("tbody", {}, nodeRows),
   ]));
   await renderKind(kindBox, instanceId, kind, nodes);
+}
+
+/* One row per shard (DCS group): its master and replicas, from ListGroupReplicationInfo. */
+function shardsTable(groups, nodes) {
+  const byId = new Map(nodes.nodes.map((n) => [n.node_id, n]));
+  const address = (r) => {
+    const n = byId.get(r.node_id);
+    return n ? `${n.node_ip}:${n.node_port}` : r.replication_ip;
+  };
+  const rows = groups.group_list.map((g) => {
+    const masters = g.replication_list.filter((r) => r.replication_role === "master");
+    const replicas = g.replication_list.filter((r) => r.replication_role !== "master");
+    return el("tr", { "data-testid": "shard-row" }, [
+      el("td", { text: g.group_name }), el("td", { text: masters.map(address).join(", ") }),
+      el("td", { text: replicas.map(address).join(", ") || "—" }),
+      el("td", { class: "num", text: g.replication_list.length }), el("td", { class: "muted", text: g.group_id }),
+    ]);
+  });
+  return el("div", {}, [
+    el("p", { class: "muted", "data-testid": "shards-summary", text: `${groups.group_count} shard${groups.group_count === 1 ? "" : "s"}, ${nodes.total} node${nodes.total === 1 ? "" : "s"}` }),
+    el("table", { class: "data", "data-testid": "shards-table" }, [
+      el("thead", {}, [el("tr", {}, ["Shard", "Master", "Replicas", "Nodes", "Shard id"].map((h) => el("th", { text: h })))]),
+      el("tbody", {}, rows),
+    ]),
+    el("h3", { text: "Nodes" }),
+  ]);
+}
+
+/* The history as the API lists it, every field a CSV column (in the order the API gives them). */
+function historyDownloads(kind, instanceId, page, records) {
+  const keys = [];
+  records.forEach((r) => Object.keys(r).forEach((key) => { if (!keys.includes(key)) keys.push(key); }));
+  return V.downloadButtons(`keyscope-${kind}-history-${instanceId}`, page, keys.map((key) => ({ key })), records, "history-");
+}
+
+function hasResultPage(k, record) {
+  return (k.detail || k.fromHistory) && record.status === "success";
 }
 
 async function renderKind(box, instanceId, kind, nodes) {
@@ -289,16 +329,17 @@ async function renderKind(box, instanceId, kind, nodes) {
       el("td", {}, [statusBadge(r.status)]), el("td", { text: r.scan_type || "manual" }),
       el("td", { text: time(r.created_at) }), el("td", { text: time(r.started_at) }), el("td", { text: time(r.finished_at) }),
       el("td", { class: "num", text: r.num === undefined || r.num === null ? "" : V.formatNumber(r.num) }),
-      el("td", {}, [k.detail && r.status === "success"
+      el("td", {}, [hasResultPage(k, r)
         ? el("a", { href: `#/i/${instanceId}/${kind}/${r.id}`, "data-testid": "result-link", text: "View result" })
         : el("span", { class: "muted", text: r.reason || "" })]),
     ]));
-    history.replaceChildren(rows.length
-      ? el("table", { class: "data card", "data-testid": "history-table" }, [
-        el("thead", {}, [el("tr", {}, ["Status", "Scan type", "Created", "Started", "Finished", kind === "offline" ? "Keys" : "Keys found", ""].map((h) => el("th", { text: h })))]),
+    const countLabel = { offline: "Keys", expire: "Keys reclaimed" }[kind] || "Keys found";
+    history.replaceChildren(...(rows.length
+      ? [historyDownloads(kind, instanceId, page, records), el("table", { class: "data card", "data-testid": "history-table" }, [
+        el("thead", {}, [el("tr", {}, ["Status", "Scan type", "Created", "Started", "Finished", countLabel, ""].map((h) => el("th", { text: h })))]),
         el("tbody", {}, rows),
-      ])
-      : el("p", { class: "muted", text: `${V.formatNumber(k.total(page))} analyses so far.` }));
+      ])]
+      : [el("p", { class: "muted", text: `${V.formatNumber(k.total(page))} analyses so far.` })]));
     if (records.some((r) => r.status === "waiting" || r.status === "running")) {
       pollTimer = setTimeout(() => loadHistory().catch((err) => showError(error, err)), 1000);
     }
@@ -363,6 +404,10 @@ async function renderResult(instanceId, kind, taskId) {
   const body = el("div", { "data-testid": "result" });
   app.replaceChildren(el("p", {}, [el("a", { href: `#/i/${instanceId}/${kind}`, text: `← ${k.label} history` })]), error, body);
   try {
+    if (k.fromHistory) {
+      await renderHistoryResult(body, instanceId, kind, taskId);
+      return;
+    }
     const result = await api("GET", `/instances/${instanceId}/${k.detail}/${taskId}`);
     body.appendChild(el("h1", { text: `${k.label} analysis` }));
     body.appendChild(el("dl", { class: "kv" }, [
@@ -378,6 +423,28 @@ async function renderResult(instanceId, kind, taskId) {
   } catch (err) {
     showError(error, err);
   }
+}
+
+/* An expired-key scan has no detail operation in DCS: its result is its history record. */
+async function renderHistoryResult(body, instanceId, kind, taskId) {
+  const k = KINDS[kind];
+  const page = await api("GET", `/instances/${instanceId}/${k.list}?limit=1000&offset=0`);
+  const record = k.records(page).find((r) => r.id === taskId);
+  if (!record) throw new Error(`analysis ${taskId} is not in the last 1,000 of this instance`);
+  body.appendChild(el("h1", { text: `${k.label} scan` }));
+  body.appendChild(el("dl", { class: "kv" }, [
+    el("dt", { text: "Status" }), el("dd", {}, [statusBadge(record.status)]),
+    el("dt", { text: "Scan type" }), el("dd", { text: record.scan_type }),
+    el("dt", { text: "Started" }), el("dd", { text: time(record.started_at) }),
+    el("dt", { text: "Finished" }), el("dd", { text: time(record.finished_at) }),
+    el("dt", { text: "Keys reclaimed" }), el("dd", { "data-testid": "result-num", text: V.formatNumber(record.num) }),
+  ]));
+  const columns = Object.keys(record).map((key) => ({ key, label: key, numeric: typeof record[key] === "number" }));
+  body.appendChild(el("section", { class: "result-section", "data-testid": "keys-section" }, [
+    el("h3", { text: "Result" }),
+    V.downloadButtons(`keyscope-${kind}-${record.id}`, record, columns, [record]),
+    V.sortableTable(columns, [record], "record-table"),
+  ]));
 }
 
 // ---- routing -------------------------------------------------------------------------------
@@ -404,7 +471,7 @@ function render() {
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean);
   if (parts[0] === "i" && parts[1]) {
     const kind = KINDS[parts[2]] ? parts[2] : "bigkey";
-    if (parts[3] && KINDS[kind].detail) renderResult(parts[1], kind, parts[3]);
+    if (parts[3] && (KINDS[kind].detail || KINDS[kind].fromHistory)) renderResult(parts[1], kind, parts[3]);
     else renderInstance(parts[1], kind);
   } else {
     renderInstances();

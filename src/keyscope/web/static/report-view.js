@@ -40,7 +40,7 @@
     return (i === 0 ? n : n.toFixed(1)) + " " + units[i];
   }
 
-  /* A table whose column headers sort it (click again to reverse). */
+  /* A table whose column headers sort it (click again to reverse); setRows() refills it. */
   function sortableTable(columns, rows, testid) {
     var state = { key: null, dir: 1 };
     var tbody = el("tbody");
@@ -50,6 +50,7 @@
     ]);
     function fill() {
       var sorted = rows.slice();
+      table.setAttribute("data-rows", String(rows.length));
       if (state.key !== null) {
         sorted.sort(function (a, b) {
           var x = a[state.key], y = b[state.key];
@@ -81,7 +82,24 @@
       }, [c.label]));
     });
     fill();
+    table.setRows = function (newRows) { rows = newRows; fill(); };
     return table;
+  }
+
+  /* A <select> that shows only the rows of one type in a sortable table (downloads keep all). */
+  function typeFilter(table, rows, testid) {
+    var types = [];
+    rows.forEach(function (r) { if (types.indexOf(r.type) < 0) types.push(r.type); });
+    types.sort();
+    var select = el("select", { "data-testid": testid || "type-filter" },
+      [el("option", { value: "", text: "all types (" + rows.length + ")" })].concat(types.map(function (t) {
+        var n = rows.filter(function (r) { return r.type === t; }).length;
+        return el("option", { value: t, text: t + " (" + n + ")" });
+      })));
+    select.addEventListener("change", function () {
+      table.setRows(select.value ? rows.filter(function (r) { return r.type === select.value; }) : rows);
+    });
+    return el("label", { class: "filter" }, ["Type ", select]);
   }
 
   function csvCell(value) {
@@ -106,14 +124,16 @@
     setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
   }
 
-  function downloadButtons(basename, json, csvColumns, csvRows) {
+  /* CSV of the rows shown, JSON of the API's own answer; testids "<prefix>download-csv|json". */
+  function downloadButtons(basename, json, csvColumns, csvRows, prefix) {
+    prefix = prefix || "";
     return el("div", { class: "downloads" }, [
       el("button", {
-        type: "button", class: "secondary", "data-testid": "download-csv",
+        type: "button", class: "secondary", "data-testid": prefix + "download-csv",
         onclick: function () { download(basename + ".csv", toCSV(csvColumns, csvRows), "text/csv"); },
       }, ["Download CSV"]),
       el("button", {
-        type: "button", class: "secondary", "data-testid": "download-json",
+        type: "button", class: "secondary", "data-testid": prefix + "download-json",
         onclick: function () { download(basename + ".json", JSON.stringify(json, null, 2) + "\n", "application/json"); },
       }, ["Download JSON"]),
     ]);
@@ -184,6 +204,27 @@
     };
   }
 
+  /* Total size per type: bytes for strings, elements for collections (as DCS reports them). */
+  function typeSizeOption(keys, types) {
+    var total = {}, unit = {};
+    keys.forEach(function (k) {
+      total[k.type] = (total[k.type] || 0) + (k.size || 0);
+      unit[k.type] = k.unit;
+    });
+    var option = barOption(types, types.map(function (t) { return total[t]; }));
+    option.tooltip = {
+      trigger: "axis",
+      formatter: function (items) {
+        var t = items[0].name;
+        return t + ": " + (unit[t] === "byte" ? formatBytes(total[t]) : formatNumber(total[t]) + " elements");
+      },
+    };
+    option.yAxis.type = "log";
+    option.yAxis.minInterval = 0;
+    option.yAxis.axisLabel = { formatter: formatNumber };
+    return option;
+  }
+
   /* Size buckets of powers of four, for big/hot keys whose sizes are bytes or element counts. */
   function sizeBuckets(values) {
     var edges = [0, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, Infinity];
@@ -224,6 +265,7 @@
     keys.forEach(function (k) { perType[k.type] = (perType[k.type] || 0) + 1; });
     var types = Object.keys(perType).sort();
     chart(grid, "Keys per type", barOption(types, types.map(function (t) { return perType[t]; })), "chart-type-count");
+    chart(grid, "Size per type (strings: bytes, collections: elements)", typeSizeOption(keys, types), "chart-type-size");
     var strings = sizeBuckets(keys.filter(function (k) { return k.unit === "byte"; }).map(function (k) { return k.size; }));
     var collections = sizeBuckets(keys.filter(function (k) { return k.unit !== "byte"; }).map(function (k) { return k.size; }));
     chart(grid, "Size histogram: strings (bytes)", barOption(strings.names, strings.counts, { color: TYPE_COLORS.string }), "chart-size-strings");
@@ -234,12 +276,13 @@
       var freqCounts = freqNames.map(function (_, i) {
         return keys.filter(function (k) { return k.freq >= freqEdges[i] && k.freq < freqEdges[i + 1]; }).length;
       });
-      chart(grid, "LFU frequency", barOption(freqNames, freqCounts, { color: "#e15759" }), "chart-freq");
+      chart(grid, "LFU frequency", barOption(freqNames, freqCounts, { color: "#e15759", rotate: 30 }), "chart-freq");
     }
     var base = "keyscope-" + kind + "-" + task.id;
+    var table = sortableTable(columns, keys, "keys-table");
     root.appendChild(section(kind === "hotkey" ? "Hot keys" : "Big keys", [
-      downloadButtons(base, task, columns, keys),
-      sortableTable(columns, keys, "keys-table"),
+      el("div", { class: "toolbar" }, [typeFilter(table, keys), downloadButtons(base, task, columns, keys)]),
+      table,
     ], "keys-section"));
   }
 
@@ -312,20 +355,35 @@
       { key: "bytes", label: "Bytes", numeric: true }, { key: "num", label: "Keys", numeric: true },
     ];
     var base = "keyscope-offline-" + (name || report.id || "report");
+    var largest = report.largest_keys || [];
+    var largestTable = sortableTable(keyColumns, largest, "largest-keys-table");
     root.appendChild(section("Largest keys", [
-      downloadButtons(base, report, keyColumns, report.largest_keys || []),
-      sortableTable(keyColumns, report.largest_keys || [], "largest-keys-table"),
+      el("div", { class: "toolbar" }, [typeFilter(largestTable, largest), downloadButtons(base, report, keyColumns, largest)]),
+      largestTable,
     ], "largest-keys"));
     root.appendChild(section("Largest key prefixes", [
+      downloadButtons(base + "-prefixes", report.largest_key_prefixes || [], prefixColumns, report.largest_key_prefixes || [], "prefixes-"),
       sortableTable(prefixColumns, report.largest_key_prefixes || [], "prefixes-table"),
     ], "prefixes"));
+    var typeRows = (report.type_bytes || []).map(function (t) {
+      var n = (report.type_num || []).filter(function (x) { return x.type === t.type; })[0];
+      return { type: t.type, bytes: t.bytes, num: n ? n.num : 0 };
+    });
+    var typeColumns = [
+      { key: "type", label: "Type" }, { key: "bytes", label: "Bytes", numeric: true }, { key: "num", label: "Keys", numeric: true },
+    ];
+    root.appendChild(section("Types", [
+      downloadButtons(base + "-types", { type_bytes: report.type_bytes || [], type_num: report.type_num || [] }, typeColumns, typeRows, "types-"),
+      sortableTable(typeColumns, typeRows, "types-table"),
+    ], "types"));
   }
 
   global.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
 
   global.KeyscopeView = {
     el: el, formatNumber: formatNumber, formatBytes: formatBytes, sortableTable: sortableTable,
-    toCSV: toCSV, download: download, chart: chart, disposeCharts: disposeCharts,
+    toCSV: toCSV, download: download, downloadButtons: downloadButtons, typeFilter: typeFilter,
+    chart: chart, disposeCharts: disposeCharts,
     renderScanResult: renderScanResult, renderOfflineReport: renderOfflineReport,
   };
 })(window);
