@@ -38,8 +38,16 @@ ensure_postgres() {
   fi
   local initdb
   initdb="$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1)"
+  if [ -z "$initdb" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "no PostgreSQL found: installing Debian's postgresql for a throwaway test cluster"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+        postgresql >/dev/null; } || echo "apt-get could not install postgresql"
+    initdb="$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1)"
+  fi
   if [ -z "$initdb" ]; then
-    echo "scale-out tests will skip: no PostgreSQL on 127.0.0.1:5432 and no server binaries (apt-get install postgresql)"
+    echo "scale-out tests will skip: no PostgreSQL on 127.0.0.1:5432 and no server binaries"
     return 0
   fi
   start_throwaway_postgres "$(dirname "$initdb")"

@@ -2125,14 +2125,32 @@ static void out_raw(Out *o, const char *s, size_t n) {
     o->len += n;
 }
 
+static const char DIGIT_PAIRS[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Decimal text of v, two digits per division. */
 static void out_u64(Out *o, uint64_t v) {
+    if (v < 10) {
+        o->buf[o->len++] = (u8)('0' + v);
+        return;
+    }
     char tmp[24];
-    int n = 0;
-    do {
-        tmp[23 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    out_raw(o, tmp + 24 - n, (size_t)n);
+    int n = 24;
+    while (v >= 100) {
+        unsigned pair = (unsigned)(v % 100) * 2;
+        v /= 100;
+        tmp[--n] = DIGIT_PAIRS[pair + 1];
+        tmp[--n] = DIGIT_PAIRS[pair];
+    }
+    if (v >= 10) {
+        tmp[--n] = DIGIT_PAIRS[v * 2 + 1];
+        tmp[--n] = DIGIT_PAIRS[v * 2];
+    } else {
+        tmp[--n] = (char)('0' + v);
+    }
+    out_raw(o, tmp + n, (size_t)(24 - n));
 }
 
 static void out_i64(Out *o, int64_t v) {
@@ -2220,40 +2238,49 @@ static void out_key(Out *o, const u8 *key, size_t n, int json) {
 }
 
 /* One row: the same eight fields in both formats, between these separators. */
+typedef struct {
+    const char *text;
+    size_t len;
+} Piece;
+#define PIECE(s) {s, sizeof(s) - 1}
+
 static const struct {
-    const char *sep[9];
-    const char *no_expiry;
+    Piece sep[9];
+    Piece no_expiry;
 } ROW[2] = {
-    {{"", ",", ",", ",", ",", ",", ",", ",", "\r\n"}, ""},
-    {{"{\"db\": ", ", \"key\": ", ", \"type\": \"", "\", \"encoding\": \"", "\", \"expiry_ms\": ",
-      ", \"num_elements\": ", ", \"serialized_size\": ", ", \"memory\": ", "}\n"},
-     "null"},
+    {{PIECE(""), PIECE(","), PIECE(","), PIECE(","), PIECE(","), PIECE(","), PIECE(","),
+      PIECE(","), PIECE("\r\n")},
+     PIECE("")},
+    {{PIECE("{\"db\": "), PIECE(", \"key\": "), PIECE(", \"type\": \""),
+      PIECE("\", \"encoding\": \""), PIECE("\", \"expiry_ms\": "), PIECE(", \"num_elements\": "),
+      PIECE(", \"serialized_size\": "), PIECE(", \"memory\": "), PIECE("}\n")},
+     PIECE("null")},
 };
 
-static void out_str(Out *o, const char *s) { out_raw(o, s, strlen(s)); }
+static void out_piece(Out *o, Piece p) { out_raw(o, p.text, p.len); }
 
 static int out_record(Out *o, const Rec *rec, int json) {
-    const char *const *sep = ROW[json].sep;
+    const Piece *sep = ROW[json].sep;
     if (out_room(o, rec->keylen * 8 + 256) < 0) return -1;
-    out_str(o, sep[0]);
+    out_piece(o, sep[0]);
     out_u64(o, rec->db);
-    out_str(o, sep[1]);
+    out_piece(o, sep[1]);
     out_key(o, rec->key, rec->keylen, json);
-    out_str(o, sep[2]);
+    out_piece(o, sep[2]);
     out_raw(o, TYPE_NAMES[rec->type], TYPE_LENS[rec->type]);
-    out_str(o, sep[3]);
-    if (rec->enc == EN_MODULE) out_str(o, rec->module);
+    out_piece(o, sep[3]);
+    if (rec->enc == EN_MODULE) out_raw(o, rec->module, strlen(rec->module));
     else out_raw(o, ENC_NAMES[rec->enc], ENC_LENS[rec->enc]);
-    out_str(o, sep[4]);
+    out_piece(o, sep[4]);
     if (rec->has_expiry) out_i64(o, rec->expiry);
-    else out_str(o, ROW[json].no_expiry);
-    out_str(o, sep[5]);
+    else out_piece(o, ROW[json].no_expiry);
+    out_piece(o, sep[5]);
     out_u64(o, rec->count);
-    out_str(o, sep[6]);
+    out_piece(o, sep[6]);
     out_u64(o, rec->serialized);
-    out_str(o, sep[7]);
+    out_piece(o, sep[7]);
     out_u64(o, rec->memory);
-    out_str(o, sep[8]);
+    out_piece(o, sep[8]);
     return 0;
 }
 
