@@ -100,6 +100,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         else:
             migrate.upgrade(engine)
         factory = make_session_factory(engine)
+        loop_engine = make_engine(settings.database_url_value(), single_connection=True)
         credentials, _new = ensure_credentials_file(settings.credentials_path)
         box = secret_box(settings)
         networks = settings.allowed_networks
@@ -119,7 +120,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
                               poll_every_s=over.scheduler_poll_s or POLL_EVERY_S)  # fmt: skip
         if over.scheduler_poll_s is not None and not settings.scale_out:
             scheduler.start()  # scale-out: the workers' periodic job drives the same tick
-        app.state.services = Services(factory, credentials, box, runner, over.clock)
+        app.state.services = Services(
+            factory, credentials, box, runner, over.clock, make_session_factory(loop_engine)
+        )
         app.state.scheduler = scheduler
         app.state.engine = engine
         log.info("keyscope %s ready (%d credential(s))", __version__, len(credentials))
@@ -128,6 +131,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         finally:
             scheduler.stop()
             runner.shutdown()
+            loop_engine.dispose()
             engine.dispose()
             allowlist.configure(None)
 

@@ -8,7 +8,8 @@ credential owns the ``project_id`` of the path (403). Every DCS route depends on
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -37,6 +38,8 @@ class Services:
     secrets: SecretBox
     runner: TaskRunner
     clock: Clock
+    quick_reads: SessionFactory
+    """Sessions for the short reads routes do on the event loop (``quick_read``)."""
     signature_window_s: int = defaults.SIGNATURE_WINDOW_S
     replay: ReplayCache = field(
         default_factory=lambda: ReplayCache(grace_s=defaults.REPLAY_GRACE_S)
@@ -68,6 +71,19 @@ async def get_runner(services: ServicesDep) -> TaskRunner:
 
 
 RunnerDep = Annotated[TaskRunner, Depends(get_runner)]
+
+
+@contextmanager
+def quick_read(services: Services) -> Iterator[Session]:
+    """A session for a short read on the event loop, with no ``await`` while it is open.
+
+    The hottest routes (lists and shows) are ``async`` and read inline: a sync route costs
+    three thread hops (dependency, endpoint, response check), measured at a third of a
+    request's CPU. Their sessions come from a pool of one connection that only the event
+    loop uses, so they never wait for a connection the loop itself would have to return.
+    """
+    with services.quick_reads() as session:
+        yield session
 
 
 async def get_caller(request: Request, services: ServicesDep) -> Credential:
@@ -114,3 +130,6 @@ def get_instance_row(
 
 
 InstanceDep = Annotated[InstanceRow, Depends(get_instance_row)]
+
+InstanceId = Annotated[str, Path()]
+"""The ``instance_id`` of the path, for routes that look the instance up in ``quick_read``."""

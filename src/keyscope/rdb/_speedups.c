@@ -2120,8 +2120,15 @@ static int out_room(Out *o, size_t n) {
     return 0;
 }
 
-static void out_raw(Out *o, const char *s, size_t n) {
-    memcpy(o->buf + o->len, s, n);
+/* Short pieces (separators, names, digits) are copied inline: a memcpy call per piece was
+   a tenth of `rdb keys`. */
+static inline void out_raw(Out *o, const char *s, size_t n) {
+    u8 *d = o->buf + o->len;
+    if (n <= 16) {
+        for (size_t i = 0; i < n; i++) d[i] = (u8)s[i];
+    } else {
+        memcpy(d, s, n);
+    }
     o->len += n;
 }
 
@@ -2130,27 +2137,32 @@ static const char DIGIT_PAIRS[] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
-/* Decimal text of v, two digits per division. */
-static void out_u64(Out *o, uint64_t v) {
-    if (v < 10) {
-        o->buf[o->len++] = (u8)('0' + v);
-        return;
+static inline int digits_of(uint64_t v) {
+    int n = 1;
+    while (v >= 10000) {
+        v /= 10000;
+        n += 4;
     }
-    char tmp[24];
-    int n = 24;
+    return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
+/* Decimal text of v straight into the buffer, two digits per division. */
+static inline void out_u64(Out *o, uint64_t v) {
+    int n = digits_of(v);
+    u8 *end = o->buf + o->len + n;
     while (v >= 100) {
         unsigned pair = (unsigned)(v % 100) * 2;
         v /= 100;
-        tmp[--n] = DIGIT_PAIRS[pair + 1];
-        tmp[--n] = DIGIT_PAIRS[pair];
+        *--end = (u8)DIGIT_PAIRS[pair + 1];
+        *--end = (u8)DIGIT_PAIRS[pair];
     }
     if (v >= 10) {
-        tmp[--n] = DIGIT_PAIRS[v * 2 + 1];
-        tmp[--n] = DIGIT_PAIRS[v * 2];
+        *--end = (u8)DIGIT_PAIRS[v * 2 + 1];
+        *--end = (u8)DIGIT_PAIRS[v * 2];
     } else {
-        tmp[--n] = (char)('0' + v);
+        *--end = (u8)('0' + v);
     }
-    out_raw(o, tmp + n, (size_t)(24 - n));
+    o->len += (size_t)n;
 }
 
 static void out_i64(Out *o, int64_t v) {
@@ -2183,8 +2195,13 @@ static size_t utf8_seq(const u8 *p, size_t n) {
     return 0;
 }
 
+/* Bytes copied as they are in both formats: printable ASCII but the quote and backslash. */
+static const u8 PLAIN[256] = {
+    ['\x20'] = 1, [0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7e] = 1,
+};
+
 /* display_key (UTF-8, backslash escapes for other bytes), then JSON- or CSV-quoted. */
-static void out_key(Out *o, const u8 *key, size_t n, int json) {
+static inline void out_key(Out *o, const u8 *key, size_t n, int json) {
     static const char hex[] = "0123456789abcdef";
     int quote = json;
     if (!json)
@@ -2194,8 +2211,7 @@ static void out_key(Out *o, const u8 *key, size_t n, int json) {
     size_t i = 0;
     while (i < n) {
         size_t run = i;
-        while (run < n && key[run] >= 0x20 && key[run] < 0x7f && key[run] != '"' && key[run] != '\\')
-            run++;
+        while (run < n && PLAIN[key[run]]) run++;
         if (run > i) {
             out_raw(o, (const char *)key + i, run - i);
             i = run;
@@ -2257,9 +2273,10 @@ static const struct {
      PIECE("null")},
 };
 
-static void out_piece(Out *o, Piece p) { out_raw(o, p.text, p.len); }
+static inline void out_piece(Out *o, Piece p) { out_raw(o, p.text, p.len); }
 
-static int out_record(Out *o, const Rec *rec, int json) {
+/* Called with a constant ``json`` so that each format's pieces are constants. */
+static inline __attribute__((always_inline)) int out_record(Out *o, const Rec *rec, int json) {
     const Piece *sep = ROW[json].sep;
     if (out_room(o, rec->keylen * 8 + 256) < 0) return -1;
     out_piece(o, sep[0]);
@@ -2380,7 +2397,8 @@ static PyObject *reader_write_keys(ReaderObject *self, PyObject *args) {
     if (r->fd >= 0) r->released = PyEval_SaveThread();
     Rec rec;
     while (next_record(r, &rec)) {
-        if (out_record(&w->out, &rec, json) < 0) fail_nomem(r);
+        if ((json ? out_record(&w->out, &rec, 1) : out_record(&w->out, &rec, 0)) < 0)
+            fail_nomem(r);
         if (w->out.len >= CHUNK) flush_out(r, w);
     }
     if (w->out.len) flush_out(r, w);

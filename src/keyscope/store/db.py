@@ -30,14 +30,24 @@ def libpq_url(url: str) -> str:
     return "postgresql:" + url.split(":", 1)[1]
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite connections are set up for concurrent readers."""
+def make_engine(url: str, *, single_connection: bool = False) -> Engine:
+    """An engine for ``url``; SQLite connections are set up for concurrent readers.
+
+    ``single_connection``: a pool of one connection that is never waited for (taking it
+    while it is out raises instead) -- for the reads the API does on its event loop, which
+    must never block on connections the loop itself has to give back.
+    """
+    pool: dict[str, Any] = (
+        {"pool_size": 1, "max_overflow": 0, "pool_timeout": 0} if single_connection else {}
+    )
     if url.startswith("sqlite"):
         _create_private(make_url(url).database)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **pool
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(sqlalchemy_url(url), pool_pre_ping=True)
+    return create_engine(sqlalchemy_url(url), pool_pre_ping=True, **pool)
 
 
 def _create_private(path: str | None) -> None:

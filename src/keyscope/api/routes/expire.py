@@ -7,7 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from keyscope import defaults
-from keyscope.api.deps import InstanceDep, RunnerDep, ServicesDep, SessionDep
+from keyscope.api.deps import (
+    InstanceDep,
+    InstanceId,
+    ProjectId,
+    RunnerDep,
+    ServicesDep,
+    SessionDep,
+    quick_read,
+)
 from keyscope.api.schemas.common import format_time
 from keyscope.api.schemas.expire import (
     ExpireConfigIn,
@@ -23,6 +31,7 @@ from keyscope.domain.errors import InvalidInput
 from keyscope.domain.tasks import ScanType, TaskKind, TaskStatus
 from keyscope.store import schedules
 from keyscope.store import tasks as task_queries
+from keyscope.store.instances import get_instance
 from keyscope.store.tables import ExpireAutoscanConfigRow, InstanceRow, TaskRow
 from keyscope.tasks.runner import TaskRunner
 
@@ -88,31 +97,35 @@ def scan_expire_key(
     "/auto-expire/histories", operation_id="ShowExpireKeyScanInfo",
     response_model=ExpireHistoryOut, response_model_exclude_none=True,
 )  # fmt: skip
-def show_expire_key_scan_info(
-    instance: InstanceDep,
-    session: SessionDep,
+async def show_expire_key_scan_info(
+    *,
+    project_id: ProjectId,
+    instance_id: InstanceId,
+    services: ServicesDep,
     offset: Annotated[int, Query(ge=0, le=defaults.MAX_LIST_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=0, le=1000)] = defaults.DEFAULT_LIST_LIMIT,
     status: TaskStatus | None = None,
 ) -> ExpireHistoryOut:
-    total, rows = task_queries.list_tasks(
-        session, instance.id, KIND, status=status, offset=offset, limit=limit
-    )
-    records = [
-        ExpireRecordOut(
-            id=r.id,
-            instance_id=r.instance_id,
-            status=r.status,
-            scan_type=r.scan_type,
-            num=r.num,
-            created_at=format_time(r.created_at),
-            started_at=format_time(r.started_at),
-            finished_at=format_time(r.finished_at),
-            reason=r.reason,
+    with quick_read(services) as session:
+        instance = get_instance(session, project_id, instance_id)
+        total, rows = task_queries.list_tasks(
+            session, instance.id, KIND, status=status, offset=offset, limit=limit
         )
-        for r in rows
-    ]
-    return ExpireHistoryOut(instance_id=instance.id, total=total, count=total, records=records)
+        records = [
+            ExpireRecordOut(
+                id=r.id,
+                instance_id=r.instance_id,
+                status=r.status,
+                scan_type=r.scan_type,
+                num=r.num,
+                created_at=format_time(r.created_at),
+                started_at=format_time(r.started_at),
+                finished_at=format_time(r.finished_at),
+                reason=r.reason,
+            )
+            for r in rows
+        ]
+        return ExpireHistoryOut(instance_id=instance.id, total=total, count=total, records=records)
 
 
 @router.get(

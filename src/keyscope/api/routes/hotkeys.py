@@ -7,12 +7,21 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from keyscope import defaults
-from keyscope.api.deps import InstanceDep, RunnerDep, ServicesDep, SessionDep
+from keyscope.api.deps import (
+    InstanceDep,
+    InstanceId,
+    ProjectId,
+    RunnerDep,
+    ServicesDep,
+    SessionDep,
+    quick_read,
+)
 from keyscope.api.routes import _scans
 from keyscope.api.schemas.exports import ExportFormat, export_keys
 from keyscope.api.schemas.scans import AutoscanConfigIn, AutoscanConfigOut, RecordsOut, ScanTaskOut
 from keyscope.domain.tasks import TaskKind, TaskStatus
 from keyscope.store import tasks as task_queries
+from keyscope.store.instances import get_instance
 
 router = APIRouter(prefix="/v2/{project_id}/instances/{instance_id}", tags=["hotkeys"])
 KIND = TaskKind.HOTKEY
@@ -27,25 +36,34 @@ def create_hotkey_scan_task(instance: InstanceDep, runner: RunnerDep) -> ScanTas
 
 
 @router.get("/hotkey-tasks", operation_id="ListHotKeyScanTasks", response_model=RecordsOut)
-def list_hot_key_scan_tasks(
-    instance: InstanceDep,
-    session: SessionDep,
+async def list_hot_key_scan_tasks(
+    *,
+    project_id: ProjectId,
+    instance_id: InstanceId,
+    services: ServicesDep,
     offset: Annotated[int, Query(ge=0, le=defaults.MAX_LIST_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=0, le=1000)] = defaults.DEFAULT_LIST_LIMIT,
     status: TaskStatus | None = None,
 ) -> RecordsOut:
-    return _scans.list_page(session, instance, KIND, status=status, offset=offset, limit=limit)
+    with quick_read(services) as session:
+        instance = get_instance(session, project_id, instance_id)
+        return _scans.list_page(session, instance, KIND, status=status, offset=offset, limit=limit)
 
 
 @router.get(
     "/hotkey-task/{hotkey_id}", operation_id="ShowHotkeyTaskDetails",
     response_model=ScanTaskOut, response_model_exclude_none=True,
 )  # fmt: skip
-def show_hotkey_task_details(
-    instance: InstanceDep, session: SessionDep, hotkey_id: Annotated[str, Path()]
+async def show_hotkey_task_details(
+    project_id: ProjectId,
+    instance_id: InstanceId,
+    services: ServicesDep,
+    hotkey_id: Annotated[str, Path()],
 ) -> ScanTaskOut:
-    row = task_queries.get_task(session, instance.id, KIND, hotkey_id)
-    return _scans.present_task(row, with_keys=True)
+    with quick_read(services) as session:
+        instance = get_instance(session, project_id, instance_id)
+        row = task_queries.get_task(session, instance.id, KIND, hotkey_id)
+        return _scans.present_task(row, with_keys=True)
 
 
 @router.delete(

@@ -14,7 +14,14 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
 from keyscope import defaults
-from keyscope.api.deps import InstanceDep, ProjectId, RunnerDep, ServicesDep, SessionDep
+from keyscope.api.deps import (
+    InstanceDep,
+    ProjectId,
+    RunnerDep,
+    ServicesDep,
+    SessionDep,
+    quick_read,
+)
 from keyscope.api.schemas.common import format_time
 from keyscope.api.schemas.instances import InstanceCreated, InstanceIn, InstanceList, InstanceOut
 from keyscope.domain.tasks import TaskStatus
@@ -59,14 +66,15 @@ def create_instance(
 
 
 @router.get("/instances", operation_id="ListInstances", response_model=InstanceList)
-def list_instances(
+async def list_instances(
     project_id: ProjectId,
-    session: SessionDep,
+    services: ServicesDep,
     offset: Annotated[int, Query(ge=0, le=defaults.MAX_LIST_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=0, le=1000)] = defaults.DEFAULT_LIST_LIMIT,
 ) -> InstanceList:
-    total, rows = queries.list_instances(session, project_id, offset=offset, limit=limit)
-    return InstanceList(count=total, instances=[present(r) for r in rows])
+    with quick_read(services) as session:
+        total, rows = queries.list_instances(session, project_id, offset=offset, limit=limit)
+        return InstanceList(count=total, instances=[present(r) for r in rows])
 
 
 @router.get("/instances/{instance_id}", operation_id="ShowInstance", response_model=InstanceOut)
