@@ -6,7 +6,8 @@ One command: ``.venv/bin/python bench/load.py`` (options: ``--rate 200 --seconds
 It starts its own redis-servers on free loopback ports (each loaded with ``--keys`` keys,
 allkeys-lfu so every analysis kind runs) and either a ``keyscope serve`` subprocess
 (``embedded``: SQLite, in-process workers) or, with ``--mode scaleout``, two ``keyscope serve``
-API processes and two ``keyscope worker`` processes on a scratch database of the local
+API processes and two ``keyscope worker`` processes (one analysis at a time each, so two
+run at once as in the embedded mode) on a scratch database of the local
 PostgreSQL (the one the scale-out suite uses; requests alternate between the two APIs by
 client thread). It registers the servers, and then sends
 ``rate`` requests per second for ``seconds`` seconds, open loop (each request has its due
@@ -297,8 +298,8 @@ def start_keyscope(mode: str, root: Path, stack: contextlib.ExitStack) -> list[s
     for _ in range(2):
         api = fleet.start_api()
         LIVENESS[api.url] = api.alive
-    for index in range(2):
-        worker = fleet.start_worker()
+    for index in range(2):  # one analysis at a time each: two at once, as embedded runs
+        worker = fleet.start_worker(concurrency=1)
         LIVENESS[f"worker-{index}"] = worker.alive
     return [api.url for api in fleet.apis]
 

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     max_ops_per_sec: int = Field(default=defaults.MAX_OPS_PER_SEC, ge=1)
     workers: int = Field(default=2, ge=1, le=64)
     log_level: str = "info"
+    max_concurrent_requests: int = Field(default=100, ge=1, le=10_000)
+    """Requests (and connections) served at once before new ones get 503
+    (KEYSCOPE_MAX_CONCURRENT_REQUESTS); the worker-thread pool is sized above it."""
     db_connect_attempts: int = Field(default=30, ge=1)
     """Scale-out: tries (1 s apart) to reach PostgreSQL at start (KEYSCOPE_DB_CONNECT_ATTEMPTS)."""
     stall_after_s: float = Field(default=30.0, gt=0)

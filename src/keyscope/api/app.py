@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 
 from keyscope import __version__
@@ -44,6 +45,9 @@ from keyscope.tasks.runner import Discover, RunnerConfig, TaskRunner, live_disco
 from keyscope.tasks.scheduler import POLL_EVERY_S, Scheduler
 
 log = logging.getLogger(__name__)
+
+THREAD_MARGIN = 16
+"""Worker-thread tokens beyond the requests in flight (file responses, uploads)."""
 
 ROUTERS: tuple[APIRouter, ...] = (
     instances.router,
@@ -83,6 +87,19 @@ def _queue_dispatcher(settings: Settings, factory: SessionFactory) -> TaskDispat
     return queue.QueueDispatcher(factory, queue.sync_app(settings.database_url_value()))
 
 
+def size_thread_pool(max_concurrent_requests: int) -> None:
+    """More worker-thread tokens than requests in flight, so a request never waits for one.
+
+    A request's session keeps its database connection from its first query to its end,
+    across the hops to worker threads (dependency, endpoint, response check). With fewer
+    tokens than requests, every token could be held by a thread waiting for a connection
+    while every connection is held by a request waiting for a token: a deadlock, seen
+    under load. uvicorn's ``limit_concurrency`` bounds the requests in flight.
+    """
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = max(limiter.total_tokens, max_concurrent_requests + THREAD_MARGIN)
+
+
 def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI:
     """The keyscope API for ``settings``; nothing touches disk until the app starts."""
     over = overrides or Overrides()
@@ -90,6 +107,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+        size_thread_pool(settings.max_concurrent_requests)
         engine = make_engine(settings.database_url_value())
         if settings.scale_out:
             from keyscope.tasks import queue

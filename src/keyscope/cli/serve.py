@@ -85,4 +85,5 @@ def serve(
         port=settings.port,
         log_level=settings.log_level.lower(),
         log_config=None,
+        limit_concurrency=settings.max_concurrent_requests,
     )

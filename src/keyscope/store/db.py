@@ -33,13 +33,16 @@ def libpq_url(url: str) -> str:
 def make_engine(url: str, *, single_connection: bool = False) -> Engine:
     """An engine for ``url``; SQLite connections are set up for concurrent readers.
 
-    ``single_connection``: a pool of one connection that is never waited for (taking it
-    while it is out raises instead) -- for the reads the API does on its event loop, which
-    must never block on connections the loop itself has to give back.
+    ``single_connection``: a pool of one autocommit connection that is never waited for
+    (taking it while it is out raises instead) -- for the reads the API does on its event
+    loop, which must never block on connections the loop itself has to give back.
     """
-    pool: dict[str, Any] = (
-        {"pool_size": 1, "max_overflow": 0, "pool_timeout": 0} if single_connection else {}
-    )
+    pool: dict[str, Any] = {"pool_size": 10, "max_overflow": 30}
+    if url.startswith("sqlite"):  # cheap connections: one per request in flight, never waited for
+        pool = {"pool_size": 10, "max_overflow": -1}
+    if single_connection:  # its reads need no transaction: no BEGIN and ROLLBACK round trips
+        pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 0,
+                "isolation_level": "AUTOCOMMIT"}  # fmt: skip
     if url.startswith("sqlite"):
         _create_private(make_url(url).database)
         engine = create_engine(
