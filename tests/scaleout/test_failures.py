@@ -8,6 +8,7 @@ picks up what was queued while none ran.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -167,11 +168,13 @@ def test_a_worker_started_later_runs_what_was_queued_while_none_ran(
 def test_worker_check_on_an_unreachable_database_fails_without_showing_the_password() -> None:
     env = {**os.environ, "KEYSCOPE_DATABASE_URL": "postgresql://keyscope:Pw-s3cret@127.0.0.1:1/x"}
     done = subprocess.run(
-        [KEYSCOPE, "worker", "--check"], env=env, capture_output=True, text=True, timeout=60,
-        check=False,
+        [KEYSCOPE, "worker", "--check", "--format", "json"], env=env, capture_output=True,
+        text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "status:        unhealthy" in done.stdout
+    health = json.loads(done.stdout)
+    assert (health["healthy"], health["database"]) == (False, False)
+    assert "unreachable" in health["problem"]
     assert "Pw-s3cret" not in done.stdout + done.stderr
 
 

@@ -8,6 +8,7 @@ once per due time, and ``keyscope worker --check`` reports the fleet.
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -206,10 +207,10 @@ def test_an_auto_scan_fires_once_per_due_time_with_two_workers(
 
 def test_worker_check_reports_a_healthy_fleet_with_its_live_workers(fleet: Fleet) -> None:
     done = subprocess.run(
-        [KEYSCOPE, "worker", "--check"], env=fleet.env, capture_output=True, text=True,
-        timeout=60, check=False,
+        [KEYSCOPE, "worker", "--check", "--format", "json"], env=fleet.env,
+        capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "status:        healthy" in done.stdout
-    assert "live workers:  2" in done.stdout
+    health = json.loads(done.stdout)
+    assert (health["healthy"], health["live_workers"]) == (True, 2)
     assert fleet.database_url.rpartition("@")[0] not in done.stdout + done.stderr
