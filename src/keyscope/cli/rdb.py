@@ -244,25 +244,32 @@ def _keys_document(file: str, fmt: KeysFormat) -> None:
     from keyscope.rdb import RdbReader
 
     out = sys.stdout
-    with _open(file) as source:
-        try:
-            records = (_record_dict(rec) for rec in RdbReader(source))
-            if fmt is KeysFormat.JSON:
-                opened = False  # "[" waits for the first record: a bad header prints nothing
-                for row in records:
-                    out.write(",\n" if opened else "[\n")
-                    out.write(json.dumps(row, ensure_ascii=False))
-                    opened = True
-                out.write("\n]\n" if opened else "[]\n")
-            else:
-                rows = [tuple("" if v is None else v for v in row.values()) for row in records]
-                Console().print(_table(f"Keys ({len(rows):,})", KEY_FIELDS, rows))
-        except KeyscopeError as exc:
-            out.flush()
-            _fail(f"{file}: {exc.message}")
-        except BrokenPipeError:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+    with _open(file) as source, _keys_failures(file):
+        records = (_record_dict(rec) for rec in RdbReader(source))
+        if fmt is KeysFormat.JSON:
+            opened = False  # "[" waits for the first record: a bad header prints nothing
+            for row in records:
+                out.write(",\n" if opened else "[\n")
+                out.write(json.dumps(row, ensure_ascii=False))
+                opened = True
+            out.write("\n]\n" if opened else "[]\n")
+        else:
+            rows = [tuple("" if v is None else v for v in row.values()) for row in records]
+            Console().print(_table(f"Keys ({len(rows):,})", KEY_FIELDS, rows))
+
+
+@contextlib.contextmanager
+def _keys_failures(file: str) -> Iterator[None]:
+    """A format error ends ``keys`` (exit 1, one line on stderr, after the rows written
+    before it); a reader of the output that went away (``| head``) is not an error of ours."""
+    try:
+        yield
+    except KeyscopeError as exc:
+        sys.stdout.flush()
+        _fail(f"{file}: {exc.message}")
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 @app.command("keys")
@@ -285,22 +292,14 @@ def keys_command(
     writer = csv.writer(out) if fmt is KeysFormat.CSV else None
     if writer is not None:
         writer.writerow(KEY_FIELDS)
-    with _open(file) as source:
-        try:
-            if FAST_PATH_AVAILABLE:
-                _write_keys_native(source, fmt, out)
-                return
-            for rec in RdbReader(source):
-                row = _record_dict(rec)
-                if writer is not None:
-                    writer.writerow(["" if v is None else v for v in row.values()])
-                else:
-                    out.write(json.dumps(row, ensure_ascii=False))
-                    out.write("\n")
-        except KeyscopeError as exc:
-            out.flush()
-            _fail(f"{file}: {exc.message}")
-        except BrokenPipeError:
-            # The reader of our output went away (``| head``): not an error of ours.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+    with _open(file) as source, _keys_failures(file):
+        if FAST_PATH_AVAILABLE:
+            _write_keys_native(source, fmt, out)
+            return
+        for rec in RdbReader(source):
+            row = _record_dict(rec)
+            if writer is not None:
+                writer.writerow(["" if v is None else v for v in row.values()])
+            else:
+                out.write(json.dumps(row, ensure_ascii=False))
+                out.write("\n")
