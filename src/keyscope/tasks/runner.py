@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 Discover = Callable[[InstanceMode, Sequence[str], "str | None"], Topology]
 Decrypt = Callable[[str], str]
 
+NODES_RETRY_AFTER_S = 10.0
+"""After a deployment did not answer, the node look-ups use the cache this long."""
+
 HEARTBEAT_EVERY_S = 2.0
 """Progress is written to the task row at most this often."""
 
@@ -92,6 +95,8 @@ class TaskRunner:
         self._registry = registry
         self._pool: ThreadPoolExecutor | None = None
         self._cancels: dict[str, Cancellation] = {}
+        self._nodes_failed_at: dict[str, float] = {}
+        """When re-reading each instance's nodes last failed (monotonic)."""
         self._scanned: dict[str, int] = {}
         """The latest keys-scanned count each running task reported."""
         self._lock = threading.Lock()
@@ -157,6 +162,27 @@ class TaskRunner:
         except SQLAlchemyError as exc:  # another process refreshing them at the same moment
             log.warning("instance %s: cached nodes not refreshed (%s)", instance.id, type(exc))
         return topology
+
+    def refresh_nodes(self, instance: InstanceRow) -> bool:
+        """Re-read the deployment so that its cached nodes follow a failover; whether it was.
+
+        A deployment that does not answer keeps its cache and is not tried again for
+        ``NODES_RETRY_AFTER_S`` (an address that drops packets costs a connect timeout).
+        """
+        now = time.monotonic()
+        with self._lock:
+            failed_at = self._nodes_failed_at.get(instance.id)
+            if failed_at is not None and now - failed_at < NODES_RETRY_AFTER_S:
+                return False
+        try:
+            self.topology_of(instance)
+        except KeyscopeError:
+            with self._lock:
+                self._nodes_failed_at[instance.id] = now
+            return False
+        with self._lock:
+            self._nodes_failed_at.pop(instance.id, None)
+        return True
 
     def node_stats(self, node: NodeRow, password: str | None) -> NodeStats:
         """Live INFO figures of one cached node."""

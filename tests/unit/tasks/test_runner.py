@@ -163,3 +163,26 @@ def test_stopping_the_runner_fails_running_tasks_as_interrupted(
     gate.started.wait(30)
     gated.shutdown()
     assert wait_for(factory, task.id).reason == STOPPED_REASON
+
+
+def test_node_look_ups_do_not_retry_a_silent_deployment_at_once(
+    factory: SessionFactory, inst: InstanceRow, tmp_path: Path
+) -> None:
+    calls: list[object] = []
+
+    def silent(*args: object) -> Topology:
+        calls.append(args)
+        raise NodeUnreachable("no reply in time", node="127.0.0.1:1")
+
+    r = runner(factory, tmp_path, (), lambda: T0, discover=silent)
+    assert r.refresh_nodes(inst) is False
+    assert r.refresh_nodes(inst) is False  # within NODES_RETRY_AFTER_S: the cache answers
+    assert len(calls) == 1
+
+
+def test_node_look_ups_refresh_a_deployment_that_answers_every_time(
+    factory: SessionFactory, inst: InstanceRow, tmp_path: Path
+) -> None:
+    r = runner(factory, tmp_path, (), lambda: T0)
+    assert r.refresh_nodes(inst) is True
+    assert r.refresh_nodes(inst) is True

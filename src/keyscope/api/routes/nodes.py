@@ -2,7 +2,8 @@
 
 The nodes are cached at registration. The per-instance look-ups (#23, #25-#27) first re-read
 the deployment's shape, so roles follow a failover, and answer from the cache when no address
-answers; the fleet-wide #24 answers from the cache alone (every analysis refreshes it too).
+answers (then for 10 s without trying); the fleet-wide #24 answers from the cache alone (every
+analysis refreshes it too).
 #27 also reads live statistics from each node (a node that does not answer is listed with
 status ``Inactive`` and no numbers).
 """
@@ -42,8 +43,7 @@ AZ_CODE = "local"
 def _refreshed(instance: InstanceDep, session: SessionDep, runner: RunnerDep) -> InstanceRow:
     """The instance with its cached nodes re-read from the deployment (roles follow a
     failover); when no address answers, the cache as it was."""
-    with contextlib.suppress(KeyscopeError):
-        runner.topology_of(instance)  # updates the cache in its own transaction
+    if runner.refresh_nodes(instance):  # updates the cache in its own transaction
         session.expire(instance, ["nodes"])
     return instance
 
