@@ -307,7 +307,7 @@ def main() -> int:
                 servers.append(server)
                 server.client().execute_command("DEBUG", "POPULATE", args.keys, "key", 32)
             with contextlib.ExitStack() as stack:
-                urls = start_keyscope(args.mode, root, stack)
+                urls, alive = start_keyscope(args.mode, root, stack)
                 with httpx.Client(base_url=urls[0], timeout=30) as http:
                     admin = SignedClient(http)
                     instances = []
@@ -319,7 +319,7 @@ def main() -> int:
                         instances.append(response.json()["instance_id"])
                     results, wall = run_load(urls, instances, args)
                     tasks = task_outcomes(admin, instances)
-                died = [url for url, alive in LIVENESS.items() if not alive()]
+                died = [name for name, is_alive in alive.items() if not is_alive()]
             version = str(servers[0].client().info("server")["redis_version"])
             figures = report(args, results, wall, tasks, version)
             if died:
@@ -331,19 +331,17 @@ def main() -> int:
                 server.stop()
 
 
-LIVENESS: dict[str, Callable[[], bool]] = {}
-"""Every keyscope process of the run: whether it is still alive (checked at the end)."""
-
-
-def start_keyscope(mode: str, root: Path, stack: contextlib.ExitStack) -> list[str]:
-    """Start keyscope as ``mode`` says, stopped when ``stack`` closes; the API URLs."""
+def start_keyscope(
+    mode: str, root: Path, stack: contextlib.ExitStack
+) -> tuple[list[str], dict[str, Callable[[], bool]]]:
+    """Start keyscope as ``mode`` says, stopped when ``stack`` closes: the API URLs, and
+    for every keyscope process whether it is still alive (checked after the run)."""
     if mode == "embedded":
         data = root / "data"
         credentials_file(data / "credentials.json")
         serve, url = start_serve(data, root / "serve.log")
         stack.callback(stop_process, serve)
-        LIVENESS[url] = lambda: serve.poll() is None
-        return [url]
+        return [url], {url: lambda: serve.poll() is None}
     reason = postgres_unreachable_reason()
     if reason is not None:
         raise SystemExit(f"--mode scaleout needs PostgreSQL: {reason}")
@@ -351,13 +349,13 @@ def start_keyscope(mode: str, root: Path, stack: contextlib.ExitStack) -> list[s
     fleet = Fleet(root / "fleet", database_url, stall_after_s=30.0)
     stack.callback(fleet.stop)
     fleet.env.pop("KEYSCOPE_MAX_OPS_PER_SEC", None)  # the embedded run's default throttle
+    alive: dict[str, Callable[[], bool]] = {}
     for _ in range(2):
         api = fleet.start_api()
-        LIVENESS[api.url] = api.alive
+        alive[api.url] = api.alive
     for index in range(2):  # one analysis at a time each: two at once, as embedded runs
-        worker = fleet.start_worker(concurrency=1)
-        LIVENESS[f"worker-{index}"] = worker.alive
-    return [api.url for api in fleet.apis]
+        alive[f"worker-{index}"] = fleet.start_worker(concurrency=1).alive
+    return [api.url for api in fleet.apis], alive
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:

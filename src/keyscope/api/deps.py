@@ -86,6 +86,16 @@ def quick_read(services: Services) -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def quick_instance_read(
+    services: Services, project_id: str, instance_id: str
+) -> Iterator[tuple[Session, InstanceRow]]:
+    """``quick_read`` with the instance of the path looked up in it (404 when it is not
+    the project's)."""
+    with quick_read(services) as session:
+        yield session, get_instance(session, project_id, instance_id)
+
+
 async def get_caller(request: Request, services: ServicesDep) -> Credential:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == console_tokens.SCHEME.lower():  # the web console's second scheme
@@ -132,4 +142,4 @@ def get_instance_row(
 InstanceDep = Annotated[InstanceRow, Depends(get_instance_row)]
 
 InstanceId = Annotated[str, Path()]
-"""The ``instance_id`` of the path, for routes that look the instance up in ``quick_read``."""
+"""The ``instance_id`` of the path, for routes that look it up in ``quick_instance_read``."""

@@ -38,9 +38,6 @@ app = typer.Typer(
 )
 
 
-ReportFormat = OutputFormat
-
-
 class KeysFormat(StrEnum):
     """``jsonl`` and ``csv`` stream (the compiled writer where built); ``json`` and ``table``
     print one document, ``table`` holding every row in memory (for small files)."""
@@ -158,8 +155,8 @@ def _table_report(report: OfflineReport, console: Console) -> None:
 def report_command(
     file: FileArg,
     *,
-    fmt: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = (
-        ReportFormat.JSON
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = (
+        OutputFormat.JSON
     ),
     top: Annotated[int, typer.Option(min=0, help="Largest keys to list.")] = (
         defaults.OFFLINE_TOP_KEYS
@@ -194,10 +191,10 @@ def report_command(
             write_report_html(report.to_dict(), html_out, title=Path(file).name)
         except OSError as exc:
             _fail(f"cannot write {html_out}: {exc.strerror or exc}")
-    if fmt is ReportFormat.JSON:
+    if fmt is OutputFormat.JSON:
         json.dump(report.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
-    elif fmt is ReportFormat.CSV:
+    elif fmt is OutputFormat.CSV:
         _csv_report(report, sys.stdout)
     else:
         _table_report(report, Console())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -15,12 +16,27 @@ from keyscope.domain.errors import NotFound
 from keyscope.store.tables import BackupRow
 
 
+def instance_folder(backups_dir: Path, instance_id: str) -> Path:
+    """The folder holding every backup file of one instance."""
+    return backups_dir / instance_id
+
+
+def backup_path(backups_dir: Path, instance_id: str, backup_id: str) -> Path:
+    """Where the file of a backup lives (nothing is created)."""
+    return instance_folder(backups_dir, instance_id) / f"{backup_id}.rdb"
+
+
 def backup_file(backups_dir: Path, instance_id: str, backup_id: str) -> Path:
     """Where the file of a backup lives; its folder is created private (0700)."""
-    folder = backups_dir / instance_id
+    folder = instance_folder(backups_dir, instance_id)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
-    return folder / f"{backup_id}.rdb"
+    return backup_path(backups_dir, instance_id, backup_id)
+
+
+def remove_instance_files(backups_dir: Path, instance_id: str) -> None:
+    """Delete every backup file of an instance, partial ones included."""
+    shutil.rmtree(instance_folder(backups_dir, instance_id), ignore_errors=True)
 
 
 def new_backup(session: Session, *, instance_id: str, node_id: str | None, now: datetime,

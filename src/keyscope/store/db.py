@@ -37,13 +37,16 @@ def make_engine(url: str, *, single_connection: bool = False) -> Engine:
     (taking it while it is out raises instead) -- for the reads the API does on its event
     loop, which must never block on connections the loop itself has to give back.
     """
-    pool: dict[str, Any] = {"pool_size": 10, "max_overflow": 30}
-    if url.startswith("sqlite"):  # cheap connections: one per request in flight, never waited for
-        pool = {"pool_size": 10, "max_overflow": -1}
+    sqlite = url.startswith("sqlite")
+    pool: dict[str, Any]
     if single_connection:  # its reads need no transaction: no BEGIN and ROLLBACK round trips
         pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 0,
                 "isolation_level": "AUTOCOMMIT"}  # fmt: skip
-    if url.startswith("sqlite"):
+    elif sqlite:  # cheap connections: one per request in flight, never waited for
+        pool = {"pool_size": 10, "max_overflow": -1}
+    else:
+        pool = {"pool_size": 10, "max_overflow": 30}
+    if sqlite:
         _create_private(make_url(url).database)
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **pool

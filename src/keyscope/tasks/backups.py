@@ -22,13 +22,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO, ClassVar
+from typing import BinaryIO
 
 from sqlalchemy import ColumnElement, select, update
 
 from keyscope.domain.errors import NodeError, RdbFormatError
 from keyscope.redis.replication import save_snapshot
-from keyscope.store.backups import backup_file
+from keyscope.store.backups import backup_file, backup_path
 from keyscope.store.db import SessionFactory, transaction
 from keyscope.store.tables import BackupRow
 from keyscope.tasks.clock import Clock
@@ -69,14 +69,18 @@ class _Heartbeat:
         self._held: dict[str, tuple[SessionFactory, Clock]] = {}
         self._thread: threading.Thread | None = None
 
-    def hold(self, backup_id: str, factory: SessionFactory, clock: Clock) -> None:
+    def hold(self, backup_id: str, factory: SessionFactory, clock: Clock) -> bool:
+        """Keep the row alive from now; False when it was already held (by the caller's caller)."""
         with self._lock:
+            if backup_id in self._held:
+                return False
             self._held[backup_id] = (factory, clock)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._beat, name="keyscope-backup-heartbeat", daemon=True
                 )
                 self._thread.start()
+            return True
 
     def release(self, backup_id: str) -> None:
         with self._lock:
@@ -85,6 +89,11 @@ class _Heartbeat:
     def held(self) -> set[str]:
         with self._lock:
             return set(self._held)
+
+    def holds(self, backup_id: str) -> bool:
+        """Whether this process is taking that backup or has it queued."""
+        with self._lock:
+            return backup_id in self._held
 
     def _beat(self) -> None:
         while True:
@@ -132,8 +141,7 @@ def fail_abandoned_backups(factory: SessionFactory, backups_dir: Path, *, now: d
             if getattr(done, "rowcount", 0):
                 failed.append((backup_id, instance_id))
     for backup_id, instance_id in failed:
-        partial = backups_dir / instance_id / f"{backup_id}.rdb"
-        partial.unlink(missing_ok=True)
+        backup_path(backups_dir, instance_id, backup_id).unlink(missing_ok=True)
         log.warning("backup %s failed: the process taking it stopped", backup_id)
     return [backup_id for backup_id, _ in failed]
 
@@ -148,26 +156,30 @@ def run_backup(factory: SessionFactory, backup_id: str, target: SnapshotTarget,
     """
     dest = backup_file(backups_dir, target.instance_id, backup_id)
     _set(factory, backup_id, status="backuping", updated_at=clock(), execution_at=clock())
-    HEARTBEAT.hold(backup_id, factory, clock)
-    try:
-        size = save_snapshot(
-            target.host, target.port, dest, password=target.password, consume=consume
-        )
-    except RdbFormatError:
-        size = dest.stat().st_size
+    held_here = HEARTBEAT.hold(backup_id, factory, clock)
+    try:  # released only after the last status write: until then the backup is in progress
+        try:
+            size = save_snapshot(
+                target.host, target.port, dest, password=target.password, consume=consume
+            )
+        except RdbFormatError:
+            size = dest.stat().st_size
+            _set(factory, backup_id, status="succeed", size=size, path=str(dest),
+                 updated_at=clock())  # fmt: skip
+            raise
+        except NodeError as exc:
+            code = ERROR_TIMED_OUT if "timed out" in exc.message else ERROR_TOOL_FAILED
+            _set(factory, backup_id, status="failed", error_code=code, updated_at=clock())
+            raise
+        except BaseException:
+            _set(factory, backup_id, status="failed", error_code=ERROR_TOOL_FAILED,
+                 updated_at=clock())  # fmt: skip
+            raise
         _set(factory, backup_id, status="succeed", size=size, path=str(dest), updated_at=clock())
-        raise
-    except NodeError as exc:
-        code = ERROR_TIMED_OUT if "timed out" in exc.message else ERROR_TOOL_FAILED
-        _set(factory, backup_id, status="failed", error_code=code, updated_at=clock())
-        raise
-    except BaseException:
-        _set(factory, backup_id, status="failed", error_code=ERROR_TOOL_FAILED, updated_at=clock())
-        raise
+        return dest
     finally:
-        HEARTBEAT.release(backup_id)
-    _set(factory, backup_id, status="succeed", size=size, path=str(dest), updated_at=clock())
-    return dest
+        if held_here:
+            HEARTBEAT.release(backup_id)
 
 
 class BackupJobs:
@@ -175,18 +187,16 @@ class BackupJobs:
 
     _lock = threading.Lock()
     _pool: ThreadPoolExecutor | None = None
-    _running: ClassVar[set[str]] = set()
 
     @classmethod
     def submit(cls, backup_id: str, job: Callable[[], object], *,
                factory: SessionFactory, clock: Clock) -> None:  # fmt: skip
-        """Queue ``job``; the backup's row is kept alive from now until the job ends."""
+        """Queue ``job``; the backup is held (its row kept alive) from now until the job ends."""
         HEARTBEAT.hold(backup_id, factory, clock)
         with cls._lock:
             if cls._pool is None:
                 cls._pool = ThreadPoolExecutor(2, thread_name_prefix="keyscope-backup")
             pool = cls._pool
-            cls._running.add(backup_id)
 
         def guarded() -> None:
             try:
@@ -197,13 +207,11 @@ class BackupJobs:
                 log.exception("backup job failed unexpectedly")
             finally:
                 HEARTBEAT.release(backup_id)
-                with cls._lock:
-                    cls._running.discard(backup_id)
 
         pool.submit(guarded)
 
-    @classmethod
-    def running(cls, backup_id: str) -> bool:
-        """Whether this process is taking that backup now (a row left by a crash is not)."""
-        with cls._lock:
-            return backup_id in cls._running
+    @staticmethod
+    def running(backup_id: str) -> bool:
+        """Whether this process is taking that backup now, queued, in the background or
+        inline for an offline analysis (a row left by a crash is not)."""
+        return HEARTBEAT.holds(backup_id)

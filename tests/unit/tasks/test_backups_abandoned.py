@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,18 +13,7 @@ from keyscope.store.db import SessionFactory, transaction
 from keyscope.store.tables import BackupRow, InstanceRow
 from keyscope.tasks import backups
 from keyscope.tasks.backups import ERROR_TOOL_FAILED, HEARTBEAT, fail_abandoned_backups
-from tests.unit.tasks.helpers import T0, instance, runner, store
-
-
-@pytest.fixture
-def factory(tmp_path: Path) -> Iterator[SessionFactory]:
-    with store(tmp_path) as factory:
-        yield factory
-
-
-@pytest.fixture
-def inst(factory: SessionFactory) -> InstanceRow:
-    return instance(factory)
+from tests.unit.tasks.helpers import T0, runner
 
 
 def _backup(factory: SessionFactory, inst: InstanceRow, status: str, at: object = T0) -> str:

@@ -16,18 +16,7 @@ from keyscope.store.tables import InstanceRow
 from keyscope.tasks import lifecycle
 from keyscope.tasks.executors import ExecutorSpec, Outcome, TaskContext
 from keyscope.tasks.runner import CANCELLED_REASON, STOPPED_REASON, TaskRunner
-from tests.unit.tasks.helpers import T0, instance, runner, store, wait_for
-
-
-@pytest.fixture
-def factory(tmp_path: Path) -> Iterator[SessionFactory]:
-    with store(tmp_path) as factory:
-        yield factory
-
-
-@pytest.fixture
-def inst(factory: SessionFactory) -> InstanceRow:
-    return instance(factory)
+from tests.unit.tasks.helpers import T0, runner, wait_for
 
 
 class Gate:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from keyscope.domain.tasks import TaskKind
@@ -15,7 +13,7 @@ from keyscope.store.db import SessionFactory, transaction
 from keyscope.store.tables import InstanceRow, TaskRow
 from keyscope.tasks.executors import ExecutorSpec, Outcome
 from keyscope.tasks.scheduler import Scheduler, latest_daily_due, latest_periodic_due
-from tests.unit.tasks.helpers import instance, runner, store, wait_for
+from tests.unit.tasks.helpers import instance, runner, wait_for
 
 MON = datetime(2024, 1, 1, 0, 0, tzinfo=UTC)
 
@@ -72,12 +70,6 @@ def _enable_daily(
 def _finish_all(factory: SessionFactory, ids: list[str]) -> None:
     for task_id in ids:
         wait_for(factory, task_id)
-
-
-@pytest.fixture
-def factory(tmp_path: Path) -> Iterator[SessionFactory]:
-    with store(tmp_path) as factory:
-        yield factory
 
 
 def test_daily_schedules_fire_at_their_times_once_and_as_auto(

@@ -14,13 +14,12 @@ from keyscope.api.deps import (
     RunnerDep,
     ServicesDep,
     SessionDep,
-    quick_read,
+    quick_instance_read,
 )
 from keyscope.api.routes import _scans
 from keyscope.api.schemas.scans import AutoscanConfigIn, AutoscanConfigOut, RecordsOut, ScanTaskOut
 from keyscope.domain.tasks import TaskKind, TaskStatus
 from keyscope.store import tasks as task_queries
-from keyscope.store.instances import get_instance
 
 router = APIRouter(prefix="/v2/{project_id}/instances/{instance_id}", tags=["bigkeys"])
 KIND = TaskKind.BIGKEY
@@ -44,8 +43,7 @@ async def list_bigkey_scan_tasks(
     limit: Annotated[int, Query(ge=0, le=1000)] = defaults.DEFAULT_LIST_LIMIT,
     status: TaskStatus | None = None,
 ) -> RecordsOut:
-    with quick_read(services) as session:
-        instance = get_instance(session, project_id, instance_id)
+    with quick_instance_read(services, project_id, instance_id) as (session, instance):
         return _scans.list_page(session, instance, KIND, status=status, offset=offset, limit=limit)
 
 
@@ -59,8 +57,7 @@ async def show_bigkey_scan_task_details(
     services: ServicesDep,
     bigkey_id: Annotated[str, Path()],
 ) -> ScanTaskOut:
-    with quick_read(services) as session:
-        instance = get_instance(session, project_id, instance_id)
+    with quick_instance_read(services, project_id, instance_id) as (session, instance):
         row = task_queries.get_task(session, instance.id, KIND, bigkey_id)
         return _scans.present_task(row, with_keys=True)
 

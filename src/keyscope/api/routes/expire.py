@@ -14,7 +14,7 @@ from keyscope.api.deps import (
     RunnerDep,
     ServicesDep,
     SessionDep,
-    quick_read,
+    quick_instance_read,
 )
 from keyscope.api.schemas.common import format_time
 from keyscope.api.schemas.expire import (
@@ -31,7 +31,6 @@ from keyscope.domain.errors import InvalidInput
 from keyscope.domain.tasks import ScanType, TaskKind, TaskStatus
 from keyscope.store import schedules
 from keyscope.store import tasks as task_queries
-from keyscope.store.instances import get_instance
 from keyscope.store.tables import ExpireAutoscanConfigRow, InstanceRow, TaskRow
 from keyscope.tasks.runner import TaskRunner
 
@@ -106,8 +105,7 @@ async def show_expire_key_scan_info(
     limit: Annotated[int, Query(ge=0, le=1000)] = defaults.DEFAULT_LIST_LIMIT,
     status: TaskStatus | None = None,
 ) -> ExpireHistoryOut:
-    with quick_read(services) as session:
-        instance = get_instance(session, project_id, instance_id)
+    with quick_instance_read(services, project_id, instance_id) as (session, instance):
         total, rows = task_queries.list_tasks(
             session, instance.id, KIND, status=status, offset=offset, limit=limit
         )

@@ -14,14 +14,13 @@ from keyscope.api.deps import (
     RunnerDep,
     ServicesDep,
     SessionDep,
-    quick_read,
+    quick_instance_read,
 )
 from keyscope.api.routes import _scans
 from keyscope.api.schemas.exports import ExportFormat, export_keys
 from keyscope.api.schemas.scans import AutoscanConfigIn, AutoscanConfigOut, RecordsOut, ScanTaskOut
 from keyscope.domain.tasks import TaskKind, TaskStatus
 from keyscope.store import tasks as task_queries
-from keyscope.store.instances import get_instance
 
 router = APIRouter(prefix="/v2/{project_id}/instances/{instance_id}", tags=["hotkeys"])
 KIND = TaskKind.HOTKEY
@@ -45,8 +44,7 @@ async def list_hot_key_scan_tasks(
     limit: Annotated[int, Query(ge=0, le=1000)] = defaults.DEFAULT_LIST_LIMIT,
     status: TaskStatus | None = None,
 ) -> RecordsOut:
-    with quick_read(services) as session:
-        instance = get_instance(session, project_id, instance_id)
+    with quick_instance_read(services, project_id, instance_id) as (session, instance):
         return _scans.list_page(session, instance, KIND, status=status, offset=offset, limit=limit)
 
 
@@ -60,8 +58,7 @@ async def show_hotkey_task_details(
     services: ServicesDep,
     hotkey_id: Annotated[str, Path()],
 ) -> ScanTaskOut:
-    with quick_read(services) as session:
-        instance = get_instance(session, project_id, instance_id)
+    with quick_instance_read(services, project_id, instance_id) as (session, instance):
         row = task_queries.get_task(session, instance.id, KIND, hotkey_id)
         return _scans.present_task(row, with_keys=True)
 

@@ -7,7 +7,6 @@ returned, logged or put in an error message.
 
 from __future__ import annotations
 
-import shutil
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -26,6 +25,7 @@ from keyscope.api.schemas.common import format_time
 from keyscope.api.schemas.instances import InstanceCreated, InstanceIn, InstanceList, InstanceOut
 from keyscope.domain.tasks import TaskStatus
 from keyscope.store import instances as queries
+from keyscope.store.backups import remove_instance_files
 from keyscope.store.tables import InstanceRow, TaskRow
 
 router = APIRouter(prefix="/v2/{project_id}", tags=["instances"])
@@ -93,8 +93,7 @@ def delete_instance(instance: InstanceDep, session: SessionDep, runner: RunnerDe
     for task_id in list(active):
         runner.cancel(task_id)
     instance_id = instance.id
-    queries.delete_instance(session, instance)
+    queries.delete_instance(session, instance)  # its backup rows go with it (cascade)
     session.commit()
-    # its backup rows went with it (cascade); their files go too, partial ones included
-    shutil.rmtree(runner.backups_dir / instance_id, ignore_errors=True)
+    remove_instance_files(runner.backups_dir, instance_id)
     return Response(status_code=204)
