@@ -17,23 +17,9 @@ from dataclasses import asdict
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
 
 from keyscope import defaults
-from keyscope.analysis.bigkeys import find_bigkeys
-from keyscope.analysis.expire import scan_expired
-from keyscope.analysis.hotkeys import find_hotkeys
-from keyscope.cli.formats import OutputFormat, progress_wanted
-from keyscope.cli.progress_columns import KeysPerSecondColumn
+from keyscope.cli.formats import OutputFormat, console, progress_wanted
 from keyscope.domain.errors import InvalidInput, KeyscopeError
 from keyscope.domain.keys import BigKey, HotKey
 from keyscope.domain.scan import Progress as ProgressCallback
@@ -106,9 +92,20 @@ def _progress(label: str) -> Iterator[ProgressCallback | None]:
     if not progress_wanted():
         yield None
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from keyscope.cli.progress_columns import KeysPerSecondColumn
+
     columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), KeysPerSecondColumn(),
                TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    with Progress(*columns, console=console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=None)
 
         def update(keys_scanned: int, keys_total: int | None) -> None:
@@ -145,12 +142,14 @@ def _print_keys(keys: list[BigKey] | list[HotKey], fmt: OutputFormat, title: str
         writer.writerow(present)
         writer.writerows([r.get(c, "") for c in present] for r in records)
         return
+    from rich.table import Table
+
     table = Table(title=f"{title} ({len(records)})")
     for c in present:
         table.add_column(c, justify="right" if c in ("db", "size", "freq") else "left")
     for r in records:
         table.add_row(*(str(r.get(c, "")) for c in present))
-    Console().print(table)
+    console().print(table)
 
 
 @app.command("bigkeys")
@@ -168,6 +167,8 @@ def bigkeys(
 
     Example: keyscope analyze bigkeys redis://:PASSWORD@10.0.0.5:6379 --format csv
     """
+    from keyscope.analysis.bigkeys import find_bigkeys
+
     topology, auth = _topology(url, InstanceMode.CLUSTER if cluster else InstanceMode.SINGLE)
     options = _options(max_ops, unthrottled, scan_count, replicas)
     keys = _run("big keys", lambda p: find_bigkeys(topology, auth, options, progress=p))
@@ -189,6 +190,8 @@ def hotkeys(
 
     Example: keyscope analyze hotkeys redis://10.0.0.5:6379 --cluster --format json
     """
+    from keyscope.analysis.hotkeys import find_hotkeys
+
     topology, auth = _topology(url, InstanceMode.CLUSTER if cluster else InstanceMode.SINGLE)
     options = _options(max_ops, unthrottled, scan_count, replicas)
     keys = _run("hot keys", lambda p: find_hotkeys(topology, auth, options, progress=p))
@@ -212,6 +215,8 @@ def expire(
 
     Example: keyscope analyze expire redis://10.0.0.5:6379 --max-ops-per-sec 5000
     """
+    from keyscope.analysis.expire import scan_expired
+
     topology, auth = _topology(url, InstanceMode.CLUSTER if cluster else InstanceMode.HA)
     options = _options(max_ops, unthrottled, scan_count)
     result = _run(
@@ -225,8 +230,10 @@ def expire(
     if fmt is OutputFormat.CSV:
         typer.echo(f"num,scanned_keys\n{record['num']},{record['scanned_keys']}")
         return
+    from rich.table import Table
+
     table = Table(title="Expired-key scan")
     table.add_column("expired keys reclaimed", justify="right")
     table.add_column("keys scanned", justify="right")
     table.add_row(str(record["num"]), str(record["scanned_keys"]))
-    Console().print(table)
+    console().print(table)

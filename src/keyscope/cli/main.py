@@ -5,6 +5,9 @@ from __future__ import annotations
 import typer
 
 from keyscope import __version__
+from keyscope.cli import coercion
+
+coercion.install()  # before any command parses: plain values without pydantic
 
 app = typer.Typer(
     name="keyscope",

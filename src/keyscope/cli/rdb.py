@@ -17,20 +17,19 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Annotated, BinaryIO, TextIO
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
-from rich.text import Text
 
 from keyscope import defaults
 from keyscope.analysis.offline import OfflineOptions, OfflineReport, analyze_rdb, display_key
-from keyscope.cli.formats import OutputFormat, progress_wanted
-from keyscope.cli.progress_columns import KeysPerSecondColumn
+from keyscope.cli.formats import OutputFormat, console, progress_wanted
 from keyscope.domain.errors import KeyscopeError
 from keyscope.domain.keys import KeyRecord
+
+if TYPE_CHECKING:  # rich is imported where a table or a bar is drawn
+    from rich.console import Console
+    from rich.table import Table
 
 app = typer.Typer(
     help="Analyse RDB files offline: full report, or every key as a record.\n\n"
@@ -75,6 +74,10 @@ def _progress(source: BinaryIO) -> Iterator[Callable[[int, int], None] | None]:
     if not progress_wanted():
         yield None
         return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from keyscope.cli.progress_columns import KeysPerSecondColumn
+
     total: int | None = None
     with contextlib.suppress(OSError, ValueError):
         total = os.fstat(source.fileno()).st_size or None
@@ -86,7 +89,7 @@ def _progress(source: BinaryIO) -> Iterator[Callable[[int, int], None] | None]:
         KeysPerSecondColumn("keys"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    with Progress(*columns, console=console(stderr=True), transient=True) as bar:
         task = bar.add_task("rdb", total=total, keys=0)
 
         def update(keys: int, bytes_read: int) -> None:
@@ -112,6 +115,9 @@ def _csv_report(report: OfflineReport, out: TextIO) -> None:
 
 
 def _table(title: str, headers: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=title, title_justify="left")
     for i, header in enumerate(headers):
         table.add_column(header, justify="left" if i < 2 else "right")
@@ -121,34 +127,34 @@ def _table(title: str, headers: tuple[str, ...], rows: Sequence[tuple[object, ..
     return table
 
 
-def _table_report(report: OfflineReport, console: Console) -> None:
-    console.print(f"{report.total_num:,} keys, {report.total_bytes:,} bytes")
+def _table_report(report: OfflineReport, out: Console) -> None:
+    out.print(f"{report.total_num:,} keys, {report.total_bytes:,} bytes")
     types = [(t.type, "", t.bytes, n.num)
              for t, n in zip(report.type_bytes, report.type_num, strict=True)]  # fmt: skip
-    console.print(_table("Types", ("type", "", "bytes", "keys"), types))
-    console.print(
+    out.print(_table("Types", ("type", "", "bytes", "keys"), types))
+    out.print(
         _table(
             "Largest keys",
             ("key", "type", "bytes", "elements"),
             [(k.key, k.type, k.bytes, k.num_of_elem) for k in report.largest_keys],
         )
     )
-    console.print(
+    out.print(
         _table(
             "Largest prefixes",
             ("prefix", "type", "bytes", "keys"),
             [(p.key_prefix, p.type, p.bytes, p.num) for p in report.largest_key_prefixes],
         )
     )
-    console.print(
+    out.print(
         _table(
             "TTL",
             ("bucket", "", "bytes", "keys"),
             [(t.bucket, "", t.bytes, t.num) for t in report.ttl_distribution],
         )
     )
-    console.print(_table("Databases", ("db", "", "bytes", "keys"),
-                         [(d.db, "", d.bytes, d.num) for d in report.db_stats]))  # fmt: skip
+    out.print(_table("Databases", ("db", "", "bytes", "keys"),
+                     [(d.db, "", d.bytes, d.num) for d in report.db_stats]))  # fmt: skip
 
 
 @app.command("report")
@@ -197,7 +203,7 @@ def report_command(
     elif fmt is OutputFormat.CSV:
         _csv_report(report, sys.stdout)
     else:
-        _table_report(report, Console())
+        _table_report(report, console())
 
 
 def _write_keys_native(source: BinaryIO, fmt: KeysFormat, out: TextIO) -> None:
@@ -252,7 +258,7 @@ def _keys_document(file: str, fmt: KeysFormat) -> None:
             out.write("\n]\n" if opened else "[]\n")
         else:
             rows = [tuple("" if v is None else v for v in row.values()) for row in records]
-            Console().print(_table(f"Keys ({len(rows):,})", KEY_FIELDS, rows))
+            console().print(_table(f"Keys ({len(rows):,})", KEY_FIELDS, rows))
 
 
 @contextlib.contextmanager
