@@ -12,20 +12,26 @@ Typer's handling. On a Typer without that machinery (older, or rewritten) it doe
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any
 
 _UNSET: Any = object()
-_WHOLE = re.compile(r"0|[1-9][0-9]{0,17}")
-_DECIMAL = re.compile(r"(?:0|[1-9][0-9]{0,17})(?:\.[0-9]{1,17})?")
 
 
-class _Converter(Protocol):
-    """Typer's runtime-parameter protocol, the part ``process_value`` calls."""
+def _digits(text: str) -> bool:
+    """ASCII digits only, few enough that every parser reads them alike."""
+    return text.isascii() and text.isdigit() and len(text) < 18
 
-    def coerce(self, value: Any, param: Any, ctx: Any) -> Any: ...
+
+def _whole(text: str) -> bool:
+    """A whole number as people write it: no sign, no leading zero, no ``_``, no blanks."""
+    return text == "0" or (_digits(text) and text[0] != "0")
+
+
+def _decimal(text: str) -> bool:
+    whole, dot, fraction = text.partition(".")
+    return _whole(whole) and (not dot or _digits(fraction))
 
 
 class PlainValue:
@@ -34,11 +40,12 @@ class PlainValue:
 
     __slots__ = ("_info", "_kind", "_typer", "_typers")
 
-    def __init__(self, kind: Any, info: Any, typers: Callable[[], _Converter]) -> None:
+    def __init__(self, kind: Any, info: Any, typers: Callable[[], Any]) -> None:
         self._kind = kind
         self._info = info
         self._typers = typers
-        self._typer: _Converter | None = None
+        """Typer's converter (an object with the same ``coerce``), built on first need."""
+        self._typer: Any = None
 
     def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
         if value is None:
@@ -56,9 +63,9 @@ class PlainValue:
             return self._in_range(value) if kind in (int, float) else value
         if type(value) is not str:
             return _UNSET
-        if kind is int and _WHOLE.fullmatch(value):
+        if kind is int and _whole(value):
             return self._in_range(int(value))
-        if kind is float and _DECIMAL.fullmatch(value):
+        if kind is float and _decimal(value):
             return self._in_range(float(value))
         if isinstance(kind, type) and issubclass(kind, Enum) and info.case_sensitive:
             if ctx is not None and ctx.token_normalize_func is not None:

@@ -44,7 +44,7 @@ CASES = [
     (int, {"min": 0}, ["0", "5", "-1", 3, -4]),
     (int, {"min": 1, "max": 65535}, ["1", "65535", "65536", "0"]),
     (int, {"min": 0, "clamp": True}, ["-5", "5"]),
-    (float, {"min": 0}, ["0", "2.5", "10", "-1", ".5", "1e3", "x", 1.5]),
+    (float, {"min": 0}, ["0", "2.5", "10", "-1", ".5", "1.", "01.5", "1.2.3", "1e3", "x", 1.5]),
     (OutputFormat, {}, ["table", "json", "csv", "TABLE", "xml", "", OutputFormat.CSV, None]),
     (OutputFormat, {"case_sensitive": False}, ["TABLE", "Json"]),
     (Size, {}, ["1", "2", "3", "SMALL", Size.LARGE]),
