@@ -67,13 +67,16 @@ def _pack_each(prefix: bytes, heads: list[bytes], keys: list[bytes]) -> bytes:
     """The one-key command ``prefix`` for every key, packed with C-level maps only.
 
     ``heads[n]`` is ``prefix`` followed by the bulk header of an ``n``-byte key; this is the
-    hot path of a scan, so no Python-level loop runs per key.
+    hot path of a scan, so no Python-level loop runs per key, and no bytes object is made
+    per key either: head, key and CRLF of every key are laid in one list, joined once.
     """
+    parts = [b"\r\n"] * (3 * len(keys))
     try:
-        framed = list(map(heads.__getitem__, map(len, keys)))
+        parts[::3] = map(heads.__getitem__, map(len, keys))
     except IndexError:  # a key of 512 bytes or more: the general way
         return prefix + prefix.join(_key_frames(keys))
-    return b"\r\n".join(map(bytes.__add__, framed, keys)) + b"\r\n"
+    parts[1::3] = keys
+    return b"".join(parts)
 
 
 def _none_reaches(values: list[Any], bound: int) -> bool:
