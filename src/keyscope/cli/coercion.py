@@ -44,7 +44,7 @@ class PlainValue:
         self._kind = kind
         self._info = info
         self._typers = typers
-        """Typer's converter (an object with the same ``coerce``), built on first need."""
+        """Builds Typer's converter (the same ``coerce``); called when a value first needs it."""
         self._typer: Any = None
 
     def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
