@@ -68,11 +68,11 @@ def _seed_hot(server: RedisServer) -> None:
         for i in range(30):
             c.set(f"cold:{i}", "v")
         pipe = c.pipeline(transaction=False)
-        for _ in range(3000):
+        for _ in range(10_000):  # counters far above the floor (10) and the warm keys'
             pipe.get("hot:string")
             pipe.get(ODD_NAME)
             pipe.hget("hot:hash", "f1")
-        for _ in range(400):
+        for _ in range(600):  # above the floor whatever LFULogIncr draws
             pipe.lindex("warm:list", 0)
             pipe.sismember("warm:set", 1)
         pipe.execute()

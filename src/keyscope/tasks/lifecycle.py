@@ -76,6 +76,39 @@ def create(
     return row
 
 
+def record_refused(
+    factory: SessionFactory,
+    *,
+    instance_id: str,
+    kind: TaskKind,
+    scan_type: ScanType,
+    now: datetime,
+    reason: str,
+    params: dict[str, Any] | None = None,
+) -> TaskRow:
+    """A task that was refused before it could run, stored as failed with the reason.
+
+    A scheduled run leaves this record where a manual one would get the error: the history
+    shows why a schedule did not produce a result.
+    """
+    row = TaskRow(
+        id=str(uuid.uuid4()),
+        instance_id=instance_id,
+        kind=kind.value,
+        status=TaskStatus.FAILED.value,
+        scan_type=scan_type.value,
+        created_at=now,
+        finished_at=now,
+        num=0,
+        keys_scanned=0,
+        params=params,
+        reason=reason[:1024],
+    )
+    with transaction(factory) as session:
+        session.add(row)
+    return row
+
+
 def _move(
     factory: SessionFactory, task_id: str, sources: tuple[TaskStatus, ...], **values: Any
 ) -> bool:
