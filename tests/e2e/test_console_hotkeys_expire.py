@@ -146,7 +146,7 @@ def test_console_runs_a_hotkey_analysis_and_its_downloads_match_the_api(
 def test_console_shows_the_hotkeys_shares_where_the_server_measured_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hotkeys_lfu_server: RedisServer
 ) -> None:
-    monkeypatch.setenv("KEYSCOPE_HOTKEYS_WINDOW_S", "2")
+    monkeypatch.setenv("KEYSCOPE_HOTKEYS_WINDOW_S", "4")
     redis = hotkeys_lfu_server.client()
     with running_app(tmp_path) as (_app, signed), launch() as browser:
         base = str(signed.http.base_url).rstrip("/")
@@ -175,7 +175,7 @@ def test_console_shows_the_hotkeys_shares_where_the_server_measured_them(
     assert headers[-4:] == ["freq", "node", "net_share", "cpu_share"]
     assert [c[0] for c in cells] == planted
     assert all(c[-2].endswith("%") and c[-1].endswith("%") for c in cells)
-    assert "HOTKEYS 2 s on" in floor and "counters from 10" in floor
+    assert "HOTKEYS 4 s on" in floor and "counters from 10" in floor
     rows = _rows(keys_csv)
     assert [r["name"] for r in rows] == planted
     assert all(float(r["net_share"]) >= 0.01 and int(r["freq"]) >= 10 for r in rows)

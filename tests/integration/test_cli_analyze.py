@@ -104,7 +104,7 @@ def test_hotkeys_on_a_server_with_hotkeys_and_no_lfu_finds_the_planted_keys(
 ) -> None:
     redis = hotkeys_lru_server.client()
     planted: list[str] = []
-    command = [KEYSCOPE, "analyze", "hotkeys", hotkeys_lru_server.url, "--window", "2",
+    command = [KEYSCOPE, "analyze", "hotkeys", hotkeys_lru_server.url, "--window", "4",
                "--format", "csv"]  # fmt: skip
 
     done = during_window(

@@ -34,7 +34,7 @@ from tests.utils.traffic import plant
 
 pytestmark = pytest.mark.integration
 
-WINDOW = ScanOptions(max_ops_per_sec=None, scan_count=100, hotkeys_window_s=2)
+WINDOW = ScanOptions(max_ops_per_sec=None, scan_count=100, hotkeys_window_s=4)
 
 
 def _analyse(server: RedisServer, options: ScanOptions = WINDOW) -> HotKeyReport:
@@ -65,7 +65,7 @@ def test_without_lfu_the_planted_keys_are_found_by_their_traffic_share_and_track
     assert {(k.freq, k.node, k.type, k.size) for k in report.keys} == {
         (None, hotkeys_lru_server.address, "string", 32)
     }
-    assert (report.window_s, report.min_share, report.lfu) == (2, 0.01, ())
+    assert (report.window_s, report.min_share, report.lfu) == (4, 0.01, ())
     assert report.tracked_nodes == (hotkeys_lru_server.address,)
     assert tracking_left(client) is None and not tracking_active(client)
 
@@ -149,6 +149,7 @@ def test_a_session_left_by_a_killed_run_is_waited_for_then_reset(
         future = pool.submit(_analyse, hotkeys_lru_server)
         wait_until(lambda: (_session_start(client) or leftover) != leftover, "our own window")
         planted = _traffic(client)
+        assert tracking_active(client), "the traffic outlasted the tracking window"
         report = future.result(timeout=60)
 
     assert [k.name for k in report.keys] == planted

@@ -20,7 +20,7 @@ from tests.utils.traffic import plant
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-WINDOW_S = 3
+WINDOW_S = 4
 
 
 def test_a_sigkill_mid_window_leaves_no_tracking_running_and_the_next_run_cleans_up(

@@ -55,4 +55,6 @@ def during_window(
         wait_until(lambda: tracking_active(client) or future.done(), "tracking", timeout)
         if not future.done():
             traffic()
+            # a result without some of the traffic would say nothing about keyscope
+            assert tracking_active(client), "the traffic outlasted the tracking window"
         return future.result(timeout=timeout)

@@ -11,6 +11,7 @@ below 5 + 3 = 8, under the floor whatever the dice say. Cold keys are written on
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import redis
 
@@ -52,12 +53,24 @@ def plant(
     ``writer(name)`` / ``reader(name)`` give the client that writes / reads a key (a master,
     a replica, a cluster node). Returns the hot key names, hottest first.
     """
+    pipes: dict[tuple[Any, Any], Any] = {}  # one pipeline per server the writes go to
+
+    def write(name: str, value: str) -> None:
+        client = writer(name)
+        where = client.connection_pool.connection_kwargs
+        server = (where.get("host"), where.get("port"))
+        if server not in pipes:
+            pipes[server] = client.pipeline(transaction=False)
+        pipes[server].set(name, value)
+
     for i in range(cold):
-        writer(f"cold:{i}").set(f"cold:{i}", "v")
+        write(f"cold:{i}", "v")
     for name in hot:
-        writer(name).set(name, "x" * 32)
+        write(name, "x" * 32)
     for i in range(warm):
-        writer(f"warm:{i}").set(f"warm:{i}", "w")
+        write(f"warm:{i}", "w")
+    for pipe in pipes.values():
+        pipe.execute()
     _wait_replicated(writer)
     for i in range(warm):
         read_many(reader(f"warm:{i}"), f"warm:{i}", WARM_READS)
