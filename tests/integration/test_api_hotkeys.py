@@ -18,6 +18,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.integration.test_api_bigkeys import register, wait_finished
+from tests.integration.test_api_schedules import MovableClock
 from tests.utils.dcs import SignedClient, is_dcs_error
 from tests.utils.hotkeys_engine import tracking_active, tracking_left, wait_until
 from tests.utils.servers import RedisServer
@@ -25,14 +26,6 @@ from tests.utils.service import running_app
 from tests.utils.traffic import plant
 
 pytestmark = pytest.mark.integration
-
-
-class MovableClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
