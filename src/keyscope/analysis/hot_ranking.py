@@ -10,7 +10,9 @@
   of a command is the wall time the server measured around it, so one command that was
   descheduled mid-way can take a large share of a quiet window. The CPU share is reported
   beside it (a key whose CPU share far exceeds its network share runs costly commands).
-- Order: keys with a counter first, hottest first; then by network share, CPU share, name.
+- Order: keys with a counter first, hottest first; then by network bytes (not by share: in a
+  cluster a share is of one shard's traffic, and a quiet shard's keys would rank first), CPU
+  share, name.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class Share:
     cpu: float | None
     net: float | None
     node: str
+    net_bytes: int = 0
+    """The key's bytes over its shard's nodes in the window."""
 
     def reaches(self, least: float) -> bool:
         return (self.net or 0.0) >= least
@@ -82,15 +86,16 @@ def shard_shares(
                 round(cpu / cpu_total, 4) if cpu_total else None,
                 round(net / net_total, 4) if net_total else None,
                 busiest.node.address,
+                net,
             )
     return out
 
 
-def ranked(keys: Iterable[HotKey], limit: int) -> list[HotKey]:
-    """Hottest first (see the module docstring), at most ``limit``."""
-    order = sorted(
-        keys,
-        key=lambda k: (k.freq is None, -(k.freq or 0), -(k.net_share or 0.0),
-                       -(k.cpu_share or 0.0), k.name, k.db),
-    )  # fmt: skip
-    return order[: max(0, limit)]
+def ranked(keys: Iterable[tuple[HotKey, int]], limit: int) -> list[HotKey]:
+    """Hottest first (see the module docstring), at most ``limit``; each key with its bytes."""
+
+    def heat(entry: tuple[HotKey, int]) -> tuple[bool, int, int, float, str, int]:
+        k, traffic = entry
+        return (k.freq is None, -(k.freq or 0), -traffic, -(k.cpu_share or 0.0), k.name, k.db)
+
+    return [k for k, _ in sorted(keys, key=heat)[: max(0, limit)]]

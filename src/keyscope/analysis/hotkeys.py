@@ -107,7 +107,11 @@ def find_hotkeys(
             wanted[shard][None].add(name)  # HOTKEYS does not say which database
     sizes = _sizes(topology, wanted, auth, options)
     _count_the_rest(topology, counters, sizes, auth, options, lfu_nodes={f.node for f in floors})
-    keys = [k for loc, rec in sizes.items() if (k := _hot_key(loc, rec, counters, shares))]
+    keys = [
+        (k, seen.net_bytes if (seen := shares.get((loc[0], loc[2]))) else 0)
+        for loc, rec in sizes.items()
+        if (k := _hot_key(loc, rec, counters, shares))
+    ]
     return HotKeyReport(
         hot_ranking.ranked(keys, options.hotkey_max_records),
         min_accesses=options.hotkey_min_accesses if floors else None,

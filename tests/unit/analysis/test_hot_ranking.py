@@ -63,18 +63,21 @@ def test_shares_are_summed_over_the_nodes_of_a_shard() -> None:
 
     shares = shard_shares([master, replica], {"h:1": None, "h:2": None})
 
-    assert shares[(None, b"k")] == Share(cpu=0.2, net=0.5, node="h:2")
-    assert shares[(None, b"x")] == Share(cpu=0.0, net=0.025, node="h:1")
+    assert shares[(None, b"k")] == Share(cpu=0.2, net=0.5, node="h:2", net_bytes=2000)
+    assert shares[(None, b"x")] == Share(cpu=0.0, net=0.025, node="h:1", net_bytes=100)
     assert shares[(None, b"k")].reaches(0.5) and not shares[(None, b"x")].reaches(0.03)
 
 
-def test_keys_with_a_counter_rank_first_then_by_network_share() -> None:
+def test_keys_with_a_counter_rank_first_then_by_their_bytes_not_their_shards_share() -> None:
     def key(name: str, freq: int | None, net: float | None) -> HotKey:
         return HotKey(name, "string", 0, 1, "byte", freq, net_share=net, cpu_share=0.9)
 
-    keys = [key("n1", None, 0.2), key("f9", 9, None), key("n2", None, 0.6), key("f30", 30, 0.01)]
+    # n1 holds 90% of a quiet shard, n2 60% of a busy one: n2 moved more bytes
+    keys = [(key("n1", None, 0.9), 2_000), (key("f9", 9, None), 0),
+            (key("n2", None, 0.6), 90_000), (key("f30", 30, 0.01), 10)]  # fmt: skip
 
     assert [k.name for k in ranked(keys, 3)] == ["f30", "f9", "n2"]
+    assert [k.name for k in ranked(keys, 4)][-1] == "n1"
 
 
 def test_a_hotkeys_get_reply_is_read_as_the_server_writes_it() -> None:
