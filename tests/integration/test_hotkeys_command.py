@@ -11,6 +11,7 @@ import concurrent.futures
 import dataclasses
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import redis
@@ -29,7 +30,7 @@ from tests.utils.hotkeys_engine import (
     tracking_left,
     wait_until,
 )
-from tests.utils.servers import RedisServer
+from tests.utils.servers import RedisServer, running, start_replica
 from tests.utils.traffic import plant
 
 pytestmark = pytest.mark.integration
@@ -187,3 +188,25 @@ def test_a_session_someone_else_runs_is_left_alone_and_the_run_refused(
     assert tracking_active(client)  # still theirs, still running
     client.execute_command("HOTKEYS", "STOP")
     client.execute_command("HOTKEYS", "RESET")
+
+
+def test_reads_on_a_replica_are_tracked_on_the_replica_and_reported_with_it(
+    hotkeys_lru_server: RedisServer, tmp_path: Path
+) -> None:
+    master = hotkeys_lru_server
+    with running(start_replica(master, tmp_path / "replica")) as replica:
+        replica.client().config_set("maxmemory-policy", "allkeys-lru")
+        topology = discover(InstanceMode.HA, [master.address], NO_AUTH)
+        reads, writes = replica.client(), master.client()
+        planted: list[str] = []
+
+        report = during_window(
+            reads,
+            lambda: find_hotkeys(topology, NO_AUTH, WINDOW),
+            lambda: planted.extend(plant(lambda _: writes, lambda _: reads)),
+        )
+
+        assert [k.name for k in report.keys] == planted
+        assert {k.node for k in report.keys} == {replica.address}
+        assert set(report.tracked_nodes) == {master.address, replica.address}
+        assert tracking_left(reads) is None and tracking_left(writes) is None

@@ -51,7 +51,9 @@ def plant(
     """Hot keys read their counts, warm keys ``WARM_READS`` times, cold keys never.
 
     ``writer(name)`` / ``reader(name)`` give the client that writes / reads a key (a master,
-    a replica, a cluster node). Returns the hot key names, hottest first.
+    a replica, a cluster node); make them hand out clients made once (a redis.Redis costs
+    ~10 ms to build, which would stretch the traffic past a tracking window). Returns the hot
+    key names, hottest first.
     """
     pipes: dict[tuple[Any, Any], Any] = {}  # one pipeline per server the writes go to
 
