@@ -100,10 +100,12 @@ def find_hotkeys(
     counters = _read_counters(topology, floors, auth, options, progress=progress, cancel=cancel)
     shares = hot_ranking.shard_shares(trackings, shard_of)
     wanted: dict[str | None, dict[int | None, set[bytes]]] = defaultdict(lambda: defaultdict(set))
+    located: set[tuple[str | None, bytes]] = set()
     for shard, db, name in hot_ranking.hottest(counters, options.hotkey_max_records):
         wanted[shard][db].add(name)
+        located.add((shard, name))
     for (shard, name), share in shares.items():
-        if share.reaches(options.hotkey_min_share):
+        if share.reaches(options.hotkey_min_share) and (shard, name) not in located:
             wanted[shard][None].add(name)  # HOTKEYS does not say which database
     sizes = _sizes(topology, wanted, auth, options)
     _count_the_rest(topology, counters, sizes, auth, options, lfu_nodes={f.node for f in floors})
