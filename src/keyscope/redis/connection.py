@@ -307,6 +307,12 @@ class RawConnection:
                 raise ErrorReply(str(reply))
         return reply
 
+    def check_marker(self) -> None:
+        """Send ``marker_command`` once and see it answered: a denied ECHO would otherwise
+        leave ``read_group`` waiting for a marker that never comes."""
+        if self.command("ECHO", self._marker) != self._marker:
+            raise NodeError("ECHO did not answer the way Redis does", node=self.endpoint.address)
+
     def check_denied(self, replies: list[Any], *command: str | bytes | int) -> None:
         """Raise NodePermissionDenied, naming this node, if the ACL refused ``command``."""
         try:

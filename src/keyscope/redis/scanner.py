@@ -209,6 +209,7 @@ class Scanner(Generic[R]):
             socket_timeout=self.options.socket_timeout,
         )
         try:
+            conn.check_marker()
             if target.readonly:
                 conn.command("READONLY")
             probe = self.probe.for_node(conn)
