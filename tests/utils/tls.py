@@ -134,6 +134,10 @@ def make_certs(folder: Path) -> Certs:
     return Certs(folder)
 
 
+FAST_SYNC = ["--repl-diskless-sync-delay", "0"]
+"""Replicas (and keyscope's snapshots) start their sync at once, not after 5 s."""
+
+
 @dataclass
 class TlsRedisServer(RedisServer):
     """A redis-server reachable over TLS only; ``port`` is its TLS port."""
@@ -152,7 +156,9 @@ class TlsRedisServer(RedisServer):
 
 
 def tls_args(certs: Certs, port: int, *, auth_clients: bool, named: bool = False) -> list[str]:
-    cert, key = (certs.named_cert, certs.named_key) if named else (certs.server_cert, certs.server_key)
+    cert, key = (certs.named_cert, certs.named_key) if named else (
+        certs.server_cert, certs.server_key
+    )  # fmt: skip
     return [
         "--port", "0", "--tls-port", str(port),
         "--tls-cert-file", str(cert), "--tls-key-file", str(key),
@@ -170,12 +176,17 @@ def start_tls_server(
     password: str | None = None,
     extra: list[str] | None = None,
     named: bool = False,
+    port: int | None = None,
+    binary: str | None = None,
 ) -> TlsRedisServer:
-    port = free_port()
-    args = [*tls_args(certs, port, auth_clients=auth_clients, named=named), *(extra or [])]
+    port = port or free_port()
+    args = [*tls_args(certs, port, auth_clients=auth_clients, named=named), *FAST_SYNC,
+            *(extra or [])]  # fmt: skip
     server = TlsRedisServer(
         port=port, workdir=workdir, password=password, extra=args, certs=certs, named=named
     )
+    if binary is not None:
+        server.binary = binary
     return server.start()  # type: ignore[return-value]
 
 
@@ -189,18 +200,32 @@ def start_tls_replica(master: TlsRedisServer, workdir: Path) -> TlsRedisServer:
     return replica
 
 
+def _cluster_port() -> int:
+    """A free port whose cluster bus port (+10000) stays below 65000."""
+    while (port := free_port()) >= 55000:
+        pass
+    return port
+
+
 @dataclass
 class TlsCluster(Cluster):
     certs: Certs | None = field(default=None)
 
+    def client(self) -> redis.RedisCluster:
+        assert self.certs is not None
+        m = self.masters[0]
+        return redis.RedisCluster(
+            host=m.host, port=m.port, ssl=True, ssl_ca_certs=str(self.certs.ca),
+            ssl_certfile=str(self.certs.client_cert), ssl_keyfile=str(self.certs.client_key),
+        )  # fmt: skip
+
 
 def start_tls_cluster(workdir: Path, certs: Certs, shards: int = 3) -> TlsCluster:
     """``shards`` masters with one replica each, joined over TLS by redis-cli."""
+    node = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+            "--cluster-node-timeout", "5000", *FAST_SYNC]  # fmt: skip
     servers = [
-        start_tls_server(workdir / f"node{i}", certs, extra=[
-            "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-            "--cluster-node-timeout", "5000",
-        ])  # fmt: skip
+        start_tls_server(workdir / f"node{i}", certs, extra=node, port=_cluster_port())
         for i in range(shards * 2)
     ]
     args = [REDIS_CLI, "--tls", "--cacert", str(certs.ca), "--cert", str(certs.client_cert),
@@ -224,9 +249,7 @@ def _wait_cluster_ok(servers: list[TlsRedisServer]) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         states = [s.client().cluster("info").get("cluster_state") for s in servers]
-        links = [
-            s.client().info("replication").get("master_link_status", "up") for s in servers
-        ]
+        links = [s.client().info("replication").get("master_link_status", "up") for s in servers]
         if all(state == "ok" for state in states) and all(link == "up" for link in links):
             return
         time.sleep(0.1)

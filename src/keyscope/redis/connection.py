@@ -210,9 +210,11 @@ class RawConnection:
             self._sock.settimeout(max(deadline - time.monotonic(), 0.001))
             self._sock.sendall((pack(*auth) if auth else b"") + pack("PING"))
             replies = self._opening_replies(2 if auth else 1, deadline)
-        except ssl.SSLError as exc:
-            raise (tls_layer.refusal(exc, node) or transport.not_redis(node, exc)) from None
-        except (OSError, hiredis.ProtocolError) as exc:
+        except OSError as exc:
+            tls = login.tls
+            refused = tls and tls_layer.refusal(exc, node, tls, handshake_done=True)
+            raise (refused or transport.not_redis(node, exc)) from None
+        except hiredis.ProtocolError as exc:
             raise transport.not_redis(node, type(exc).__name__) from None
         error = opening.judge(node, login, replies[0] if auth else None, replies[-1])
         if error is not None:

@@ -26,28 +26,40 @@ from collections.abc import Iterator
 from keyscope.domain.errors import InvalidInput, TlsRefused
 from keyscope.redis.auth import Tls
 
-_ALERTS = {
-    "TLSV13_ALERT_CERTIFICATE_REQUIRED": "the server requires a client certificate (set one)",
-    "SSLV3_ALERT_HANDSHAKE_FAILURE": "the server refused the TLS handshake (does it require a "
-    "client certificate?)",
-    "SSLV3_ALERT_BAD_CERTIFICATE": "the server refused the client certificate",
-    "TLSV1_ALERT_UNKNOWN_CA": "the server does not trust the client certificate's CA",
-    "SSLV3_ALERT_CERTIFICATE_UNKNOWN": "the server refused the client certificate",
-    "TLSV1_ALERT_DECRYPT_ERROR": "the server refused the client certificate",
-}
-"""Alerts a TLS Redis sends about our certificate, by OpenSSL's reason name."""
+_CERTIFICATE_ALERTS = frozenset(
+    {
+        "TLSV13_ALERT_CERTIFICATE_REQUIRED",
+        "SSLV3_ALERT_HANDSHAKE_FAILURE",
+        "SSLV3_ALERT_BAD_CERTIFICATE",
+        "SSLV3_ALERT_CERTIFICATE_UNKNOWN",
+        "TLSV1_ALERT_UNKNOWN_CA",
+        "TLSV1_ALERT_DECRYPT_ERROR",
+        "TLSV1_ALERT_ACCESS_DENIED",
+    }
+)
+"""Alerts (OpenSSL's reason names) a TLS Redis sends when it will not take our certificate."""
 
 
-def refusal(exc: ssl.SSLError, node: str) -> TlsRefused | None:
-    """The explainable TLS failure behind ``exc``, or None (not a TLS server, it seems)."""
+def refusal(exc: OSError, node: str, tls: Tls, *, handshake_done: bool) -> TlsRefused | None:
+    """The explainable TLS failure behind ``exc``, or None (not a TLS Redis, it seems).
+
+    With TLS 1.3 a server judges the client's certificate after the client has finished its
+    handshake, so its alert comes with the first reply, or is lost when the server closes
+    the connection first (the client's unread request makes that a reset): an alert about
+    certificates, or the connection closed right after a completed handshake, both mean
+    the server will not take the client certificate we sent (or none).
+    """
     if isinstance(exc, ssl.SSLCertVerificationError):
         # OpenSSL's own words about the certificate (local text, nothing the server chose).
         why = exc.verify_message or "verification failed"
         return TlsRefused(f"TLS: the server's certificate was not accepted: {why}", node=node)
-    reason = getattr(exc, "reason", None)
-    if reason in _ALERTS:
-        return TlsRefused(f"TLS: {_ALERTS[reason]}", node=node)
-    return None
+    alert = getattr(exc, "reason", None) in _CERTIFICATE_ALERTS
+    closed = handshake_done and not isinstance(exc, TimeoutError)
+    if not (alert or closed):
+        return None
+    if tls.client_cert:
+        return TlsRefused("TLS: the server refused the client certificate", node=node)
+    return TlsRefused("TLS: the server requires a client certificate", node=node)
 
 
 @contextlib.contextmanager

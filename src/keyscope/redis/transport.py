@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import ssl
 import time
 
 from keyscope.domain.errors import NodeUnreachable
@@ -51,9 +50,8 @@ def open_socket(host: str, port: int, tls: Tls | None, deadline: float) -> socke
         return sock
     try:
         return tls_layer.wrap(sock, tls, host, deadline)
-    except ssl.SSLError as exc:
-        raise (tls_layer.refusal(exc, node) or not_redis(node, exc)) from None
     except OSError as exc:
-        raise not_redis(node, exc) from None
+        refused = tls_layer.refusal(exc, node, tls, handshake_done=False)
+        raise (refused or not_redis(node, exc)) from None
     finally:
         sock.close()  # detached into the TLS socket when the handshake worked: a no-op then

@@ -94,9 +94,7 @@ def update_instance(
 ) -> Response:
     """New credentials (or name): checked live first, so a wrong one changes nothing (400)."""
     auth = body.auth(services.runner.auth_of(instance))
-    topology = services.runner.discover(
-        InstanceMode(instance.mode), list(instance.addresses), auth
-    )
+    topology = services.runner.discover(InstanceMode(instance.mode), list(instance.addresses), auth)
     instance_logins.store_login(instance, auth, services.secrets.encrypt)
     if body.name is not None:
         instance.name = body.name
