@@ -9,6 +9,7 @@ clear line, and a plain connection to a TLS port is "not a Redis server".
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,8 +205,12 @@ EVERY_SUCCESS = {"bigkey": "success", "hotkey": "success", "expire": "success",
 
 
 def test_the_api_runs_everything_over_tls_with_client_certificates_and_never_shows_the_key(
-    pair: tuple[TlsRedisServer, TlsRedisServer], certs: Certs, tmp_path: Path
+    pair: tuple[TlsRedisServer, TlsRedisServer],
+    certs: Certs,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     _master, replica = pair
     key_pem = certs.client_key.read_text()
     with running_app(tmp_path) as (_app, client):
@@ -219,6 +224,7 @@ def test_the_api_runs_everything_over_tls_with_client_certificates_and_never_sho
         }  # fmt: skip
         assert key_pem not in shown.text
     key_body = "".join(key_pem.splitlines()[1:-1])
+    assert key_body not in caplog.text
     for path in (tmp_path / "keyscope-data").iterdir():
         if path.is_file():
             assert key_body.encode() not in path.read_bytes()  # encrypted at rest

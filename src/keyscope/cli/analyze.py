@@ -178,7 +178,7 @@ def bigkeys(
 ) -> None:
     """Big keys of every shard, by the DCS rules (strings over 10 KB, collections over 5,000).
 
-    Example: KEYSCOPE_REDIS_PASSWORD=... keyscope analyze bigkeys redis://10.0.0.5:6379 --format csv
+    Example: keyscope analyze bigkeys rediss://ks@10.0.0.5:6380 --tls-ca ca.pem --password-stdin
     """
     mode = InstanceMode.CLUSTER if cluster else InstanceMode.SINGLE
     topology, auth = _topology(url, mode, connection)

@@ -210,6 +210,7 @@ class Scanner(Generic[R]):
         )
         try:
             conn.check_marker()
+            throttle.record(1)
             if target.readonly:
                 conn.command("READONLY")
             probe = self.probe.for_node(conn)
