@@ -8,8 +8,7 @@ the default user.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,8 +19,9 @@ from keyscope.domain.topology import InstanceMode
 from keyscope.redis.acl import KEY_RULE
 from keyscope.redis.auth import Auth
 from keyscope.redis.topology import discover
-from tests.utils.analyses import ANALYSES, run_analysis, write_keyspace
-from tests.utils.dcs import SignedClient, is_dcs_error
+from tests.integration.test_api_bigkeys import wait_finished
+from tests.utils.analyses import ANALYSES, fill_cluster, run_analysis, write_keyspace
+from tests.utils.dcs import is_dcs_error
 from tests.utils.servers import Cluster, RedisServer, start_cluster, start_server
 from tests.utils.service import running_app
 
@@ -63,13 +63,20 @@ def command_of(rule: str) -> str:
     return rule.lstrip("+").replace("|", " ").upper()
 
 
-def expect_refusal(caught: pytest.ExceptionInfo[NodePermissionDenied], rule: str) -> None:
-    error = caught.value
-    assert error.rule == rule
-    assert error.message == (
-        f"{error.node}: the server refused {command_of(rule)} to this user (NOPERM); "
-        f"allow it with the ACL rule {rule}"
-    )
+def each_rule_is_needed(
+    servers: list[RedisServer], kept: list[str], rules: list[str], run: Callable[[], object]
+) -> None:
+    """Without any one of ``rules`` (``kept`` kept), ``run`` fails naming that rule."""
+    for rule in rules:
+        set_user(servers, [*kept, *(r for r in rules if r != rule)])
+        with pytest.raises(NodePermissionDenied) as caught:
+            run()
+        error = caught.value
+        assert error.rule == rule
+        assert error.message == (
+            f"{error.node}: the server refused {command_of(rule)} to this user (NOPERM); "
+            f"allow it with the ACL rule {rule}"
+        )
 
 
 LOGIN = Auth(USER, SECRET)
@@ -99,11 +106,9 @@ def test_each_analysis_runs_with_exactly_its_documented_rules_and_fails_without_
     result = run_analysis(analysis, InstanceMode.SINGLE, [server.address], LOGIN, tmp_path)
     assert result
 
-    for rule in rules:
-        set_user([server], [r for r in rules if r != rule])
-        with pytest.raises(NodePermissionDenied) as caught:
-            run_analysis(analysis, InstanceMode.SINGLE, [server.address], LOGIN, tmp_path)
-        expect_refusal(caught, rule)
+    each_rule_is_needed([server], [], rules, lambda: run_analysis(
+        analysis, InstanceMode.SINGLE, [server.address], LOGIN, tmp_path
+    ))  # fmt: skip
 
 
 def test_big_keys_with_the_optional_config_rule_find_the_same_keys(
@@ -121,20 +126,7 @@ def test_big_keys_with_the_optional_config_rule_find_the_same_keys(
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     started = start_cluster(tmp_path_factory.mktemp("acl-cluster"), shards=3, with_replicas=True)
-    for node in started.servers:
-        with node.client() as c:
-            c.config_set("maxmemory-policy", "allkeys-lfu")
-    client = started.client()
-    for tag in ("{a}", "{b}", "{c}"):  # one slot on each of the three shards
-        write_keyspace(client, big=tag == "{a}", prefix=tag)  # type: ignore[arg-type]
-    client.close()
-    replicated = started.masters[0].client().info("replication")["master_repl_offset"]
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and any(
-        r.client().info("replication").get("slave_repl_offset", 0) < replicated
-        for r in started.replicas
-    ):
-        time.sleep(0.05)
+    fill_cluster(started)
     yield started
     started.stop()
 
@@ -149,11 +141,9 @@ def test_on_a_cluster_each_analysis_needs_exactly_the_documented_additions(
     set_user(nodes, [*rules, *added])
     assert run_analysis(analysis, InstanceMode.CLUSTER, cluster.addresses, LOGIN, tmp_path)
 
-    for rule in added:
-        set_user(nodes, [*rules, *(r for r in added if r != rule)])
-        with pytest.raises(NodePermissionDenied) as caught:
-            run_analysis(analysis, InstanceMode.CLUSTER, cluster.addresses, LOGIN, tmp_path)
-        expect_refusal(caught, rule)
+    each_rule_is_needed(nodes, rules, added, lambda: run_analysis(
+        analysis, InstanceMode.CLUSTER, cluster.addresses, LOGIN, tmp_path
+    ))  # fmt: skip
 
 
 def test_a_wrong_user_name_fails_even_where_the_default_user_needs_no_password(
@@ -193,15 +183,6 @@ def test_a_password_for_the_default_user_is_sent_as_auth_password(server: RedisS
         discover(InstanceMode.SINGLE, [server.address], Auth("default", "not-it"))
 
 
-def wait_task(client: SignedClient, path: str) -> dict[str, object]:
-    deadline = time.monotonic() + 60
-    while True:
-        record: dict[str, object] = client.get(path).json()
-        if record["status"] in ("success", "failed") or time.monotonic() > deadline:
-            return record
-        time.sleep(0.05)
-
-
 def test_through_the_api_a_denied_command_fails_the_task_naming_the_rule_to_add(
     server: RedisServer, tmp_path: Path
 ) -> None:
@@ -217,7 +198,7 @@ def test_through_the_api_a_denied_command_fails_the_task_naming_the_rule_to_add(
         assert (shown["username"], shown["has_password"]) == (USER, True)
 
         task = client.post(f"/instances/{instance}/bigkey-task").json()
-        record = wait_task(client, f"/instances/{instance}/bigkey-task/{task['id']}")
+        record = wait_finished(client, f"/instances/{instance}/bigkey-task/{task['id']}")
 
         assert record["status"] == "failed"
         assert record["reason"] == (

@@ -7,7 +7,6 @@ nothing; the password stays write-only.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from keyscope.redis.transport import NOT_REDIS
+from tests.integration.test_api_bigkeys import wait_finished
 from tests.utils.dcs import SignedClient, is_dcs_error
 from tests.utils.servers import RedisServer, start_server
 from tests.utils.service import running_app
@@ -52,13 +52,7 @@ def big_keys(client: SignedClient, instance: str) -> dict[str, Any]:
     task = client.post(f"/instances/{instance}/bigkey-task")
     if task.status_code != 200:  # refused at once (the support check logs in)
         return {"status": "refused", **task.json()}
-    path = f"/instances/{instance}/bigkey-task/{task.json()['id']}"
-    deadline = time.monotonic() + 60
-    while True:
-        record: dict[str, Any] = client.get(path).json()
-        if record["status"] in ("success", "failed") or time.monotonic() > deadline:
-            return record
-        time.sleep(0.05)
+    return wait_finished(client, f"/instances/{instance}/bigkey-task/{task.json()['id']}")
 
 
 def test_a_rotated_password_is_put_and_used_from_then_on(

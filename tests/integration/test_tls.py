@@ -23,7 +23,7 @@ from keyscope.domain.errors import TlsRefused
 from keyscope.domain.topology import InstanceMode
 from keyscope.redis.auth import Auth, Tls
 from keyscope.redis.transport import NOT_REDIS
-from tests.utils.analyses import ANALYSES, run_analysis, write_keyspace
+from tests.utils.analyses import ANALYSES, fill_cluster, run_analysis, write_keyspace
 from tests.utils.dcs import SignedClient, is_dcs_error
 from tests.utils.service import running_app
 from tests.utils.tls import (
@@ -66,26 +66,9 @@ def pair(
 @pytest.fixture(scope="module")
 def cluster(certs: Certs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsCluster]:
     started = start_tls_cluster(tmp_path_factory.mktemp("tls-cluster"), certs)
-    for node in started.servers:
-        with node.client() as c:
-            c.config_set("maxmemory-policy", "allkeys-lfu")
-    client = started.client()
-    for tag in ("{a}", "{b}", "{c}"):  # a slot on each of the three shards
-        write_keyspace(client, big=tag == "{a}", prefix=tag)  # type: ignore[arg-type]
-    client.close()
-    _wait_replicated(started)
+    fill_cluster(started)
     yield started
     started.stop()
-
-
-def _wait_replicated(cluster: TlsCluster) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        offsets = [s.client().info("replication") for s in cluster.servers]
-        masters = {o["master_repl_offset"] for o in offsets if o["role"] == "master"}
-        if all(o.get("slave_repl_offset", 0) in masters for o in offsets if o["role"] == "slave"):
-            return
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,13 @@
 ``run_analysis`` does what the service's task does for that analysis (discovery first, the
 slot-layout reads of a cluster scan, the scan itself; a backup's snapshot), so a test can
 run them all as one user, over TLS or not. ``write_keyspace`` writes keys that make each of
-them send every command it can send: big and small keys of every type, in two databases.
+them send every command it can send: big and small keys of every type; ``fill_cluster``
+writes them on every shard of a cluster.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import redis
@@ -21,6 +23,7 @@ from keyscope.redis.auth import Auth
 from keyscope.redis.replication import save_snapshot
 from keyscope.redis.slots import slot_layout
 from keyscope.redis.topology import discover
+from tests.utils.servers import Cluster
 
 ANALYSES = (
     "discovery",
@@ -72,3 +75,23 @@ def run_analysis(
         workdir.mkdir(parents=True, exist_ok=True)
         return save_snapshot(node.host, node.port, workdir / "backup.rdb", auth=auth)
     raise ValueError(f"no analysis named {name!r}")
+
+
+def fill_cluster(cluster: Cluster) -> None:
+    """An LFU policy on every node, keys on each of three shards (big ones on one), and the
+    replicas caught up."""
+    for node in cluster.servers:
+        with node.client() as c:
+            c.config_set("maxmemory-policy", "allkeys-lfu")
+    client = cluster.client()
+    for tag in ("{a}", "{b}", "{c}"):  # a slot on each of the three shards
+        write_keyspace(client, big=tag == "{a}", prefix=tag)  # type: ignore[arg-type]
+    client.close()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        states = [s.client().info("replication") for s in cluster.servers]
+        offsets = {o["master_repl_offset"] for o in states if o["role"] == "master"}
+        if all(o.get("slave_repl_offset") in offsets for o in states if o["role"] == "slave"):
+            return
+        time.sleep(0.05)
+    raise RuntimeError("the cluster's replicas did not catch up")

@@ -181,8 +181,10 @@ class ReplicationSnapshot(io.RawIOBase):
             yield chunk
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._sock.close()
+        sock = getattr(self, "_sock", None)  # absent when the opening itself failed
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
         super().close()
 
 

@@ -132,30 +132,39 @@ def _left(deadline: float) -> float:
 
 def _first_answering(seeds: Sequence[Endpoint], deadline: float) -> tuple[Endpoint, ServerInfo]:
     """The first registered address to answer (a failed-over master may be gone); else the
-    error of the first address in the list. A wrong password is wrong on every address."""
-    errors: dict[int, NodeError] = {}
-    with contextlib.closing(_outcomes(seeds, server_info, deadline)) as outcomes:
-        for i, outcome in outcomes:
-            if isinstance(outcome, NodeAuthFailed):
-                raise outcome
-            if isinstance(outcome, NodeError):
-                errors[i] = outcome
-                continue
-            return seeds[i], outcome
-    raise errors[min(errors)]
+    error of the first address in the list."""
+    first = _answers(seeds, server_info, deadline, until_first=True)
+    assert first is not None  # every seed either answered or failed
+    return first
 
 
 def _all_answering(endpoints: Sequence[Endpoint], deadline: float) -> None:
     """Every node answers PING (and takes the login); else the first one's error."""
+    _answers(endpoints, _ping, deadline, until_first=False)
+
+
+def _answers(
+    endpoints: Sequence[Endpoint],
+    work: Callable[..., T],
+    deadline: float,
+    *,
+    until_first: bool,
+) -> tuple[Endpoint, T] | None:
+    """``work`` on every endpoint at once; the first success when ``until_first``, else
+    None once all succeeded. Failures raise the error of the earliest endpoint; a wrong
+    password is wrong on every address, so it is raised as soon as it comes."""
     errors: dict[int, NodeError] = {}
-    with contextlib.closing(_outcomes(endpoints, _ping, deadline)) as outcomes:
+    with contextlib.closing(_outcomes(endpoints, work, deadline)) as outcomes:
         for i, outcome in outcomes:
             if isinstance(outcome, NodeAuthFailed):
                 raise outcome
             if isinstance(outcome, NodeError):
                 errors[i] = outcome
+            elif until_first:
+                return endpoints[i], outcome
     if errors:
         raise errors[min(errors)]
+    return None
 
 
 def _ping(endpoint: Endpoint, *, timeout: float) -> object:
