@@ -316,6 +316,9 @@ def test_the_cli_without_client_certificates_and_insecure(
     assert [k["name"] for k in json.loads(out)] == ["blob"]
     insecure = cli("bigkeys", url, "--tls-insecure", "--format", "json")
     assert insecure[0] == 0 and json.loads(insecure[1]) == json.loads(out)
+    plain_url = f"redis://{open_tls.address}"
+    flag = cli("bigkeys", plain_url, "--tls", "--tls-ca", str(certs.ca), "--format", "json")
+    assert flag[0] == 0 and json.loads(flag[1]) == json.loads(out)
 
 
 def test_the_cli_prints_one_line_for_what_is_wrong_with_tls(
@@ -331,7 +334,9 @@ def test_the_cli_prints_one_line_for_what_is_wrong_with_tls(
         1, "", f"keyscope: {master.address}: TLS: the server requires a client certificate\n"
     )  # fmt: skip
     assert plain == (1, "", f"keyscope: {master.address}: {NOT_REDIS}\n")
-    assert options_without_tls == (2, "", "keyscope: the --tls-* options need a rediss:// URL\n")
+    assert options_without_tls == (
+        2, "", "keyscope: the --tls-* options need TLS: a rediss:// URL or --tls\n"
+    )  # fmt: skip
     assert half_pair == (2, "", "keyscope: --tls-cert and --tls-key go together\n")
 
 

@@ -7,7 +7,8 @@ URL's own user and password, into an ``Auth`` with ``connection.auth(url_auth)``
 
 The password comes from exactly one of: the URL, ``--password-stdin``, ``--password-file``;
 else from ``KEYSCOPE_REDIS_PASSWORD`` (like redis-cli's ``REDISCLI_AUTH``), so it need not
-appear in ``ps``. TLS is on for a ``rediss://`` URL; the ``--tls-*`` options need one.
+appear in ``ps``. TLS is on for a ``rediss://`` URL or with ``--tls`` (a command without a
+URL has only the flag); the other ``--tls-*`` options need it on.
 Only typer and the ``Auth`` value are imported here (the CLI starts fast).
 """
 
@@ -25,7 +26,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from keyscope.domain.errors import InvalidInput
-from keyscope.redis.auth import Auth, Tls
+from keyscope.redis.auth import NO_AUTH, Auth, Tls
 
 T = TypeVar("T")
 
@@ -52,6 +53,7 @@ class ConnectionOptions:
         Path | None,
         _option("--password-file", metavar="FILE", help="Read the password from FILE."),
     ] = None
+    tls: Annotated[bool, _option("--tls", help="Connect over TLS (as rediss:// does).")] = False
     tls_ca: Annotated[
         Path | None,
         _option("--tls-ca", metavar="FILE", help="CA certificate(s) to trust (PEM)."),
@@ -72,9 +74,9 @@ class ConnectionOptions:
         bool, _option("--tls-insecure", help="Accept any server certificate (no verification).")
     ] = False
 
-    def auth(self, url_auth: Auth) -> Auth:
-        """The login: the URL's user, password and scheme with these options; InvalidInput
-        when they contradict each other or a file cannot be read."""
+    def auth(self, url_auth: Auth = NO_AUTH) -> Auth:
+        """The login: the URL's user, password and scheme (none: ``NO_AUTH``) with these
+        options; InvalidInput when they contradict each other or a file cannot be read."""
         if self.username and url_auth.username and self.username != url_auth.username:
             raise InvalidInput("two different users: one in the URL, one in --username")
         return Auth(
@@ -99,9 +101,9 @@ class ConnectionOptions:
 
     def _tls(self, url_auth: Auth) -> Tls | None:
         given = [self.tls_ca, self.tls_cert, self.tls_key, self.tls_server_name]
-        if url_auth.tls is None:
+        if url_auth.tls is None and not self.tls:
             if any(v is not None for v in given) or self.tls_insecure:
-                raise InvalidInput("the --tls-* options need a rediss:// URL")
+                raise InvalidInput("the --tls-* options need TLS: a rediss:// URL or --tls")
             return None
         if (self.tls_cert is None) != (self.tls_key is None):
             raise InvalidInput("--tls-cert and --tls-key go together")
