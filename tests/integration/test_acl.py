@@ -82,12 +82,25 @@ def each_rule_is_needed(
 LOGIN = Auth(USER, SECRET)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    """A protected standalone with keys of every type in two databases, and an LFU policy."""
+ENGINES = Path(__file__).resolve().parents[2].parent / "shared" / "engines"
+
+
+@pytest.fixture(scope="module", params=["redis-server on PATH", "valkey-8.0.1", "redis-7.4.1"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RedisServer]:
+    """A protected standalone with keys of every type in two databases, and an LFU policy;
+    the PATH's redis-server, and two engines of ../shared/engines where they are."""
+    engine: dict[str, str] = {}
+    if request.param != "redis-server on PATH":
+        path = ENGINES / request.param / "bin" / "redis-server"
+        if not path.is_file():
+            pytest.skip(f"{request.param} is not in ../shared/engines")
+        engine["binary"] = str(path)
     started = start_server(
         tmp_path_factory.mktemp("acl"), password=ADMIN_PASSWORD,
-        extra=["--maxmemory-policy", "allkeys-lfu"],
+        extra=["--maxmemory-policy", "allkeys-lfu", "--repl-diskless-sync-delay", "0"],
+        **engine,
     )  # fmt: skip
     with started.client() as c0, started.client(db=3) as c3:
         write_keyspace(c0)

@@ -83,6 +83,7 @@ def fill_cluster(cluster: Cluster) -> None:
     for node in cluster.servers:
         with node.client() as c:
             c.config_set("maxmemory-policy", "allkeys-lfu")
+            c.config_set("repl-diskless-sync-delay", "0")  # snapshots start at once
     client = cluster.client()
     for tag in ("{a}", "{b}", "{c}"):  # a slot on each of the three shards
         write_keyspace(client, big=tag == "{a}", prefix=tag)  # type: ignore[arg-type]
