@@ -132,6 +132,21 @@ def test_a_server_name_checks_certificates_that_name_no_address(
         server.stop()
 
 
+def test_a_client_certificate_of_another_ca_is_refused_in_one_line(
+    pair: tuple[TlsRedisServer, TlsRedisServer], certs: Certs, tmp_path: Path
+) -> None:
+    master, _replica = pair
+    stranger = make_certs(tmp_path / "other-ca")
+    foreign = Tls(ca_cert=certs.ca.read_text(), client_cert=stranger.client_cert.read_text(),
+                  client_key=stranger.client_key.read_text())  # fmt: skip
+    with pytest.raises(TlsRefused) as caught:
+        run_analysis("discovery", InstanceMode.SINGLE, [master.address], Auth(tls=foreign),
+                     tmp_path)  # fmt: skip
+    assert (
+        caught.value.message == f"{master.address}: TLS: the server refused the client certificate"
+    )
+
+
 # -- the API ---------------------------------------------------------------------------------
 
 
