@@ -4,7 +4,7 @@ Asked in one round trip: ``INFO memory`` (the eviction policy: counters exist on
 LFU one), ``CONFIG GET lfu-log-factor`` and ``lfu-decay-time`` (what a counter means in
 accesses; CONFIG may be renamed or refused, then the Redis defaults are assumed) and
 ``HOTKEYS GET``, which has no side effect: it answers nil or the last session's figures where
-the command exists and this user may run it, and an error reply otherwise.
+the command exists and this user may run it (ACL ``+hotkeys``), and an error reply otherwise.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from typing import Any
 import hiredis
 
 from keyscope import defaults
+from keyscope.domain.errors import NodePermissionDenied
 from keyscope.domain.topology import Node
+from keyscope.redis.acl import check_replies
 from keyscope.redis.auth import Auth
 from keyscope.redis.connection import Endpoint, open_connection, pack, parse_info
 
@@ -65,6 +67,10 @@ def node_sources(
         memory, log_factor, decay_time, hotkeys = conn.read(4)
     finally:
         conn.close()
+    try:
+        check_replies([memory], ("INFO", "memory"))  # needed; CONFIG and HOTKEYS are optional
+    except NodePermissionDenied as denied:
+        raise NodePermissionDenied(denied.command, denied.rule, node=node.address) from None
     policy = ""
     if isinstance(memory, bytes):
         policy = str(parse_info(memory.decode("utf-8", "replace")).get("maxmemory_policy", ""))
