@@ -61,3 +61,26 @@ def valkey_server(tmp_path: Path) -> Iterator[RedisServer]:
     server = start_server(tmp_path / "valkey", binary=str(binary))
     yield server
     server.stop()
+
+
+def _hotkeys_engine_server(tmp_path: Path, policy: str) -> Iterator[RedisServer]:
+    """A standalone server of the engine with HOTKEYS (skipped, naming it, where absent)."""
+    from tests.utils.hotkeys_engine import engine_binary
+
+    server = start_server(
+        tmp_path / f"hotkeys-{policy}", extra=["--maxmemory-policy", policy], binary=engine_binary()
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def hotkeys_lru_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """HOTKEYS and an LRU policy: no LFU counters at all."""
+    yield from _hotkeys_engine_server(tmp_path, "allkeys-lru")
+
+
+@pytest.fixture
+def hotkeys_lfu_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """HOTKEYS and an LFU policy: both measurements."""
+    yield from _hotkeys_engine_server(tmp_path, "allkeys-lfu")

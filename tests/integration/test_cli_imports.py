@@ -72,10 +72,10 @@ def test_rdb_report_loads_neither_the_service_nor_pydantic_nor_rich(tmp_path: Pa
     out, modules = run_and_list_modules(tmp_path, "rdb", "report", str(path), "--top", "5")
 
     assert json.loads(out)["total_num"] == stats.keys
-    assert loaded(modules, *HEAVY, "rich", "hiredis", "keyscope.redis") == []
+    assert loaded(modules, *HEAVY, "rich", "ssl", "hiredis", "keyscope.redis") == []
 
 
-def test_analyze_bigkeys_loads_neither_the_service_nor_pydantic_nor_rich(
+def test_analyze_bigkeys_loads_neither_the_service_nor_pydantic_nor_rich_nor_ssl(
     tmp_path: Path, empty_server: RedisServer
 ) -> None:
     out, modules = run_and_list_modules(
@@ -83,7 +83,7 @@ def test_analyze_bigkeys_loads_neither_the_service_nor_pydantic_nor_rich(
     )
 
     assert json.loads(out) == []
-    assert loaded(modules, *HEAVY, "rich", "keyscope.rdb") == []
+    assert loaded(modules, *HEAVY, "rich", "ssl", "keyscope.rdb") == []  # ssl: TLS only
 
 
 def test_a_table_still_draws_with_rich(tmp_path: Path) -> None:

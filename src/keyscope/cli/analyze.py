@@ -1,27 +1,30 @@
 """``keyscope analyze``: the online analyses against a live server, without the service.
 
-``analyze bigkeys|hotkeys|expire redis://[:password@]host:port [--cluster]`` runs the same
-engine function the service runs and prints the same records (JSON field names as DCS).
-A progress bar is drawn on stderr only when stdout and stderr are terminals. Exit codes: 0 done,
-1 the analysis failed (one line on stderr), 2 bad usage.
+``analyze bigkeys|hotkeys|expire redis[s]://[[user]:password@]host:port [--cluster]`` runs
+the same engine function the service runs and prints the same records (JSON field names as
+DCS). The connection options (``--username``, ``--password-stdin``, ``--password-file``,
+``--tls-*``) are those of ``connect_options``. A progress bar is drawn on stderr only when
+stdout and stderr are terminals. Exit codes: 0 done, 1 the analysis failed (one line on
+stderr), 2 bad usage.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
 from keyscope import defaults
+from keyscope.cli.connect_options import ConnectionOptions, connection_options
 from keyscope.cli.formats import OutputFormat, console, progress_wanted
 from keyscope.domain.errors import InvalidInput, KeyscopeError
-from keyscope.domain.keys import BigKey, HotKey
+from keyscope.domain.keys import BigKey, HotKey, HotKeyReport, key_record
 from keyscope.domain.scan import Progress as ProgressCallback
 from keyscope.domain.scan import ScanOptions
 from keyscope.domain.topology import InstanceMode, Topology
@@ -38,7 +41,13 @@ app = typer.Typer(
 T = TypeVar("T")
 
 
-UrlArg = Annotated[str, typer.Argument(help="redis://[:password@]host:port of a node.")]
+UrlArg = Annotated[
+    str,
+    typer.Argument(
+        help="redis://user:password@host:port of a node (user and password optional); "
+        "rediss:// for TLS."
+    ),
+]
 ClusterOpt = Annotated[
     bool, typer.Option("--cluster", help="The node belongs to a Redis Cluster: scan every shard.")
 ]
@@ -73,13 +82,14 @@ def _options(
     return ScanOptions(scan_count=scan_count, max_ops_per_sec=rate, use_replicas=replicas)
 
 
-def _topology(url: str, mode: InstanceMode) -> tuple[Topology, Auth]:
+def _topology(url: str, mode: InstanceMode, connection: ConnectionOptions) -> tuple[Topology, Auth]:
     try:
         endpoint = parse_url(url)
+        auth = connection.auth(endpoint.auth)
     except InvalidInput as exc:
         _fail(exc.message, 2)
     try:
-        return discover(mode, [endpoint.address], endpoint.auth), endpoint.auth
+        return discover(mode, [endpoint.address], auth), auth
     except InvalidInput as exc:
         _fail(exc.message, 2)
     except KeyscopeError as exc:
@@ -122,21 +132,28 @@ def _run(label: str, work: Callable[[ProgressCallback | None], T]) -> T:
             _fail(exc.message)
 
 
-def _record(key: BigKey | HotKey) -> dict[str, Any]:
-    """A record with DCS field names; ``shard`` only where it is set (cluster)."""
-    data = asdict(key)
-    if data.get("shard") is None:
-        data.pop("shard", None)
-    return data
+COLUMNS = ("name", "type", "shard", "db", "size", "unit", "freq", "node", "cpu_share", "net_share")
+"""Record fields in the order the table and CSV show them (those no record has are left out)."""
+
+_NUMERIC = ("db", "size", "freq", "cpu_share", "net_share")
 
 
-def _print_keys(keys: list[BigKey] | list[HotKey], fmt: OutputFormat, title: str) -> None:
-    records = [_record(k) for k in keys]
+def _cell(column: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if column.endswith("_share"):
+        return f"{value:.1%}"
+    return str(value)
+
+
+def _print_keys(
+    keys: list[BigKey] | list[HotKey], fmt: OutputFormat, title: str, caption: str | None = None
+) -> None:
+    records = [key_record(k) for k in keys]
     if fmt is OutputFormat.JSON:
         typer.echo(json.dumps(records, ensure_ascii=False, indent=2))
         return
-    columns = ["name", "type", "shard", "db", "size", "unit", "freq"]
-    present = [c for c in columns if any(c in r for r in records)] or columns[:6]
+    present = [c for c in COLUMNS if any(c in r for r in records)] or list(COLUMNS[:6])
     if fmt is OutputFormat.CSV:
         writer = csv.writer(sys.stdout)
         writer.writerow(present)
@@ -144,18 +161,35 @@ def _print_keys(keys: list[BigKey] | list[HotKey], fmt: OutputFormat, title: str
         return
     from rich.table import Table
 
-    table = Table(title=f"{title} ({len(records)})")
+    table = Table(title=f"{title} ({len(records)})", caption=caption)
     for c in present:
-        table.add_column(c, justify="right" if c in ("db", "size", "freq") else "left")
+        table.add_column(c, justify="right" if c in _NUMERIC else "left")
     for r in records:
-        table.add_row(*(str(r.get(c, "")) for c in present))
+        table.add_row(*(_cell(c, r.get(c)) for c in present))
     console().print(table)
 
 
+def _measured(report: HotKeyReport) -> str:
+    """How the hot keys were told apart, for the table's caption."""
+    parts = [
+        f"{f.node}: counters from {f.min_freq} (~{report.min_accesses} accesses at "
+        f"lfu-log-factor {f.log_factor}, -1 per {f.decay_time} idle min)"
+        for f in report.lfu
+    ]
+    if report.tracked_nodes:
+        parts.append(
+            f"HOTKEYS {report.window_s} s on {', '.join(report.tracked_nodes)}: "
+            f"from {report.min_share:.0%} of the network bytes"
+        )
+    return "; ".join(parts)
+
+
 @app.command("bigkeys")
+@connection_options
 def bigkeys(
     url: UrlArg,
     *,
+    connection: ConnectionOptions,
     cluster: ClusterOpt = False,
     fmt: FormatOpt = OutputFormat.TABLE,
     max_ops: RateOpt = None,
@@ -165,43 +199,81 @@ def bigkeys(
 ) -> None:
     """Big keys of every shard, by the DCS rules (strings over 10 KB, collections over 5,000).
 
-    Example: keyscope analyze bigkeys redis://:PASSWORD@10.0.0.5:6379 --format csv
+    Example: keyscope analyze bigkeys rediss://ks@10.0.0.5:6380 --tls-ca ca.pem --password-stdin
     """
     from keyscope.analysis.bigkeys import find_bigkeys
 
-    topology, auth = _topology(url, InstanceMode.CLUSTER if cluster else InstanceMode.SINGLE)
+    mode = InstanceMode.CLUSTER if cluster else InstanceMode.SINGLE
+    topology, auth = _topology(url, mode, connection)
     options = _options(max_ops, unthrottled, scan_count, replicas)
     keys = _run("big keys", lambda p: find_bigkeys(topology, auth, options, progress=p))
     _print_keys(keys, fmt, "Big keys")
 
 
 @app.command("hotkeys")
+@connection_options
 def hotkeys(
     url: UrlArg,
     *,
+    connection: ConnectionOptions,
     cluster: ClusterOpt = False,
     fmt: FormatOpt = OutputFormat.TABLE,
     max_ops: RateOpt = None,
     unthrottled: UnthrottledOpt = False,
     scan_count: CountOpt = defaults.SCAN_COUNT,
     replicas: ReplicaOpt = True,
+    min_accesses: Annotated[
+        int,
+        typer.Option(
+            "--min-accesses",
+            min=1,
+            help="LFU floor: a key is hot from the counter this many accesses reach on average.",
+        ),
+    ] = defaults.HOTKEY_MIN_ACCESSES,
+    window: Annotated[
+        int,
+        typer.Option(
+            "--window",
+            min=1,
+            max=defaults.HOTKEYS_WINDOW_MAX_S,
+            help="Seconds of the server's own HOTKEYS tracking, where it has the command.",
+        ),
+    ] = defaults.HOTKEYS_WINDOW_S,
+    min_share: Annotated[
+        float,
+        typer.Option(
+            "--min-share",
+            min=0.0001,
+            max=1.0,
+            help="HOTKEYS floor: the least share (0-1) of the window's network bytes.",
+        ),
+    ] = defaults.HOTKEY_MIN_SHARE,
 ) -> None:
-    """Hot keys by LFU counter (needs maxmemory-policy allkeys-lfu or volatile-lfu).
+    """Hot keys of every node (master and replicas): LFU counters and, on Redis 8.6+, HOTKEYS.
 
+    Needs maxmemory-policy allkeys-lfu or volatile-lfu, or a server with the HOTKEYS command.
     Example: keyscope analyze hotkeys redis://10.0.0.5:6379 --cluster --format json
     """
     from keyscope.analysis.hotkeys import find_hotkeys
 
-    topology, auth = _topology(url, InstanceMode.CLUSTER if cluster else InstanceMode.SINGLE)
-    options = _options(max_ops, unthrottled, scan_count, replicas)
-    keys = _run("hot keys", lambda p: find_hotkeys(topology, auth, options, progress=p))
-    _print_keys(keys, fmt, "Hot keys")
+    mode = InstanceMode.CLUSTER if cluster else InstanceMode.HA  # HA: replicas serve reads too
+    topology, auth = _topology(url, mode, connection)
+    options = dataclasses.replace(
+        _options(max_ops, unthrottled, scan_count, replicas),
+        hotkey_min_accesses=min_accesses,
+        hotkeys_window_s=window,
+        hotkey_min_share=min_share,
+    )
+    report = _run("hot keys", lambda p: find_hotkeys(topology, auth, options, progress=p))
+    _print_keys(report.keys, fmt, "Hot keys", _measured(report))
 
 
 @app.command("expire")
+@connection_options
 def expire(
     url: UrlArg,
     *,
+    connection: ConnectionOptions,
     cluster: ClusterOpt = False,
     fmt: FormatOpt = OutputFormat.TABLE,
     max_ops: RateOpt = None,
@@ -217,7 +289,8 @@ def expire(
     """
     from keyscope.analysis.expire import scan_expired
 
-    topology, auth = _topology(url, InstanceMode.CLUSTER if cluster else InstanceMode.HA)
+    mode = InstanceMode.CLUSTER if cluster else InstanceMode.HA
+    topology, auth = _topology(url, mode, connection)
     options = _options(max_ops, unthrottled, scan_count)
     result = _run(
         "expired keys",
