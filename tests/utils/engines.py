@@ -77,8 +77,10 @@ class EngineSpec:
 
     @property
     def hash_field_ttl(self) -> bool:
-        """HEXPIRE and friends (Redis 7.4+; Valkey 9)."""
-        return self.at_least("redis", 7, 4) or self.at_least("valkey", 9)
+        """HEXPIRE and friends (Redis 7.4+; Valkey 9, which the 2025-01 unstable predates)."""
+        return self.at_least("redis", 7, 4) or (
+            self.at_least("valkey", 9) and self.version != UNSTABLE
+        )
 
     @property
     def no_touch(self) -> bool:

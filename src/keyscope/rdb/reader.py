@@ -14,6 +14,7 @@ from typing import BinaryIO
 from keyscope.domain.errors import RdbFormatError
 from keyscope.domain.keys import KeyRecord, KeyType
 from keyscope.rdb import blobs, memory
+from keyscope.rdb.memory import MemoryModel, model_for
 from keyscope.rdb import constants as c
 from keyscope.rdb.crc64 import Crc64
 from keyscope.rdb.primitives import RdbDecoder
@@ -33,7 +34,13 @@ Measured = tuple[KeyType, str, int, int]
 class RdbReader(RdbDecoder):
     """Iterates the keys of an RDB stream; ``aux``, ``version`` and ``bytes_read`` on the side."""
 
-    def __init__(self, source: str | os.PathLike[str] | BinaryIO, *, verify_checksum: bool = True):
+    def __init__(
+        self,
+        source: str | os.PathLike[str] | BinaryIO,
+        *,
+        verify_checksum: bool = True,
+        memory_model: MemoryModel | None = None,
+    ):
         if isinstance(source, (str, os.PathLike)):
             self._stream: BinaryIO = open(source, "rb")  # noqa: SIM115 - closed when exhausted
             self._owned = True
@@ -47,7 +54,14 @@ class RdbReader(RdbDecoder):
         self.aux: dict[str, bytes] = {}
         self.functions = 0
         self.modules: dict[str, int] = {}
+        self._chosen_model = memory_model
+        self._mem = memory_model or memory.DEFAULT_MODEL
         self._handlers = self._build_handlers()
+
+    @property
+    def memory_model(self) -> MemoryModel:
+        """The model the estimates follow: the one given, else the writer's (known at the first key)."""
+        return self._mem
 
     @property
     def bytes_read(self) -> int:
@@ -76,6 +90,7 @@ class RdbReader(RdbDecoder):
         src = self._src
         db = 0
         expiry: int | None = None
+        chosen = self._chosen_model is not None
         while True:
             at = src.offset
             op = src.byte()
@@ -94,18 +109,17 @@ class RdbReader(RdbDecoder):
                 handler = self._handlers.get(op)
                 if handler is None:
                     raise RdbFormatError(f"unknown value type {op}", offset=at)
+                if not chosen:  # the aux fields that name the writer come before any key
+                    self._mem = model_for(self.aux, self.version, valkey_magic=self.valkey)
+                    chosen = True
                 key = self._string()
                 value_at = src.offset
+                self._key_len, self._expires = len(key), expiry is not None
                 kind, encoding, count, value_mem = handler()
+                if kind != "string":
+                    value_mem += self._mem.key_overhead(len(key), expires=expiry is not None)
                 yield KeyRecord(
-                    db,
-                    key,
-                    kind,
-                    encoding,
-                    expiry,
-                    count,
-                    src.offset - value_at,
-                    memory.key_overhead(len(key)) + value_mem,
+                    db, key, kind, encoding, expiry, count, src.offset - value_at, value_mem
                 )
                 expiry = None
 
@@ -193,17 +207,18 @@ class RdbReader(RdbDecoder):
 
     def _v_string(self) -> Measured:
         length, is_int = self._string_value()
-        encoding = "int" if is_int else "embstr" if length <= memory.EMBSTR_MAX else "raw"
-        return "string", encoding, length, memory.string_value(length, is_int=is_int)
+        mem, klen, expires = self._mem, self._key_len, self._expires
+        encoding = mem.string_encoding(length, klen, is_int=is_int, expires=expires)
+        return "string", encoding, length, mem.string(length, klen, is_int=is_int, expires=expires)
 
     def _v_list_linked(self) -> Measured:
         n = self._len()
         sizes = [self._string_len() for _ in range(n)]
-        return "list", "quicklist", n, memory.quicklist_value(_listpack_nodes(sizes))
+        return "list", "quicklist", n, self._mem.quicklist(_listpack_nodes(sizes))
 
     def _v_list_ziplist(self) -> Measured:
         size, n = self._packed(blobs.ZIPLIST)
-        return "list", "quicklist", n, memory.quicklist_value(_split_nodes(size))
+        return "list", "quicklist", n, self._mem.quicklist(_split_nodes(size))
 
     def _v_quicklist(self, *, v2: bool) -> Measured:
         nodes = self._len()
@@ -224,83 +239,87 @@ class RdbReader(RdbDecoder):
             size, n = self._packed(blobs.LISTPACK if v2 else blobs.ZIPLIST)
             count += n
             node_bytes.append(size)
-        if v2 and self.version >= 11 and nodes == 1 and not plain:
+        if v2 and self._mem.listpack_lists and nodes == 1 and not plain:
             # Redis 7.2+ and Valkey keep a list that fits one node as a bare listpack.
-            return "list", "listpack", count, memory.packed_value(node_bytes[0])
-        return "list", "quicklist", count, memory.quicklist_value(node_bytes)
+            return "list", "listpack", count, self._mem.packed(node_bytes[0])
+        return "list", "quicklist", count, self._mem.quicklist(node_bytes)
 
     def _v_set(self) -> Measured:
         n = self._len()
         total = 0
         all_int = True  # then the set grew out of an intset (members past int32 included)
+        sds = self._mem.sds
         for _ in range(n):
             if all_int:
                 length, all_int = self._string_value()
             else:
                 length = self._string_len()
-            total += memory.sds_size(length)
-        return "set", "hashtable", n, memory.set_hashtable(total, n, from_intset=all_int)
+            total += sds(length)
+        return "set", "hashtable", n, self._mem.set_table(total, n, from_intset=all_int)
 
     def _v_set_intset(self) -> Measured:
         size, n = self._packed(blobs.INTSET)
-        return "set", "intset", n, memory.packed_value(size)
+        return "set", "intset", n, self._mem.packed(size)
 
     def _v_zset(self, *, binary: bool) -> Measured:
         n = self._len()
-        total = 0
+        total = 0.0
         src = self._src
+        member = self._mem.zset_member
         for _ in range(n):
-            total += memory.sds_size(self._string_len())
+            total += member(self._string_len())
             if binary:
                 src.skip(8)
             else:
                 score_len = src.byte()
                 if score_len < 253:
                     src.skip(score_len)
-        return "zset", "skiplist", n, memory.zset_skiplist(total, n)
+        return "zset", "skiplist", n, self._mem.zset_skiplist(total, n)
 
     def _v_hash(self) -> Measured:
         n = self._len()
-        total = longest = 0
-        sds_size, string_len = memory.sds_size, self._string_len
+        total = 0.0
+        longest = 0
+        pair, string_len = self._mem.hash_pair, self._string_len
         for _ in range(n):
             field, value = string_len(), string_len()
-            total += sds_size(field) + sds_size(value)
+            total += pair(field, value)
             longest = max(longest, field, value)
-        return "hash", "hashtable", n, memory.hash_hashtable(total, n, longest=longest)
+        return "hash", "hashtable", n, self._mem.hash_table(total, n, longest=longest)
 
     def _v_hash_metadata(self, *, relative: bool) -> Measured:
         if relative:
             self._src.skip(8)  # the smallest field expiry, for loaders that stream to flash
         n = self._len()
-        total = 0
+        total = 0.0
         for _ in range(n):
-            self._len()  # the field's TTL
-            total += memory.sds_size(self._string_len()) + memory.sds_size(self._string_len())
-        return "hash", "hashtable", n, memory.hash_hashtable(total, n)
+            ttl = self._len() != 0  # the field's TTL, 0 for none
+            total += self._mem.hash_pair(self._string_len(), self._string_len(), ttl=ttl)
+        return "hash", "hashtable", n, self._mem.hash_table(total, n)
 
     def _v_valkey_hash_2(self) -> Measured:
         n = self._len()
-        total = 0
+        total = 0.0
         for _ in range(n):
-            total += memory.sds_size(self._string_len()) + memory.sds_size(self._string_len())
-            self._src.skip(8)  # the field's absolute expiry in ms, -1 for none
-        return "hash", "hashtable", n, memory.hash_hashtable(total, n)
+            field, value = self._string_len(), self._string_len()
+            ttl = self._src.read(8) != b"\xff" * 8  # the field's absolute expiry, -1 for none
+            total += self._mem.hash_pair(field, value, ttl=ttl)
+        return "hash", "hashtable", n, self._mem.hash_table(total, n)
 
     def _v_hash_listpack_ex(self, *, min_expire: bool) -> Measured:
         if min_expire:
             self._src.skip(8)
         size, n = self._packed(blobs.LISTPACK)
-        return "hash", "listpack", n // 3, memory.packed_value(size)
+        return "hash", "listpackex", n // 3, self._mem.listpack_ex(size)
 
     def _v_hash_zipmap(self) -> Measured:
         blob, at = self._blob()
         pairs = self._measure(blobs.zipmap_sizes, blob, at)
-        return "hash", "listpack", len(pairs), memory.packed_value(len(blob))
+        return "hash", "listpack", len(pairs), self._mem.packed(len(blob))
 
     def _v_packed(self, kind: KeyType, encoding: str, layout: blobs.Layout, per: int) -> Measured:
         size, n = self._packed(layout)
-        return kind, encoding, n // per, memory.packed_value(size)
+        return kind, encoding, n // per, self._mem.packed(size)
 
     def _v_stream(self, version: int) -> Measured:
         src = self._src
@@ -322,8 +341,8 @@ class RdbReader(RdbDecoder):
         groups_memory = 0
         for _ in range(self._len()):
             groups_memory += self._stream_group(version)
-        value = memory.ROBJ + memory.STREAM + memory.rax_usage(listpacks, nodes.nodes)
-        value += memory.stream_listpacks(lp_sizes) + groups_memory
+        value = self._mem.stream_base() + memory.rax_usage(listpacks, nodes.nodes)
+        value += self._mem.stream_listpacks(lp_sizes) + groups_memory
         return "stream", "stream", length, value
 
     def _stream_ids(self, count: int) -> RaxNodeCounter:
@@ -347,8 +366,9 @@ class RdbReader(RdbDecoder):
             tree.add(src.read(16))
             src.skip(8)  # delivery time
             self._len()  # delivery count
-        used = memory.STREAM_CG + memory.rax_usage(pel, tree.nodes) + memory.STREAM_NACK * pel
-        consumer_size = memory.STREAM_CONSUMER_7_2 if version >= 3 else memory.STREAM_CONSUMER
+        used = self._mem.stream_group() + memory.rax_usage(pel, tree.nodes)
+        used += memory.STREAM_NACK * pel
+        consumer_size = self._mem.stream_consumer
         for _ in range(self._len()):
             name_len = self._string_len()
             src.skip(8)  # seen time
@@ -365,7 +385,7 @@ class RdbReader(RdbDecoder):
         name = _module_name(module_id)
         self._skip_module_value(at)
         self.modules[name] = self.modules.get(name, 0) + 1
-        return "module", name, 0, memory.module_value(self._src.offset - at)
+        return "module", name, 0, self._mem.module_value(self._src.offset - at)
 
     def _v_module_pre_ga(self) -> Measured:
         raise RdbFormatError(
@@ -392,10 +412,13 @@ class RdbReader(RdbDecoder):
 
 
 def iter_records(
-    source: str | os.PathLike[str] | BinaryIO, *, verify_checksum: bool = True
+    source: str | os.PathLike[str] | BinaryIO,
+    *,
+    verify_checksum: bool = True,
+    memory_model: MemoryModel | None = None,
 ) -> Iterator[KeyRecord]:
     """Yield one KeyRecord per key of an RDB file or stream."""
-    return iter(RdbReader(source, verify_checksum=verify_checksum))
+    return iter(RdbReader(source, verify_checksum=verify_checksum, memory_model=memory_model))
 
 
 def _module_name(module_id: int) -> str:
