@@ -46,6 +46,11 @@ STREAM_ID = 16
 STREAM_NACK = 24
 RAX_NODE_COST = 4 + 8 * 30
 """What Redis counts per radix-tree node (header plus a fixed overhead)."""
+RAX_STRUCT = 24
+"""sizeof(rax), which Valkey 8.1 counts with the nodes of each tree."""
+RAX_NODE_ALLOC = 20
+RAX_KEY_ALLOC = 8
+"""Valkey 8.1's mean allocation per rax node and per key (its value pointer), fitted."""
 STREAM_LISTPACK_PREALLOC = 4096
 """A stream node's listpack is created with this capacity (stream-node-max-bytes default)."""
 EMBSTR_MAX = 44
@@ -257,8 +262,8 @@ class MemoryModel:
             if self.layout == "redis-8":
                 head = self.key_overhead(key_length, expires=expires)
                 return self.alloc(head + 3 + length + 1)
-            if self.layout == "valkey-8.1":
-                head = ROBJ + (8 if expires else 0) + 1 + sds_request(key_length)
+            if self.layout == "valkey-8.1":  # keys keep the type-8 header of their argv
+                head = ROBJ + (8 if expires else 0) + 1 + sds_request(key_length, min_type8=True)
                 return self.alloc(head + 3 + length + 1)
             embstr = 18 + length if self.layout == "redis-6.2" else self.alloc(ROBJ + 4 + length)
             return self.key_overhead(key_length, expires=expires) - ROBJ + embstr
@@ -375,6 +380,13 @@ class MemoryModel:
 
     # -- streams and modules ----------------------------------------------------------
 
+    def rax(self, elements: int, nodes: int) -> int:
+        """A radix tree of stream IDs: Redis charges a fixed cost per node
+        (``streamRadixTreeMemoryUsage``); Valkey 8.1 counts what its nodes allocate."""
+        if self.layout == "valkey-8.1":
+            return RAX_STRUCT + nodes * RAX_NODE_ALLOC + elements * RAX_KEY_ALLOC
+        return elements * STREAM_ID + nodes * RAX_NODE_COST
+
     def stream_base(self) -> int:
         return 40 if self.layout == "redis-6.2" else 80
 
@@ -398,11 +410,6 @@ class MemoryModel:
 
 
 _ZSL_NODE_CACHE: dict[tuple[str, int], float] = {}
-
-
-def rax_usage(elements: int, nodes: int) -> int:
-    """Redis's own charge for a radix tree of stream IDs (``streamRadixTreeMemoryUsage``)."""
-    return elements * STREAM_ID + nodes * RAX_NODE_COST
 
 
 DEFAULT_MODEL = MemoryModel()

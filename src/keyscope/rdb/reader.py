@@ -341,7 +341,7 @@ class RdbReader(RdbDecoder):
         groups_memory = 0
         for _ in range(self._len()):
             groups_memory += self._stream_group(version)
-        value = self._mem.stream_base() + memory.rax_usage(listpacks, nodes.nodes)
+        value = self._mem.stream_base() + self._mem.rax(listpacks, nodes.nodes)
         value += self._mem.stream_listpacks(lp_sizes) + groups_memory
         return "stream", "stream", length, value
 
@@ -366,7 +366,7 @@ class RdbReader(RdbDecoder):
             tree.add(src.read(16))
             src.skip(8)  # delivery time
             self._len()  # delivery count
-        used = self._mem.stream_group() + memory.rax_usage(pel, tree.nodes)
+        used = self._mem.stream_group() + self._mem.rax(pel, tree.nodes)
         used += memory.STREAM_NACK * pel
         consumer_size = self._mem.stream_consumer
         for _ in range(self._len()):
@@ -376,7 +376,7 @@ class RdbReader(RdbDecoder):
                 src.skip(8)  # active time
             consumer_pel = self._len()
             consumer_tree = self._stream_ids(consumer_pel)
-            used += consumer_size + name_len + memory.rax_usage(consumer_pel, consumer_tree.nodes)
+            used += consumer_size + name_len + self._mem.rax(consumer_pel, consumer_tree.nodes)
         return used
 
     def _v_module(self) -> Measured:
