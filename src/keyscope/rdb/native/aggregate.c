@@ -292,12 +292,12 @@ PyObject *agg_result(Agg *a) {
                 goto done;
             }
         }
-        PyObject *entry = Py_BuildValue("(KKNNNKK)", (unsigned long long)s->num,
-                                        (unsigned long long)s->bytes,
-                                        u64_list(s->hist_num, NBOUNDS + 1),
-                                        u64_list(s->hist_bytes, NBOUNDS + 1), counts,
-                                        (unsigned long long)p->decremented,
-                                        (unsigned long long)p->occurrences);
+        PyObject *entry = Py_BuildValue(
+            "{s:K,s:K,s:N,s:N,s:N,s:K,s:K}", "num", (unsigned long long)s->num, "bytes",
+            (unsigned long long)s->bytes, "hist_num", u64_list(s->hist_num, NBOUNDS + 1),
+            "hist_bytes", u64_list(s->hist_bytes, NBOUNDS + 1), "prefixes", counts,
+            "decremented", (unsigned long long)p->decremented, "occurrences",
+            (unsigned long long)p->occurrences);
         if (!entry || PyDict_SetItemString(types, TYPE_NAMES[t].text, entry) < 0) {
             Py_XDECREF(entry);
             goto done;
@@ -307,8 +307,10 @@ PyObject *agg_result(Agg *a) {
     for (size_t i = 0; i < a->db_cap; i++) {
         DbSlot *d = &a->dbs[i];
         if (!d->used) continue;
-        PyObject *x = Py_BuildValue("(KKKK)", (unsigned long long)d->db, (unsigned long long)d->num,
-                                    (unsigned long long)d->bytes, (unsigned long long)d->expires);
+        PyObject *x = Py_BuildValue("{s:K,s:K,s:K,s:K}", "db", (unsigned long long)d->db, "num",
+                                    (unsigned long long)d->num, "bytes",
+                                    (unsigned long long)d->bytes, "expires",
+                                    (unsigned long long)d->expires);
         if (!x || PyList_Append(dbs, x) < 0) {
             Py_XDECREF(x);
             goto done;
@@ -317,8 +319,8 @@ PyObject *agg_result(Agg *a) {
     }
     for (size_t i = 0; i < a->top_n; i++) {
         TopEntry *e = &a->top[i];
-        PyObject *x = Py_BuildValue("(KLN)", (unsigned long long)e->weight, (long long)e->seq,
-                                    record_tuple(&e->rec));
+        PyObject *x = Py_BuildValue("{s:K,s:L,s:N}", "weight", (unsigned long long)e->weight,
+                                    "seq", (long long)e->seq, "record", record_tuple(&e->rec));
         if (!x || PyList_Append(top, x) < 0) {
             Py_XDECREF(x);
             goto done;

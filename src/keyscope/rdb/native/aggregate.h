@@ -66,7 +66,7 @@ int agg_setup(Agg *a, size_t top_keys, size_t capacity, const u8 *delimiters,
 /* OfflineAggregator.feed for one record: 0, or -1 when out of memory. */
 int agg_feed(Agg *a, const Rec *rec);
 void agg_free(Agg *a);
-/* The counters as the dict OfflineAggregator.feed_native reads. */
+/* The counters as Python objects: the Counts shape of rdb/counts.py. */
 PyObject *agg_result(Agg *a);
 
 #endif
