@@ -26,10 +26,9 @@ from keyscope.domain.errors import RdbFormatError
 from keyscope.domain.keys import KeyRecord, display_key
 from keyscope.rdb import FAST_PATH_AVAILABLE, FAST_PATH_STATUS, FastRdbReader, PureRdbReader, fast
 from keyscope.rdb.rows import RowFormat, write_rows_python
+from tests.utils.corpus import FILES, case_id
 from tests.utils.rdbgen import OP_EOF, enc_len, enc_str, write_rdb
 
-CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "rdb-corpus"
-FILES = sorted(CORPUS.glob("**/*.rdb")) if CORPUS.is_dir() else []
 NOW_MS = 1_700_000_000_000
 
 pytestmark = pytest.mark.skipif(
@@ -39,8 +38,7 @@ pytestmark = pytest.mark.skipif(
 Outcome = tuple[list[KeyRecord], tuple[str, int] | None, tuple[Any, ...] | None]
 
 
-def _id(path: Path) -> str:
-    return str(path.relative_to(CORPUS))
+_id = case_id
 
 
 class _Unseekable(io.RawIOBase):
