@@ -71,6 +71,7 @@ ENGINE = """
 import json, sys, time
 from keyscope.domain.scan import ScanOptions
 from keyscope.domain.topology import InstanceMode
+from keyscope.redis.auth import NO_AUTH
 from keyscope.redis.topology import discover
 import redis
 from keyscope.analysis.bigkeys import find_bigkeys
@@ -86,14 +87,14 @@ def served():
     # Redis 7 counts subcommands apart: cmdstat_memory|usage, cmdstat_object|freq.
     return sum(int(v["calls"]) for k, v in stats.items()
                if k.removeprefix("cmdstat_").split("|")[0] in probe_cmds)
-topology = discover(InstanceMode.SINGLE, [address], None)
+topology = discover(InstanceMode.SINGLE, [address], NO_AUTH)
 options = ScanOptions(max_ops_per_sec=rate, scan_count=int(sys.argv[4]))
 before = served()
 t0 = time.perf_counter()
 if which == "bigkeys":
-    found = find_bigkeys(topology, None, options)
+    found = find_bigkeys(topology, NO_AUTH, options)
 else:
-    found = find_hotkeys(topology, None, options)
+    found = find_hotkeys(topology, NO_AUTH, options)
 seconds = time.perf_counter() - t0
 ops = served() - before
 print(json.dumps({"seconds": seconds, "found": len(found), "ops": ops}))

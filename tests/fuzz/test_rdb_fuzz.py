@@ -29,10 +29,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.utils.corpus import CORPUS as REPO_CORPUS
+
 pytestmark = pytest.mark.fuzz
 
-_DEFAULT_CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "rdb-corpus"
-CORPUS_ROOT = Path(os.environ.get("KEYSCOPE_RDB_CORPUS", str(_DEFAULT_CORPUS)))
+CORPUS_ROOT = Path(os.environ.get("KEYSCOPE_RDB_CORPUS", str(REPO_CORPUS)))
 CORPUS = sorted(CORPUS_ROOT.rglob("*.rdb")) if CORPUS_ROOT.exists() else []
 EXAMPLES = int(os.environ.get("KEYSCOPE_FUZZ_EXAMPLES", "200"))
 HARD_TIMEOUT_S = 20.0

@@ -12,6 +12,7 @@ from keyscope.analysis.bigkeys import ensure_bigkeys_supported, find_bigkeys
 from keyscope.domain.errors import NodeError, Unsupported
 from keyscope.domain.scan import BigKeyThresholds, ScanOptions
 from keyscope.domain.topology import InstanceMode, Topology
+from keyscope.redis.auth import NO_AUTH
 from keyscope.redis.topology import discover
 from tests.utils.servers import Cluster, RedisServer, start_cluster, start_server, wait_in_sync
 
@@ -98,9 +99,9 @@ def test_every_key_over_the_thresholds_is_found_with_the_size_the_server_reports
             )
             for name in names
         }
-    topology = discover(InstanceMode.SINGLE, [redis_server.address], None)
+    topology = discover(InstanceMode.SINGLE, [redis_server.address], NO_AUTH)
 
-    found = find_bigkeys(topology, None, FAST)
+    found = find_bigkeys(topology, NO_AUTH, FAST)
 
     assert {(k.db, k.name): (k.type, k.size) for k in found} == expected
     assert all(k.shard is None for k in found)
@@ -114,9 +115,9 @@ def test_collection_whose_memory_exceeds_the_byte_threshold_is_big(
         write_collection(c, "hash", "fat", 60, value=b"z" * 30_000)
         write_collection(c, "hash", "thin", 60, value=b"z" * 100)
     thresholds = BigKeyThresholds(collection_bytes=1024 * 1024)
-    topology = discover(InstanceMode.SINGLE, [redis_server.address], None)
+    topology = discover(InstanceMode.SINGLE, [redis_server.address], NO_AUTH)
 
-    found = find_bigkeys(topology, None, ScanOptions(max_ops_per_sec=None, bigkeys=thresholds))
+    found = find_bigkeys(topology, NO_AUTH, ScanOptions(max_ops_per_sec=None, bigkeys=thresholds))
 
     assert [(k.name, k.type, k.size, k.unit) for k in found] == [("fat", "hash", 60, "count")]
 
@@ -132,9 +133,9 @@ def test_kept_records_are_the_largest_within_the_per_type_limits(
         for i in range(3):
             c.sadd(f"set{i}", *[f"m{j}" for j in range(10 + i)])
     thresholds = BigKeyThresholds(string_bytes=50, collection_elements=5)
-    topology = discover(InstanceMode.SINGLE, [redis_server.address], None)
+    topology = discover(InstanceMode.SINGLE, [redis_server.address], NO_AUTH)
 
-    found = find_bigkeys(topology, None, ScanOptions(max_ops_per_sec=None, bigkeys=thresholds))
+    found = find_bigkeys(topology, NO_AUTH, ScanOptions(max_ops_per_sec=None, bigkeys=thresholds))
 
     strings = [k for k in found if k.type == "string"]
     lists = [k for k in found if k.type == "list"]
@@ -151,9 +152,9 @@ def test_big_keys_are_found_where_memory_usage_is_not_allowed(redis_server: Redi
         write_collection(c, "zset", "ranking", 5001)
         fill_small(c, "small", 50)
         c.execute_command("ACL", "SETUSER", "default", "-memory")
-    topology = discover(InstanceMode.SINGLE, [redis_server.address], None)
+    topology = discover(InstanceMode.SINGLE, [redis_server.address], NO_AUTH)
 
-    found = find_bigkeys(topology, None, FAST)
+    found = find_bigkeys(topology, NO_AUTH, FAST)
 
     assert [(k.name, k.size) for k in found] == [("blob", 20_000), ("ranking", 5001)]
     assert commandstat_calls(redis_server, "memory|usage") == 0
@@ -165,10 +166,10 @@ def test_a_node_that_refuses_the_probes_fails_the_analysis_naming_it(
     with redis_server.client() as c:
         c.set("k", "v")
         c.execute_command("ACL", "SETUSER", "default", "-memory", "-type")
-    topology = discover(InstanceMode.SINGLE, [redis_server.address], None)
+    topology = discover(InstanceMode.SINGLE, [redis_server.address], NO_AUTH)
 
     with pytest.raises(NodeError) as caught:
-        find_bigkeys(topology, None, FAST)
+        find_bigkeys(topology, NO_AUTH, FAST)
 
     assert caught.value.node == redis_server.address
     assert "TYPE refused" in caught.value.message
@@ -187,10 +188,10 @@ def test_master_replica_instance_is_scanned_on_the_replica(
     with master.client() as c:
         c.set("blob", "x" * 20_000)
         fill_small(c, "small", 100)
-    topology = discover(InstanceMode.HA, [master.address], None)
+    topology = discover(InstanceMode.HA, [master.address], NO_AUTH)
     wait_in_sync(master, replica)
 
-    found = find_bigkeys(topology, None, FAST)
+    found = find_bigkeys(topology, NO_AUTH, FAST)
 
     assert [(k.name, k.size) for k in found] == [("blob", 20_000)]
     assert commandstat_calls(replica, "scan") >= 1
@@ -216,9 +217,9 @@ def test_cluster_every_shard_is_scanned_and_each_key_carries_its_masters_address
         for i in range(300):
             rc.set(f"small:{i}", "x")
     expected = cluster_expected(redis_cluster, names)
-    topology = discover(InstanceMode.CLUSTER, [redis_cluster.addresses[0]], None)
+    topology = discover(InstanceMode.CLUSTER, [redis_cluster.addresses[0]], NO_AUTH)
 
-    found = find_bigkeys(topology, None, FAST)
+    found = find_bigkeys(topology, NO_AUTH, FAST)
 
     assert {k.name: k.shard for k in found} == {n: expected[n] for n in names[10:]}
     assert [k.size for k in found] == [10_241 + i for i in range(29, 9, -1)]
@@ -233,11 +234,11 @@ def test_cluster_with_replicas_reads_every_replica_and_reports_the_master_shard(
         for name in names:
             write_collection(rc, "list", name, 5001)
     expected = cluster_expected(cluster_with_replicas, names)
-    topology = discover(InstanceMode.CLUSTER, [cluster_with_replicas.addresses[0]], None)
+    topology = discover(InstanceMode.CLUSTER, [cluster_with_replicas.addresses[0]], NO_AUTH)
     for shard in topology.shards:
         _wait_cluster_replica(shard.replicas[0].port, shard.master.port, cluster_with_replicas)
 
-    found = find_bigkeys(topology, None, FAST)
+    found = find_bigkeys(topology, NO_AUTH, FAST)
 
     assert {k.name: (k.shard, k.size) for k in found} == {n: (expected[n], 5001) for n in names}
     for server in cluster_with_replicas.replicas:
@@ -254,10 +255,10 @@ def _wait_cluster_replica(replica_port: int, master_port: int, cluster: Cluster)
 def test_progress_reaches_the_number_of_keys(redis_server: RedisServer) -> None:
     with redis_server.client() as c:
         fill_small(c, "k", 100)
-    topology = discover(InstanceMode.SINGLE, [redis_server.address], None)
+    topology = discover(InstanceMode.SINGLE, [redis_server.address], NO_AUTH)
     seen: list[tuple[int, int | None]] = []
 
-    find_bigkeys(topology, None, FAST, progress=lambda n, total: seen.append((n, total)))
+    find_bigkeys(topology, NO_AUTH, FAST, progress=lambda n, total: seen.append((n, total)))
 
     assert seen[-1] == (500, 500)
     assert [n for n, _ in seen] == sorted(n for n, _ in seen)
@@ -277,9 +278,9 @@ def test_valkey_big_keys_are_found_the_same_way(valkey_server: RedisServer) -> N
         c.set("blob", "x" * 20_000)
         write_collection(c, "hash", "wide", 5001)
         fill_small(c, "small", 50)
-    topology = discover(InstanceMode.SINGLE, [valkey_server.address], None)
+    topology = discover(InstanceMode.SINGLE, [valkey_server.address], NO_AUTH)
 
-    found = find_bigkeys(topology, None, FAST)
+    found = find_bigkeys(topology, NO_AUTH, FAST)
 
     assert [(k.name, k.type, k.size) for k in found] == [
         ("blob", "string", 20_000),
@@ -304,8 +305,8 @@ def test_long_compressed_list_is_found_though_it_takes_little_memory(
         c.lpush("squeezed", "a" * 8)
         memory = int(c.memory_usage("squeezed"))
     assert memory < BigKeyThresholds().collection_elements  # under any sound memory bound
-    topology = discover(InstanceMode.SINGLE, [compressing_server.address], None)
+    topology = discover(InstanceMode.SINGLE, [compressing_server.address], NO_AUTH)
 
-    found = find_bigkeys(topology, None, FAST)
+    found = find_bigkeys(topology, NO_AUTH, FAST)
 
     assert [(k.name, k.type, k.size) for k in found] == [("squeezed", "list", 5001)]

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.utils.corpus import CORPUS as CORPUS_ROOT
 from tests.utils.rdbgen import GenStats, write_rdb
 
 pytestmark = pytest.mark.integration
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "rdb-corpus" / "hdt3213-rdb"
+CORPUS = CORPUS_ROOT / "hdt3213-rdb"
 KEY_TYPES = {"string", "list", "set", "zset", "hash", "stream"}
 KEYSCOPE = str(Path(sys.executable).with_name("keyscope"))
 

@@ -10,6 +10,7 @@ from keyscope.analysis.expire import ensure_expire_scan_supported, scan_expired
 from keyscope.domain.errors import Unsupported
 from keyscope.domain.scan import ScanOptions
 from keyscope.domain.topology import InstanceMode, Topology
+from keyscope.redis.auth import NO_AUTH
 from keyscope.redis.topology import discover
 from tests.utils.servers import Cluster, RedisServer
 
@@ -45,9 +46,9 @@ def test_scan_reclaims_every_expired_key_of_every_db_and_counts_it(
     write_expiring(redis_server, 3, "kept", 80, ttl_ms=600_000)
     time.sleep(0.1)
     assert dbsize(redis_server, 0) == 800  # expired, but still held
-    topology = discover(InstanceMode.SINGLE, [redis_server.address], None)
+    topology = discover(InstanceMode.SINGLE, [redis_server.address], NO_AUTH)
 
-    result = scan_expired(topology, None, ScanOptions(scan_count=10))
+    result = scan_expired(topology, NO_AUTH, ScanOptions(scan_count=10))
 
     assert result.expired_keys == 420
     assert result.scanned_keys == 580
@@ -62,9 +63,9 @@ def test_scan_of_a_master_replica_instance_runs_on_the_master(
     write_expiring(master, 0, "gone", 50, ttl_ms=20)
     write_expiring(master, 0, "kept", 10, ttl_ms=None)
     time.sleep(0.1)
-    topology = discover(InstanceMode.HA, [replica.address], None)
+    topology = discover(InstanceMode.HA, [replica.address], NO_AUTH)
 
-    result = scan_expired(topology, None, ScanOptions(scan_count=10))
+    result = scan_expired(topology, NO_AUTH, ScanOptions(scan_count=10))
 
     assert (result.expired_keys, result.scanned_keys) == (50, 10)
     assert dbsize(master, 0) == 10
@@ -79,9 +80,9 @@ def test_scan_of_a_cluster_covers_every_master(redis_cluster: Cluster) -> None:
         for i in range(30):
             rc.set(f"kept:{i}", "v")
     time.sleep(0.1)
-    topology = discover(InstanceMode.CLUSTER, [redis_cluster.addresses[0]], None)
+    topology = discover(InstanceMode.CLUSTER, [redis_cluster.addresses[0]], NO_AUTH)
 
-    result = scan_expired(topology, None, ScanOptions(scan_count=10))
+    result = scan_expired(topology, NO_AUTH, ScanOptions(scan_count=10))
 
     assert (result.expired_keys, result.scanned_keys) == (90, 30)
     assert sum(dbsize(s, 0) for s in redis_cluster.masters) == 30
@@ -89,9 +90,9 @@ def test_scan_of_a_cluster_covers_every_master(redis_cluster: Cluster) -> None:
 
 def test_timeout_stops_the_scan_and_reports_what_was_done(redis_server: RedisServer) -> None:
     write_expiring(redis_server, 0, "kept", 200, ttl_ms=None)
-    topology = discover(InstanceMode.SINGLE, [redis_server.address], None)
+    topology = discover(InstanceMode.SINGLE, [redis_server.address], NO_AUTH)
 
-    result = scan_expired(topology, None, ScanOptions(scan_count=10), timeout_s=0)
+    result = scan_expired(topology, NO_AUTH, ScanOptions(scan_count=10), timeout_s=0)
 
     assert result.scanned_keys == 0
     assert result.expired_keys == 0

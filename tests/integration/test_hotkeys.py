@@ -8,6 +8,7 @@ from keyscope.analysis.hotkeys import ensure_hotkeys_supported, find_hotkeys
 from keyscope.domain.errors import Unsupported
 from keyscope.domain.scan import ScanOptions
 from keyscope.domain.topology import InstanceMode, Topology
+from keyscope.redis.auth import NO_AUTH
 from keyscope.redis.topology import discover
 from tests.utils.servers import Cluster, RedisServer
 
@@ -34,9 +35,9 @@ def test_keys_read_many_times_come_first_with_their_lfu_counter(
         pipe.execute()
         freq = {k: int(c.object("freq", k)) for k in ("hot:string", "hot:hash", "warm:list")}
     assert freq["hot:string"] > freq["warm:list"] > 5
-    topology = discover(InstanceMode.SINGLE, [redis_lfu_server.address], None)
+    topology = discover(InstanceMode.SINGLE, [redis_lfu_server.address], NO_AUTH)
 
-    found = find_hotkeys(topology, None, FAST)
+    found = find_hotkeys(topology, NO_AUTH, FAST)
 
     by_name = {k.name: k for k in found}
     assert set(by_name) == {"hot:string", "hot:hash", "warm:list"}
@@ -51,11 +52,11 @@ def test_keys_read_many_times_come_first_with_their_lfu_counter(
 def test_server_without_lfu_policy_is_refused_naming_the_policy(
     redis_server: RedisServer,
 ) -> None:
-    topology = discover(InstanceMode.SINGLE, [redis_server.address], None)
+    topology = discover(InstanceMode.SINGLE, [redis_server.address], NO_AUTH)
 
     for check in (
-        lambda: ensure_hotkeys_supported(topology, None),
-        lambda: find_hotkeys(topology, None, FAST),
+        lambda: ensure_hotkeys_supported(topology, NO_AUTH),
+        lambda: find_hotkeys(topology, NO_AUTH, FAST),
     ):
         with pytest.raises(Unsupported) as caught:
             check()
@@ -68,9 +69,9 @@ def test_server_without_lfu_policy_is_refused_naming_the_policy(
 def test_volatile_lfu_is_accepted(redis_server: RedisServer) -> None:
     with redis_server.client() as c:
         c.config_set("maxmemory-policy", "volatile-lfu")
-    topology = discover(InstanceMode.SINGLE, [redis_server.address], None)
+    topology = discover(InstanceMode.SINGLE, [redis_server.address], NO_AUTH)
 
-    ensure_hotkeys_supported(topology, None)
+    ensure_hotkeys_supported(topology, NO_AUTH)
 
 
 def test_redis_3_0_is_refused_naming_the_version() -> None:
@@ -95,9 +96,9 @@ def test_cluster_hot_keys_carry_the_shard_that_holds_them(redis_cluster: Cluster
             for _ in range(400):
                 rc.get(name)
         shard_of = {n: rc.get_node_from_key(n).name for n in names}
-    topology = discover(InstanceMode.CLUSTER, [redis_cluster.addresses[0]], None)
+    topology = discover(InstanceMode.CLUSTER, [redis_cluster.addresses[0]], NO_AUTH)
 
-    found = find_hotkeys(topology, None, FAST)
+    found = find_hotkeys(topology, NO_AUTH, FAST)
 
     assert {k.name: (k.shard, k.size) for k in found} == {n: (shard_of[n], 10) for n in names}
 
@@ -119,10 +120,10 @@ def test_master_replica_hot_keys_come_from_the_replica_where_the_reads_are(
             pipe.get("read:on:replica")
         pipe.execute()
         replica_freq = int(r.object("freq", "read:on:replica"))
-    topology = discover(InstanceMode.HA, [master.address], None)
+    topology = discover(InstanceMode.HA, [master.address], NO_AUTH)
     assert [n.address for n in topology.shards[0].replicas] == [replica.address]
 
-    found = find_hotkeys(topology, None, FAST)
+    found = find_hotkeys(topology, NO_AUTH, FAST)
 
     assert found[0].name == "read:on:replica"
     assert found[0].freq == replica_freq > 5  # the master never saw these reads

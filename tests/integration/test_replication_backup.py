@@ -11,6 +11,7 @@ from typing import BinaryIO
 import pytest
 
 from keyscope.domain.errors import NodeAuthFailed, NodeUnreachable
+from keyscope.redis.auth import Auth
 from keyscope.redis.replication import ReplicationSnapshot, save_snapshot
 from tests.utils.servers import RedisServer, free_port, start_server, wait_in_sync
 
@@ -91,7 +92,9 @@ def test_wrong_password_fails_naming_the_node_not_the_password(tmp_path: Path) -
     server = start_server(tmp_path / "auth", password="s3cret-pw")
     try:
         with pytest.raises(NodeAuthFailed) as info:
-            save_snapshot(server.host, server.port, tmp_path / "x.rdb", password="wrong-pw-123")
+            save_snapshot(
+                server.host, server.port, tmp_path / "x.rdb", auth=Auth(password="wrong-pw-123")
+            )
         assert server.address in str(info.value)
         assert "wrong-pw-123" not in str(info.value)
         assert "s3cret-pw" not in str(info.value)
@@ -114,7 +117,9 @@ def test_right_password_takes_the_snapshot(tmp_path: Path) -> None:
     server = start_server(tmp_path / "auth", password="s3cret-pw")
     try:
         server.client().set("k", "v")
-        size = save_snapshot(server.host, server.port, tmp_path / "x.rdb", password="s3cret-pw")
+        size = save_snapshot(
+            server.host, server.port, tmp_path / "x.rdb", auth=Auth(password="s3cret-pw")
+        )
         assert size > 0
         assert (tmp_path / "x.rdb").read_bytes()[:5] == b"REDIS"
     finally:

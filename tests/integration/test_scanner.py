@@ -7,6 +7,7 @@ import pytest
 from keyscope.domain.errors import NodeUnreachable, TaskCancelled
 from keyscope.domain.scan import Cancellation, ScanOptions
 from keyscope.domain.topology import InstanceMode
+from keyscope.redis.auth import NO_AUTH
 from keyscope.redis.connection import Endpoint, open_connection, pack
 from keyscope.redis.probes import CountProbe, SizeProbe
 from keyscope.redis.scanner import Scanner, ScanTarget
@@ -34,7 +35,7 @@ def dbsize(server: RedisServer) -> int:
 
 
 def target_of(server: RedisServer) -> ScanTarget:
-    topology = discover(InstanceMode.SINGLE, [server.address], None)
+    topology = discover(InstanceMode.SINGLE, [server.address], NO_AUTH)
     return ScanTarget(topology.nodes[0])
 
 
@@ -44,7 +45,7 @@ def test_throttled_scan_holds_the_set_rate_and_counts_what_the_server_counts(
     populate(redis_server, 3000)
     target = target_of(redis_server)
     before = calls(redis_server)
-    scanner = Scanner([target], None, SizeProbe(), ScanOptions(max_ops_per_sec=3000))
+    scanner = Scanner([target], NO_AUTH, SizeProbe(), ScanOptions(max_ops_per_sec=3000))
 
     records = [r for page in scanner for r in page]
 
@@ -94,7 +95,7 @@ def test_node_killed_mid_scan_fails_the_scan_naming_the_node(redis_server: Redis
 
     scanner = Scanner(
         [target],
-        None,
+        NO_AUTH,
         SizeProbe(),
         ScanOptions(max_ops_per_sec=None, scan_count=100),
         progress=kill_after_first_page,
@@ -116,7 +117,7 @@ def test_deleting_the_task_stops_the_scan(redis_server: RedisServer) -> None:
 
     scanner = Scanner(
         [target],
-        None,
+        NO_AUTH,
         SizeProbe(),
         ScanOptions(max_ops_per_sec=None, scan_count=100),
         progress=cancel_at_once,
@@ -135,10 +136,12 @@ def test_each_cluster_shard_is_walked_to_the_end_with_its_own_cursor(
         rc.flushall()
         for i in range(600):
             rc.set(f"k:{i}", "v")
-    topology = discover(InstanceMode.CLUSTER, [redis_cluster.addresses[0]], None)
+    topology = discover(InstanceMode.CLUSTER, [redis_cluster.addresses[0]], NO_AUTH)
     targets = [ScanTarget(s.master, (0,), s.master.address) for s in topology.shards]
 
-    scanner = Scanner(targets, None, CountProbe(), ScanOptions(max_ops_per_sec=None, scan_count=10))
+    scanner = Scanner(
+        targets, NO_AUTH, CountProbe(), ScanOptions(max_ops_per_sec=None, scan_count=10)
+    )
     pages = list(scanner)
 
     per_node = {s.address: dbsize(s) for s in redis_cluster.masters}

@@ -8,6 +8,7 @@ from keyscope.domain.errors import Unsupported
 from keyscope.domain.keys import BigKey
 from keyscope.domain.scan import BigKeyThresholds, Cancellation, Progress, ScanOptions
 from keyscope.domain.topology import Topology
+from keyscope.redis.auth import Auth
 from keyscope.redis.probes import SizeProbe
 from keyscope.redis.scanner import DEFAULT_OPTIONS, Scanner
 from keyscope.redis.targets import plan
@@ -49,7 +50,7 @@ def size_probe(topology: Topology, t: BigKeyThresholds) -> SizeProbe:
 
 def find_bigkeys(
     topology: Topology,
-    password: str | None,
+    auth: Auth,
     options: ScanOptions = DEFAULT_OPTIONS,
     *,
     progress: Progress | None = None,
@@ -60,7 +61,7 @@ def find_bigkeys(
     thresholds = options.bigkeys
     targets, total = plan(
         topology,
-        password,
+        auth,
         read_only=True,
         use_replicas=options.use_replicas,
         timeout=options.connect_timeout,
@@ -68,7 +69,7 @@ def find_bigkeys(
     probe = size_probe(topology, thresholds)
     selector = BigKeySelector(thresholds)
     scanner = Scanner(
-        targets, password, probe, options, progress=progress, cancel=cancel, keys_total=total
+        targets, auth, probe, options, progress=progress, cancel=cancel, keys_total=total
     )
     for page in scanner:
         selector.add(page)

@@ -15,6 +15,7 @@ from keyscope.domain.errors import Unsupported
 from keyscope.domain.keys import ExpireScanResult
 from keyscope.domain.scan import Cancellation, Progress, ScanOptions
 from keyscope.domain.topology import Node, Topology
+from keyscope.redis.auth import Auth
 from keyscope.redis.connection import Endpoint, info
 from keyscope.redis.info import parse_node_stats
 from keyscope.redis.probes import CountProbe
@@ -33,10 +34,10 @@ def ensure_expire_scan_supported(topology: Topology) -> None:
         )
 
 
-def _expired_counts(nodes: Sequence[Node], password: str | None, timeout: float) -> dict[str, int]:
+def _expired_counts(nodes: Sequence[Node], auth: Auth, timeout: float) -> dict[str, int]:
     return {
         n.address: parse_node_stats(
-            info(Endpoint(n.host, n.port, password=password), "stats", timeout=timeout)
+            info(Endpoint(n.host, n.port, auth), "stats", timeout=timeout)
         ).expired_keys
         for n in nodes
     }
@@ -44,7 +45,7 @@ def _expired_counts(nodes: Sequence[Node], password: str | None, timeout: float)
 
 def scan_expired(
     topology: Topology,
-    password: str | None,
+    auth: Auth,
     options: ScanOptions = DEFAULT_OPTIONS,
     *,
     timeout_s: float | None = None,
@@ -56,13 +57,13 @@ def scan_expired(
     A run cut short by ``timeout_s`` still reports what it reclaimed and scanned so far.
     """
     ensure_expire_scan_supported(topology)
-    targets, total = plan(topology, password, read_only=False, timeout=options.connect_timeout)
+    targets, total = plan(topology, auth, read_only=False, timeout=options.connect_timeout)
     masters = [t.node for t in targets]
-    before = _expired_counts(masters, password, options.connect_timeout)
+    before = _expired_counts(masters, auth, options.connect_timeout)
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     scanner = Scanner(
         targets,
-        password,
+        auth,
         CountProbe(),
         options,
         progress=progress,
@@ -72,6 +73,6 @@ def scan_expired(
     )
     for _ in scanner:
         pass
-    after = _expired_counts(masters, password, options.connect_timeout)
+    after = _expired_counts(masters, auth, options.connect_timeout)
     expired = sum(max(0, after[a] - before[a]) for a in before)
     return ExpireScanResult(expired_keys=expired, scanned_keys=scanner.stats.total_keys)

@@ -11,6 +11,7 @@ from keyscope.domain.errors import Unsupported
 from keyscope.domain.keys import HotKey
 from keyscope.domain.scan import Cancellation, Progress, ScanOptions
 from keyscope.domain.topology import Node, Topology
+from keyscope.redis.auth import Auth
 from keyscope.redis.connection import Endpoint, info, open_connection
 from keyscope.redis.probes import FreqProbe, SizeProbe, run_probe
 from keyscope.redis.scanner import DEFAULT_OPTIONS, Scanner, ScanTarget
@@ -31,9 +32,9 @@ def _check_version(topology: Topology) -> None:
         )
 
 
-def _check_policies(nodes: Sequence[Node], password: str | None, timeout: float) -> None:
+def _check_policies(nodes: Sequence[Node], auth: Auth, timeout: float) -> None:
     for node in nodes:
-        values = info(Endpoint(node.host, node.port, password=password), "memory", timeout=timeout)
+        values = info(Endpoint(node.host, node.port, auth), "memory", timeout=timeout)
         policy = str(values.get("maxmemory_policy", ""))
         if policy not in LFU_POLICIES:
             raise _refuse(
@@ -42,15 +43,15 @@ def _check_policies(nodes: Sequence[Node], password: str | None, timeout: float)
             )
 
 
-def ensure_hotkeys_supported(topology: Topology, password: str | None) -> None:
+def ensure_hotkeys_supported(topology: Topology, auth: Auth) -> None:
     """DCS.4922 on Redis before 4.0, or where a node to be read has no LFU eviction policy."""
     _check_version(topology)
-    _check_policies(scan_nodes(topology, read_only=True), password, DEFAULT_OPTIONS.connect_timeout)
+    _check_policies(scan_nodes(topology, read_only=True), auth, DEFAULT_OPTIONS.connect_timeout)
 
 
 def find_hotkeys(
     topology: Topology,
-    password: str | None,
+    auth: Auth,
     options: ScanOptions = DEFAULT_OPTIONS,
     *,
     progress: Progress | None = None,
@@ -59,10 +60,10 @@ def find_hotkeys(
     """Read OBJECT FREQ of every key of every shard; report the hottest with type and size."""
     _check_version(topology)
     nodes = scan_nodes(topology, read_only=True, use_replicas=options.use_replicas)
-    _check_policies(nodes, password, options.connect_timeout)
+    _check_policies(nodes, auth, options.connect_timeout)
     targets, total = plan(
         topology,
-        password,
+        auth,
         read_only=True,
         use_replicas=options.use_replicas,
         timeout=options.connect_timeout,
@@ -70,19 +71,19 @@ def find_hotkeys(
     selector = HotKeySelector(options.hotkey_max_records, options.hotkey_min_freq)
     probe = FreqProbe(options.hotkey_min_freq)
     scanner = Scanner(
-        targets, password, probe, options, progress=progress, cancel=cancel, keys_total=total
+        targets, auth, probe, options, progress=progress, cancel=cancel, keys_total=total
     )
     for page in scanner:
         selector.add(page)
         probe.min_freq = selector.floor  # the node threads skip what cannot enter any more
     top = selector.top()
-    return hot_keys(top, _sizes(targets, top, password, options))
+    return hot_keys(top, _sizes(targets, top, auth, options))
 
 
 def _sizes(
     targets: Sequence[ScanTarget],
     top: Sequence[tuple[int, bytes, int, str | None]],
-    password: str | None,
+    auth: Auth,
     options: ScanOptions,
 ) -> dict[tuple[str | None, int, bytes], SizedRecord]:
     """Type and size of the few keys kept, asked after every counter was read (sizing touches)."""
@@ -96,7 +97,7 @@ def _sizes(
             continue
         node = target.node
         conn = open_connection(
-            Endpoint(node.host, node.port, password=password),
+            Endpoint(node.host, node.port, auth),
             connect_timeout=options.connect_timeout,
             socket_timeout=options.socket_timeout,
         )

@@ -39,6 +39,7 @@ from keyscope.domain.keys import BigKey, HotKey
 from keyscope.domain.scan import Progress as ProgressCallback
 from keyscope.domain.scan import ScanOptions
 from keyscope.domain.topology import InstanceMode, Topology
+from keyscope.redis.auth import Auth
 from keyscope.redis.connection import parse_url
 from keyscope.redis.topology import discover
 
@@ -86,13 +87,13 @@ def _options(
     return ScanOptions(scan_count=scan_count, max_ops_per_sec=rate, use_replicas=replicas)
 
 
-def _topology(url: str, mode: InstanceMode) -> tuple[Topology, str | None]:
+def _topology(url: str, mode: InstanceMode) -> tuple[Topology, Auth]:
     try:
         endpoint = parse_url(url)
     except InvalidInput as exc:
         _fail(exc.message, 2)
     try:
-        return discover(mode, [endpoint.address], endpoint.password), endpoint.password
+        return discover(mode, [endpoint.address], endpoint.auth), endpoint.auth
     except InvalidInput as exc:
         _fail(exc.message, 2)
     except KeyscopeError as exc:
@@ -167,9 +168,9 @@ def bigkeys(
 
     Example: keyscope analyze bigkeys redis://:PASSWORD@10.0.0.5:6379 --format csv
     """
-    topology, password = _topology(url, InstanceMode.CLUSTER if cluster else InstanceMode.SINGLE)
+    topology, auth = _topology(url, InstanceMode.CLUSTER if cluster else InstanceMode.SINGLE)
     options = _options(max_ops, unthrottled, scan_count, replicas)
-    keys = _run("big keys", lambda p: find_bigkeys(topology, password, options, progress=p))
+    keys = _run("big keys", lambda p: find_bigkeys(topology, auth, options, progress=p))
     _print_keys(keys, fmt, "Big keys")
 
 
@@ -188,9 +189,9 @@ def hotkeys(
 
     Example: keyscope analyze hotkeys redis://10.0.0.5:6379 --cluster --format json
     """
-    topology, password = _topology(url, InstanceMode.CLUSTER if cluster else InstanceMode.SINGLE)
+    topology, auth = _topology(url, InstanceMode.CLUSTER if cluster else InstanceMode.SINGLE)
     options = _options(max_ops, unthrottled, scan_count, replicas)
-    keys = _run("hot keys", lambda p: find_hotkeys(topology, password, options, progress=p))
+    keys = _run("hot keys", lambda p: find_hotkeys(topology, auth, options, progress=p))
     _print_keys(keys, fmt, "Hot keys")
 
 
@@ -211,11 +212,11 @@ def expire(
 
     Example: keyscope analyze expire redis://10.0.0.5:6379 --max-ops-per-sec 5000
     """
-    topology, password = _topology(url, InstanceMode.CLUSTER if cluster else InstanceMode.HA)
+    topology, auth = _topology(url, InstanceMode.CLUSTER if cluster else InstanceMode.HA)
     options = _options(max_ops, unthrottled, scan_count)
     result = _run(
         "expired keys",
-        lambda p: scan_expired(topology, password, options, timeout_s=timeout, progress=p),
+        lambda p: scan_expired(topology, auth, options, timeout_s=timeout, progress=p),
     )
     record = {"num": result.expired_keys, "scanned_keys": result.scanned_keys}
     if fmt is OutputFormat.JSON:

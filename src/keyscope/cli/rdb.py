@@ -26,11 +26,10 @@ from rich.table import Table
 from rich.text import Text
 
 from keyscope import defaults
-from keyscope.analysis.offline import OfflineOptions, OfflineReport, analyze_rdb, display_key
+from keyscope.analysis.offline import OfflineOptions, OfflineReport, analyze_rdb
 from keyscope.cli.formats import OutputFormat, progress_wanted
 from keyscope.cli.progress_columns import KeysPerSecondColumn
 from keyscope.domain.errors import KeyscopeError
-from keyscope.domain.keys import KeyRecord
 
 app = typer.Typer(
     help="Analyse RDB files offline: full report, or every key as a record.\n\n"
@@ -200,9 +199,9 @@ def report_command(
         _table_report(report, Console())
 
 
-def _write_keys_native(source: BinaryIO, fmt: KeysFormat, out: TextIO) -> None:
-    """The rows of ``keys`` formatted by the compiled reader, the same bytes as below."""
-    from keyscope.rdb import FastRdbReader
+def _write_rows(source: BinaryIO, fmt: KeysFormat, out: TextIO) -> None:
+    """The rows of ``keys`` through the reader's row writer (compiled where built)."""
+    from keyscope.rdb.rows import write_rows
 
     out.flush()
     buffer = getattr(out, "buffer", None)
@@ -213,36 +212,19 @@ def _write_keys_native(source: BinaryIO, fmt: KeysFormat, out: TextIO) -> None:
         target = out.fileno()
     except (AttributeError, OSError, ValueError):
         target = buffer.write if buffer is not None else lambda data: out.write(data.decode())
-    with FastRdbReader(source) as reader:
-        reader.native.write_keys(target, fmt.value)
+    write_rows(source, target, "csv" if fmt is KeysFormat.CSV else "jsonl")
     if buffer is not None:
         buffer.flush()
-
-
-def _record_dict(rec: KeyRecord) -> dict[str, object]:
-    return {
-        "db": rec.db,
-        "key": display_key(rec.key),
-        "type": rec.type,
-        "encoding": rec.encoding,
-        "expiry_ms": rec.expiry_ms,
-        "num_elements": rec.num_elements,
-        "serialized_size": rec.serialized_size,
-        "memory": rec.memory,
-    }
-
-
-KEY_FIELDS = ("db", "key", "type", "encoding", "expiry_ms", "num_elements", "serialized_size",
-              "memory")  # fmt: skip
 
 
 def _keys_document(file: str, fmt: KeysFormat) -> None:
     """``keys`` as one JSON array (still streamed) or one rich table, from the record reader."""
     from keyscope.rdb import RdbReader
+    from keyscope.rdb.rows import ROW_FIELDS, row_fields
 
     out = sys.stdout
     with _open(file) as source, _keys_failures(file):
-        records = (_record_dict(rec) for rec in RdbReader(source))
+        records = (row_fields(rec) for rec in RdbReader(source))
         if fmt is KeysFormat.JSON:
             opened = False  # "[" waits for the first record: a bad header prints nothing
             for row in records:
@@ -252,7 +234,7 @@ def _keys_document(file: str, fmt: KeysFormat) -> None:
             out.write("\n]\n" if opened else "[]\n")
         else:
             rows = [tuple("" if v is None else v for v in row.values()) for row in records]
-            Console().print(_table(f"Keys ({len(rows):,})", KEY_FIELDS, rows))
+            Console().print(_table(f"Keys ({len(rows):,})", ROW_FIELDS, rows))
 
 
 @contextlib.contextmanager
@@ -280,23 +262,13 @@ def keys_command(
 
     Example: keyscope rdb keys dump.rdb --format csv > keys.csv
     """
-    from keyscope.rdb import FAST_PATH_AVAILABLE, RdbReader
+    from keyscope.rdb.rows import ROW_FIELDS
 
     if fmt in (KeysFormat.JSON, KeysFormat.TABLE):
         _keys_document(file, fmt)
         return
     out = sys.stdout
-    writer = csv.writer(out) if fmt is KeysFormat.CSV else None
-    if writer is not None:
-        writer.writerow(KEY_FIELDS)
+    if fmt is KeysFormat.CSV:
+        csv.writer(out).writerow(ROW_FIELDS)
     with _open(file) as source, _keys_failures(file):
-        if FAST_PATH_AVAILABLE:
-            _write_keys_native(source, fmt, out)
-            return
-        for rec in RdbReader(source):
-            row = _record_dict(rec)
-            if writer is not None:
-                writer.writerow(["" if v is None else v for v in row.values()])
-            else:
-                out.write(json.dumps(row, ensure_ascii=False))
-                out.write("\n")
+        _write_rows(source, fmt, out)

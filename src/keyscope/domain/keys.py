@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-KeyType = Literal["string", "list", "set", "zset", "hash", "stream", "module"]
-"""Key types as keyscope reports them; DCS itself names only the first five."""
+KeyType = Literal["string", "list", "set", "zset", "hash", "stream", "array", "module"]
+"""Key types as keyscope reports them; DCS itself names only the first five. ``array`` is
+Redis 8.8's native array type; a module value is ``module`` with the module's type name
+as its encoding."""
 
 SizeUnit = Literal["byte", "count"]
 
@@ -62,3 +64,8 @@ class KeyRecord:
     num_elements: int
     serialized_size: int
     memory: int
+
+
+def display_key(raw: bytes) -> str:
+    """A key as text: UTF-8 where it is, backslash escapes for the other bytes."""
+    return raw.decode("utf-8", "backslashreplace")

@@ -1,19 +1,47 @@
 """Streaming RDB reader and per-key memory estimate: ``iter_records(path_or_stream)``.
 
-``RdbReader`` is the compiled reader (``rdb/fast.py``) where it was built, else the
-pure-Python one (``rdb/reader.py``), chosen once at import; ``FAST_PATH_AVAILABLE`` says
-which. ``PureRdbReader`` is always the pure-Python reference.
+The native seam, the way redis-py hides hiredis: each pass over a file has a pure-Python
+implementation (the reference) and a compiled one (``rdb/fast.py`` over ``_speedups``),
+chosen once at import; ``FAST_PATH_AVAILABLE`` says which, ``KEYSCOPE_PURE_PYTHON=1``
+forces the pure ones. The passes:
+
+- records: ``RdbReader`` (``FastRdbReader`` or ``PureRdbReader``), a ``RecordReader``;
+- rows of ``rdb keys``: ``rows.write_rows``;
+- offline counters: ``analysis/counting.py``'s ``DEFAULT_AGGREGATOR`` (its rules are the
+  analysis layer's; the C twin runs inside the reader).
+
+Nothing outside this package imports ``_speedups`` or sees its shapes.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from keyscope.domain.keys import KeyRecord
 from keyscope.rdb.fast import FAST_PATH_AVAILABLE, FAST_PATH_STATUS, FastRdbReader
 from keyscope.rdb.reader import RdbReader as PureRdbReader
+
+
+class RecordReader(Protocol):
+    """What both readers offer: the records, and the file's header facts as they are read."""
+
+    @property
+    def version(self) -> int: ...
+    @property
+    def valkey(self) -> bool: ...
+    @property
+    def aux(self) -> dict[str, bytes]: ...
+    @property
+    def functions(self) -> int: ...
+    @property
+    def modules(self) -> dict[str, int]: ...
+    @property
+    def bytes_read(self) -> int: ...
+    def close(self) -> None: ...
+    def __iter__(self) -> Iterator[KeyRecord]: ...
+
 
 RdbReader: type[FastRdbReader] | type[PureRdbReader] = (
     FastRdbReader if FAST_PATH_AVAILABLE else PureRdbReader
@@ -24,7 +52,8 @@ def iter_records(
     source: str | os.PathLike[str] | BinaryIO, *, verify_checksum: bool = True
 ) -> Iterator[KeyRecord]:
     """Yield one KeyRecord per key of an RDB file or stream."""
-    return iter(RdbReader(source, verify_checksum=verify_checksum))
+    reader: RecordReader = RdbReader(source, verify_checksum=verify_checksum)
+    return iter(reader)
 
 
 __all__ = [
@@ -33,5 +62,6 @@ __all__ = [
     "FastRdbReader",
     "PureRdbReader",
     "RdbReader",
+    "RecordReader",
     "iter_records",
 ]

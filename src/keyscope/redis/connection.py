@@ -16,7 +16,7 @@ import contextlib
 import os
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -31,6 +31,7 @@ from keyscope.domain.errors import (
     NodeUnreachable,
 )
 from keyscope.redis import allowlist
+from keyscope.redis.auth import NO_AUTH, Auth
 
 _AUTH_MARKERS = ("NOAUTH", "WRONGPASS", "invalid password", "invalid username-password")
 
@@ -41,12 +42,15 @@ class Endpoint:
 
     host: str
     port: int
-    password: str | None = field(default=None, repr=False)
-    username: str | None = None
+    auth: Auth = NO_AUTH
 
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+    @property
+    def password(self) -> str | None:
+        return self.auth.password
 
 
 def parse_address(address: str) -> tuple[str, int]:
@@ -71,7 +75,7 @@ def parse_url(url: str) -> Endpoint:
         raise InvalidInput("not a redis:// URL (redis://[:password@]host:port)", code="DCS.4002")
     password = unquote(parts.password) if parts.password is not None else None
     username = unquote(parts.username) if parts.username else None
-    return Endpoint(parts.hostname, port or 6379, password or None, username)
+    return Endpoint(parts.hostname, port or 6379, Auth(username, password or None))
 
 
 def _scrub(text: str, password: str | None) -> str:
@@ -187,7 +191,8 @@ class RawConnection:
             raise
 
     def _auth(self, endpoint: Endpoint) -> None:
-        auth = (endpoint.username, endpoint.password) if endpoint.username else (endpoint.password,)
+        login = endpoint.auth
+        auth = (login.username, login.password) if login.username else (login.password,)
         self.send(pack("AUTH", *auth))
         (reply,) = self.read(1)
         # A password given to a node that needs none is not an error (redis-cli agrees).

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 from keyscope import defaults
 from keyscope.domain.topology import Node
+from keyscope.redis.auth import Auth
 from keyscope.redis.connection import Endpoint, info
 
 
@@ -76,10 +77,6 @@ def parse_node_stats(values: dict[str, Any]) -> NodeStats:
     )
 
 
-def node_stats(
-    node: Node, password: str | None, *, timeout: float = defaults.CONNECT_TIMEOUT_S
-) -> NodeStats:
+def node_stats(node: Node, auth: Auth, *, timeout: float = defaults.CONNECT_TIMEOUT_S) -> NodeStats:
     """INFO of ``node``, as NodeStats; NodeUnreachable / NodeAuthFailed when it cannot be read."""
-    return parse_node_stats(
-        info(Endpoint(node.host, node.port, password=password), timeout=timeout)
-    )
+    return parse_node_stats(info(Endpoint(node.host, node.port, auth), timeout=timeout))

@@ -24,6 +24,7 @@ from typing import BinaryIO, Final
 from keyscope import defaults
 from keyscope.domain.errors import NodeAuthFailed, NodeError, NodeUnreachable, RdbFormatError
 from keyscope.redis import allowlist
+from keyscope.redis.auth import NO_AUTH, Auth
 
 EOF_MARK_SIZE: Final = 40
 _CHUNK: Final = 1 << 20
@@ -44,8 +45,7 @@ class ReplicationSnapshot(io.RawIOBase):
     ``bytes_received`` counts payload bytes handed out so far.
     """
 
-    def __init__(self, host: str, port: int, *, username: str | None = None,
-                 password: str | None = None,
+    def __init__(self, host: str, port: int, *, auth: Auth = NO_AUTH,
                  connect_timeout: float = defaults.CONNECT_TIMEOUT_S,
                  timeout: float = defaults.REPLICATION_TIMEOUT_S) -> None:  # fmt: skip
         super().__init__()
@@ -62,7 +62,7 @@ class ReplicationSnapshot(io.RawIOBase):
             raise NodeUnreachable(f"cannot connect: {exc.strerror or exc}", node=self.node) from exc
         self._sock.settimeout(timeout)
         try:
-            self._handshake(username, password)
+            self._handshake(auth)
         except BaseException:
             self._sock.close()
             raise
@@ -109,9 +109,9 @@ class ReplicationSnapshot(io.RawIOBase):
             return NodeAuthFailed(f"authentication refused: {text}", node=self.node)
         return NodeError(f"refused the snapshot: {text}", node=self.node)
 
-    def _handshake(self, username: str | None, password: str | None) -> None:
-        if password:
-            self._send("AUTH", *((username,) if username else ()), password)
+    def _handshake(self, auth: Auth) -> None:
+        if auth.password:
+            self._send("AUTH", *((auth.username,) if auth.username else ()), auth.password)
             if not self._readline().startswith(b"+"):
                 raise NodeAuthFailed("authentication refused", node=self.node)
         for option in (("capa", "eof"), ("rdb-only", "1")):
@@ -214,8 +214,7 @@ class _Tee(io.RawIOBase):
         return n
 
 
-def save_snapshot(host: str, port: int, dest: Path, *, username: str | None = None,
-                  password: str | None = None,
+def save_snapshot(host: str, port: int, dest: Path, *, auth: Auth = NO_AUTH,
                   connect_timeout: float = defaults.CONNECT_TIMEOUT_S,
                   timeout: float = defaults.REPLICATION_TIMEOUT_S,
                   consume: Callable[[BinaryIO], object] | None = None) -> int:  # fmt: skip
@@ -231,7 +230,7 @@ def save_snapshot(host: str, port: int, dest: Path, *, username: str | None = No
     format_error: RdbFormatError | None = None
     try:
         with os.fdopen(fd, "wb") as out, ReplicationSnapshot(
-            host, port, username=username, password=password,
+            host, port, auth=auth,
             connect_timeout=connect_timeout, timeout=timeout,
         ) as snap:  # fmt: skip
             if consume is not None:

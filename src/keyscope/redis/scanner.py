@@ -39,6 +39,7 @@ from keyscope.domain.errors import (
 )
 from keyscope.domain.scan import Cancellation, Progress, ScanOptions
 from keyscope.domain.topology import Node
+from keyscope.redis.auth import Auth
 from keyscope.redis.connection import Endpoint, RawConnection, open_connection, pack
 from keyscope.redis.throttle import Throttle
 
@@ -134,7 +135,7 @@ class Scanner(Generic[R]):
     def __init__(
         self,
         targets: Sequence[ScanTarget],
-        password: str | None,
+        auth: Auth,
         probe: Probe[R],
         options: ScanOptions = DEFAULT_OPTIONS,
         *,
@@ -144,7 +145,7 @@ class Scanner(Generic[R]):
         deadline: Callable[[], bool] | None = None,
     ) -> None:
         self.targets = list(targets)
-        self.password = password
+        self.auth = auth
         self.probe = probe
         self.options = options
         self.shared = _Shared(progress, keys_total, cancel)
@@ -188,7 +189,7 @@ class Scanner(Generic[R]):
                     out.put(records)
         except BaseException as exc:  # handed to the consuming thread
             if isinstance(exc, NodeUnreachable) and not self.shared.stop.is_set():
-                exc = _why_lost(exc, target, self.password)
+                exc = _why_lost(exc, target, self.auth)
             with self.shared.lock:
                 if self.shared.error is None:
                     self.shared.error = _wrap(exc, target)
@@ -198,7 +199,7 @@ class Scanner(Generic[R]):
 
     def _walk(self, target: ScanTarget) -> Iterator[list[R]]:
         node = target.node
-        endpoint = Endpoint(node.host, node.port, password=self.password)
+        endpoint = Endpoint(node.host, node.port, self.auth)
         throttle = Throttle(self.options.max_ops_per_sec, stop=self.shared.stop)
         self.throttles[node.address] = throttle
         conn = open_connection(
@@ -334,9 +335,9 @@ def _step(
     return None
 
 
-def _why_lost(exc: NodeUnreachable, target: ScanTarget, password: str | None) -> KeyscopeError:
+def _why_lost(exc: NodeUnreachable, target: ScanTarget, auth: Auth) -> KeyscopeError:
     """A dropped connection, told apart from a password changed with old sessions dropped."""
-    endpoint = Endpoint(target.node.host, target.node.port, password=password)
+    endpoint = Endpoint(target.node.host, target.node.port, auth)
     try:
         open_connection(endpoint, connect_timeout=1.0, socket_timeout=1.0).close()
     except NodeAuthFailed as refused:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from keyscope import defaults
 from keyscope.domain.errors import KeyscopeError
 from keyscope.domain.topology import InstanceMode, Topology
+from keyscope.redis.auth import Auth
 from keyscope.redis.connection import Endpoint, call
 
 SlotLayout = frozenset[tuple[str, str]]
@@ -18,7 +19,7 @@ SlotLayout = frozenset[tuple[str, str]]
 
 
 def slot_layout(
-    topology: Topology, password: str | None, *, timeout: float = defaults.CONNECT_TIMEOUT_S
+    topology: Topology, auth: Auth, *, timeout: float = defaults.CONNECT_TIMEOUT_S
 ) -> SlotLayout | None:
     """The slot layout of a cluster as its masters report it; None for other deployments."""
     if topology.mode is not InstanceMode.CLUSTER:
@@ -27,7 +28,7 @@ def slot_layout(
     for shard in topology.shards:
         node = shard.master
         try:
-            raw = call(Endpoint(node.host, node.port, password=password), "CLUSTER", "NODES",
+            raw = call(Endpoint(node.host, node.port, auth), "CLUSTER", "NODES",
                        timeout=timeout)  # fmt: skip
         except KeyscopeError:
             found.add((node.address, "unreachable"))

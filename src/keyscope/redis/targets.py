@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from keyscope import defaults
 from keyscope.domain.topology import InstanceMode, Node, Topology
+from keyscope.redis.auth import Auth
 from keyscope.redis.connection import Endpoint, info
 from keyscope.redis.info import keyspace
 from keyscope.redis.scanner import ScanTarget
@@ -20,7 +21,7 @@ def scan_nodes(topology: Topology, *, read_only: bool, use_replicas: bool = True
 
 def plan(
     topology: Topology,
-    password: str | None,
+    auth: Auth,
     *,
     read_only: bool,
     use_replicas: bool = True,
@@ -39,9 +40,7 @@ def plan(
         scan_nodes(topology, read_only=read_only, use_replicas=use_replicas),
         strict=True,
     ):
-        dbs = keyspace(
-            info(Endpoint(node.host, node.port, password=password), "keyspace", timeout=timeout)
-        )
+        dbs = keyspace(info(Endpoint(node.host, node.port, auth), "keyspace", timeout=timeout))
         if cluster:
             dbs = [d for d in dbs if d.db == 0]
         total += sum(d.keys for d in dbs)

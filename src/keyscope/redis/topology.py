@@ -10,6 +10,7 @@ from typing import Any
 from keyscope import defaults
 from keyscope.domain.errors import InvalidInput, NodeAuthFailed, NodeError
 from keyscope.domain.topology import InstanceMode, Node, NodeRole, Shard, Topology
+from keyscope.redis.auth import Auth
 from keyscope.redis.connection import Endpoint, call, info, parse_address
 
 
@@ -70,7 +71,7 @@ def _node(host: str, port: int, role: NodeRole, group_id: str, group_name: str) 
 def discover(
     mode: InstanceMode,
     addresses: Sequence[str],
-    password: str | None,
+    auth: Auth,
     *,
     timeout: float = defaults.CONNECT_TIMEOUT_S,
 ) -> Topology:
@@ -81,7 +82,7 @@ def discover(
     """
     if not addresses:
         raise InvalidInput("at least one host:port address is needed", code="DCS.4002")
-    seeds = [Endpoint(*parse_address(a), password=password) for a in addresses]
+    seeds = [Endpoint(*parse_address(a), auth) for a in addresses]
     seed, seed_info = _first_answering(seeds, timeout)
     if mode is InstanceMode.CLUSTER:
         if not seed_info.cluster_enabled:
@@ -93,11 +94,11 @@ def discover(
                 f"{seed.address} is a Redis Cluster node; register the instance as 'cluster'",
                 code="DCS.4002",
             )
-        shards = (_replicated_shard(seed, seed_info, mode, password, timeout),)
+        shards = (_replicated_shard(seed, seed_info, mode, auth, timeout),)
     topology = Topology(mode, seed_info.engine, seed_info.version, shards)
     for n in topology.nodes:
         if (n.host, n.port) != (seed.host, seed.port):
-            call(Endpoint(n.host, n.port, password=password), "PING", timeout=timeout)
+            call(Endpoint(n.host, n.port, auth), "PING", timeout=timeout)
     return topology
 
 
@@ -117,7 +118,7 @@ def _first_answering(seeds: Sequence[Endpoint], timeout: float) -> tuple[Endpoin
 
 
 def _replicated_shard(
-    seed: Endpoint, info: ServerInfo, mode: InstanceMode, password: str | None, timeout: float
+    seed: Endpoint, info: ServerInfo, mode: InstanceMode, auth: Auth, timeout: float
 ) -> Shard:
     group = ("group-0", hashlib.md5(b"group-0").hexdigest())
     if mode is InstanceMode.SINGLE:
@@ -125,7 +126,7 @@ def _replicated_shard(
         return Shard(group[1], group[0], master)
     master_ep, master_info = seed, info
     if info.role == "slave" and info.master is not None:
-        master_ep = Endpoint(*info.master, password=password)
+        master_ep = Endpoint(*info.master, auth)
         master_info = server_info(master_ep, timeout=timeout)
     master = _node(master_ep.host, master_ep.port, NodeRole.MASTER, group[1], group[0])
     replicas = tuple(

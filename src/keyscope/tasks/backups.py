@@ -27,6 +27,7 @@ from typing import BinaryIO
 from sqlalchemy import ColumnElement, select, update
 
 from keyscope.domain.errors import NodeError, RdbFormatError
+from keyscope.redis.auth import NO_AUTH, Auth
 from keyscope.redis.replication import save_snapshot
 from keyscope.store.backups import backup_file, backup_path
 from keyscope.store.db import SessionFactory, transaction
@@ -45,12 +46,12 @@ ABANDONED_AFTER_S = 30.0
 
 @dataclass(frozen=True, slots=True)
 class SnapshotTarget:
-    """The node a backup reads, and how to log in (the password stays out of repr)."""
+    """The node a backup reads, and how to log in (``Auth`` keeps the password out of repr)."""
 
     instance_id: str
     host: str
     port: int
-    password: str | None = None
+    auth: Auth = NO_AUTH
 
     def __repr__(self) -> str:
         return f"SnapshotTarget({self.instance_id}, {self.host}:{self.port})"
@@ -159,9 +160,7 @@ def run_backup(factory: SessionFactory, backup_id: str, target: SnapshotTarget,
     held_here = HEARTBEAT.hold(backup_id, factory, clock)
     try:  # released only after the last status write: until then the backup is in progress
         try:
-            size = save_snapshot(
-                target.host, target.port, dest, password=target.password, consume=consume
-            )
+            size = save_snapshot(target.host, target.port, dest, auth=target.auth, consume=consume)
         except RdbFormatError:
             size = dest.stat().st_size
             _set(factory, backup_id, status="succeed", size=size, path=str(dest),

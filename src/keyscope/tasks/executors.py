@@ -20,6 +20,7 @@ from typing import Any
 from keyscope.domain.scan import Cancellation, Progress, ScanOptions
 from keyscope.domain.tasks import ScanType, TaskKind
 from keyscope.domain.topology import Topology
+from keyscope.redis.auth import Auth
 from keyscope.store.db import SessionFactory
 
 BUILTIN_MODULES = ("keyscope.tasks.online",)
@@ -35,7 +36,7 @@ class TaskContext:
     scan_type: ScanType
     params: Mapping[str, Any]
     topology: Topology | None
-    password: str | None
+    auth: Auth
     options: ScanOptions
     cancel: Cancellation
     progress: Progress
@@ -53,7 +54,7 @@ class Outcome:
     keys_scanned: int = 0
 
 
-CheckFn = Callable[[Topology, "str | None"], None]
+CheckFn = Callable[[Topology, Auth], None]
 RunFn = Callable[[TaskContext], Outcome]
 
 

@@ -18,6 +18,7 @@ from keyscope.domain import codes
 from keyscope.domain.errors import NotFound, TaskCancelled, Unsupported
 from keyscope.domain.tasks import TaskKind
 from keyscope.domain.topology import Topology
+from keyscope.redis.auth import Auth
 from keyscope.store.backups import new_backup
 from keyscope.store.db import transaction
 from keyscope.store.tables import BackupRow, TaskRow
@@ -29,7 +30,7 @@ MIN_MAJOR_VERSION = 4
 """DCS offers offline analysis on Redis 4.0 and later only."""
 
 
-def check_supported(topology: Topology, _password: str | None) -> None:
+def check_supported(topology: Topology, _auth: Auth) -> None:
     """Refuse (DCS.4230) what DCS refuses: engines older than Redis 4.0."""
     major = topology.engine_version.split(".", 1)[0]
     if not major.isdigit() or int(major) < MIN_MAJOR_VERSION:
@@ -56,7 +57,7 @@ def _fresh_backup(
             .values(params={**params, "backup_id": backup_id})
         )
     target = SnapshotTarget(
-        ctx.instance_id, str(params["node_ip"]), int(params["node_port"]), ctx.password
+        ctx.instance_id, str(params["node_ip"]), int(params["node_port"]), ctx.auth
     )
     reports: list[OfflineReport] = []
     run_backup(ctx.session_factory, backup_id, target, ctx.backups_dir, utcnow,

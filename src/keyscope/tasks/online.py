@@ -13,6 +13,7 @@ from typing import Any
 from keyscope.domain.keys import BigKey, HotKey
 from keyscope.domain.tasks import TaskKind
 from keyscope.domain.topology import Topology
+from keyscope.redis.auth import Auth
 from keyscope.redis.slots import moved_during, slot_layout
 from keyscope.tasks.executors import ExecutorSpec, Outcome, TaskContext, register
 
@@ -40,15 +41,15 @@ def _keys_outcome(keys: Sequence[BigKey | HotKey], *, incomplete: bool = False) 
 def run_bigkeys(ctx: TaskContext) -> Outcome:
     from keyscope.analysis.bigkeys import find_bigkeys
 
-    before = slot_layout(_topology(ctx), ctx.password)
+    before = slot_layout(_topology(ctx), ctx.auth)
     keys = find_bigkeys(
-        _topology(ctx), ctx.password, ctx.options, progress=ctx.progress, cancel=ctx.cancel
+        _topology(ctx), ctx.auth, ctx.options, progress=ctx.progress, cancel=ctx.cancel
     )
-    moved = moved_during(before, slot_layout(_topology(ctx), ctx.password))
+    moved = moved_during(before, slot_layout(_topology(ctx), ctx.auth))
     return _keys_outcome(keys, incomplete=moved)
 
 
-def check_bigkeys(topology: Topology, _password: str | None) -> None:
+def check_bigkeys(topology: Topology, _auth: Auth) -> None:
     from keyscope.analysis.bigkeys import ensure_bigkeys_supported
 
     ensure_bigkeys_supported(topology)
@@ -57,18 +58,18 @@ def check_bigkeys(topology: Topology, _password: str | None) -> None:
 def run_hotkeys(ctx: TaskContext) -> Outcome:
     from keyscope.analysis.hotkeys import find_hotkeys
 
-    before = slot_layout(_topology(ctx), ctx.password)
+    before = slot_layout(_topology(ctx), ctx.auth)
     keys = find_hotkeys(
-        _topology(ctx), ctx.password, ctx.options, progress=ctx.progress, cancel=ctx.cancel
+        _topology(ctx), ctx.auth, ctx.options, progress=ctx.progress, cancel=ctx.cancel
     )
-    moved = moved_during(before, slot_layout(_topology(ctx), ctx.password))
+    moved = moved_during(before, slot_layout(_topology(ctx), ctx.auth))
     return _keys_outcome(keys, incomplete=moved)
 
 
-def check_hotkeys(topology: Topology, password: str | None) -> None:
+def check_hotkeys(topology: Topology, auth: Auth) -> None:
     from keyscope.analysis.hotkeys import ensure_hotkeys_supported
 
-    ensure_hotkeys_supported(topology, password)
+    ensure_hotkeys_supported(topology, auth)
 
 
 def run_expire_scan(ctx: TaskContext) -> Outcome:
@@ -81,7 +82,7 @@ def run_expire_scan(ctx: TaskContext) -> Outcome:
     timeout = ctx.params.get("timeout")
     result = scan_expired(
         _topology(ctx),
-        ctx.password,
+        ctx.auth,
         options,
         timeout_s=float(timeout) if timeout else None,
         progress=ctx.progress,
@@ -94,7 +95,7 @@ def run_expire_scan(ctx: TaskContext) -> Outcome:
     )
 
 
-def check_expire(topology: Topology, _password: str | None) -> None:
+def check_expire(topology: Topology, _auth: Auth) -> None:
     from keyscope.analysis.expire import ensure_expire_scan_supported
 
     ensure_expire_scan_supported(topology)

@@ -24,6 +24,7 @@ from keyscope.domain.errors import KeyscopeError, NotFound, TaskCancelled
 from keyscope.domain.scan import Cancellation, Progress, ScanOptions
 from keyscope.domain.tasks import ScanType, TaskKind
 from keyscope.domain.topology import InstanceMode, Node, NodeRole, Topology
+from keyscope.redis.auth import NO_AUTH, Auth
 from keyscope.redis.info import NodeStats, node_stats
 from keyscope.redis.topology import discover as discover_topology
 from keyscope.store import instances as instance_queries
@@ -36,7 +37,7 @@ from keyscope.tasks.dispatch import TaskDispatcher
 
 log = logging.getLogger(__name__)
 
-Discover = Callable[[InstanceMode, Sequence[str], "str | None"], Topology]
+Discover = Callable[[InstanceMode, Sequence[str], Auth], Topology]
 Decrypt = Callable[[str], str]
 
 NODES_RETRY_AFTER_S = 10.0
@@ -49,9 +50,9 @@ CANCELLED_REASON = "the task was cancelled"
 STOPPED_REASON = "keyscope stopped while the task ran"
 
 
-def live_discover(mode: InstanceMode, addresses: Sequence[str], password: str | None) -> Topology:
+def live_discover(mode: InstanceMode, addresses: Sequence[str], auth: Auth) -> Topology:
     """Connect to the deployment and lay out its nodes (``keyscope.redis.topology``)."""
-    return discover_topology(mode, addresses, password)
+    return discover_topology(mode, addresses, auth)
 
 
 def node_from_row(row: NodeRow) -> Node:
@@ -138,21 +139,20 @@ class TaskRunner:
         """Where backup files are kept."""
         return self._config.backups_dir
 
-    def password_of(self, instance: InstanceRow) -> str | None:
+    def auth_of(self, instance: InstanceRow) -> Auth:
+        """How to log in to the instance's nodes (its password decrypted)."""
         if instance.password_encrypted is None:
-            return None
-        return self._decrypt(instance.password_encrypted)
+            return NO_AUTH
+        return Auth(password=self._decrypt(instance.password_encrypted))
 
-    def discover(
-        self, mode: InstanceMode, addresses: Sequence[str], password: str | None
-    ) -> Topology:
+    def discover(self, mode: InstanceMode, addresses: Sequence[str], auth: Auth) -> Topology:
         """Connect to the deployment and read its shape (NodeError when it does not answer)."""
-        return self._discover(mode, addresses, password)
+        return self._discover(mode, addresses, auth)
 
     def topology_of(self, instance: InstanceRow) -> Topology:
         """The live shape of the instance; the cached nodes follow it (roles after a failover)."""
         topology = self.discover(
-            InstanceMode(instance.mode), list(instance.addresses), self.password_of(instance)
+            InstanceMode(instance.mode), list(instance.addresses), self.auth_of(instance)
         )
         try:
             with transaction(self._factory) as session:
@@ -184,9 +184,9 @@ class TaskRunner:
             self._nodes_failed_at.pop(instance.id, None)
         return True
 
-    def node_stats(self, node: NodeRow, password: str | None) -> NodeStats:
+    def node_stats(self, node: NodeRow, auth: Auth) -> NodeStats:
         """Live INFO figures of one cached node."""
-        return node_stats(node_from_row(node), password)
+        return node_stats(node_from_row(node), auth)
 
     def create(
         self,
@@ -204,7 +204,7 @@ class TaskRunner:
             raise lifecycle.conflict_for(kind, instance.id)
         if spec.check is not None:
             topology = self.topology_of(instance)
-            spec.check(topology, self.password_of(instance))
+            spec.check(topology, self.auth_of(instance))
         row = lifecycle.create(
             self._factory,
             instance_id=instance.id,
@@ -313,7 +313,7 @@ class TaskRunner:
             scan_type=scan_type,
             params=params,
             topology=topology,
-            password=self.password_of(instance),
+            auth=self.auth_of(instance),
             options=self._config.options,
             cancel=cancel,
             progress=self._progress(task_id),

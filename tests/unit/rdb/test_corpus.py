@@ -13,16 +13,11 @@ import pytest
 from keyscope.domain.errors import RdbFormatError
 from keyscope.domain.keys import KeyRecord
 from keyscope.rdb import RdbReader, iter_records
+from tests.utils.corpus import CORPUS, FILES, case_id
 
-CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "rdb-corpus"
-FILES = sorted(CORPUS.glob("**/*.rdb")) if CORPUS.is_dir() else []
 WITH_EXPECTED = [f for f in FILES if f.with_suffix(".json").is_file()]
 
-pytestmark = pytest.mark.skipif(not FILES, reason=f"RDB corpus not found at {CORPUS}")
-
-
-def _id(path: Path) -> str:
-    return str(path.relative_to(CORPUS))
+_id = case_id
 
 
 def _expected_count(obj: dict[str, Any]) -> int | None:

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from keyscope.rdb import RdbReader, iter_records, memory
+from tests.utils.corpus import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "rdb-corpus"
 PIPED = ["hdt3213-rdb/memory.rdb", "hdt3213-rdb/issue27.rdb", "dongmx-rdb/linkedlist.rdb"]
 
 
 @pytest.mark.parametrize("name", PIPED)
 def test_a_file_piped_through_a_process_reads_like_the_file_itself(name: str) -> None:
     path = CORPUS / name
-    if not path.is_file():
-        pytest.skip(f"RDB corpus not found at {CORPUS}")
     with subprocess.Popen(["cat", str(path)], stdout=subprocess.PIPE) as proc:
         assert proc.stdout is not None
         assert not proc.stdout.seekable()

@@ -11,6 +11,7 @@ import pytest
 from keyscope.domain.errors import Conflict, NodeUnreachable, TaskCancelled, Unsupported
 from keyscope.domain.tasks import ScanType, TaskKind
 from keyscope.domain.topology import Topology
+from keyscope.redis.auth import Auth
 from keyscope.store.db import SessionFactory
 from keyscope.store.tables import InstanceRow
 from keyscope.tasks import lifecycle
@@ -85,7 +86,7 @@ def test_cancelling_a_running_task_stops_it(
 def test_an_unsupported_instance_is_refused_before_a_task_exists(
     factory: SessionFactory, inst: InstanceRow, tmp_path: Path
 ) -> None:
-    def check(_topology: Topology, _password: str | None) -> None:
+    def check(_topology: Topology, _auth: Auth) -> None:
         raise Unsupported("Does not support bigkey analyze.", code="DCS.4919")
 
     specs = (ExecutorSpec(TaskKind.BIGKEY, run=lambda ctx: Outcome(0), check=check),)

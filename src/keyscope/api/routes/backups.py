@@ -101,8 +101,7 @@ def copy_instance(
     row = queries.new_backup(session, instance_id=instance.id, node_id=node.node_id,
                              now=services.clock(), remark=body.remark)  # fmt: skip
     session.commit()
-    password = services.runner.password_of(instance)
-    target = SnapshotTarget(instance.id, node.host, node.port, password)
+    target = SnapshotTarget(instance.id, node.host, node.port, services.runner.auth_of(instance))
     factory, backups_dir, clock, backup_id = (
         services.session_factory, services.runner.backups_dir, services.clock, row.id,
     )  # fmt: skip

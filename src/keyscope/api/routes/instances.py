@@ -24,6 +24,7 @@ from keyscope.api.deps import (
 from keyscope.api.schemas.common import format_time
 from keyscope.api.schemas.instances import InstanceCreated, InstanceIn, InstanceList, InstanceOut
 from keyscope.domain.tasks import TaskStatus
+from keyscope.redis.auth import Auth
 from keyscope.store import instances as queries
 from keyscope.store.backups import remove_instance_files
 from keyscope.store.tables import InstanceRow, TaskRow
@@ -51,7 +52,7 @@ def create_instance(
 ) -> InstanceCreated:
     password = body.password.get_secret_value() if body.password is not None else None
     password = password or None
-    topology = services.runner.discover(body.mode, body.addresses, password)
+    topology = services.runner.discover(body.mode, body.addresses, Auth(password=password))
     row = queries.add_instance(
         session,
         project_id=project_id,

@@ -161,13 +161,13 @@ def show_replication_states(
     response_model=TopologyOut,
 )  # fmt: skip
 def show_instance_topology(instance: FreshInstanceDep, runner: RunnerDep) -> TopologyOut:
-    password = runner.password_of(instance)
+    auth = runner.auth_of(instance)
     masters = {n.group_id: n for n in instance.nodes if n.role == "master"}
     servers: list[TopologyNodeOut] = []
     for node in instance.nodes:
         stats = None
         with contextlib.suppress(KeyscopeError):
-            stats = runner.node_stats(node, password)
+            stats = runner.node_stats(node, auth)
         relation = masters.get(node.group_id) if node.role != "master" else None
         servers.append(topology_node(node, stats, relation))
     return TopologyOut(
