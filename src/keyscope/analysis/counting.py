@@ -29,6 +29,7 @@ from keyscope.analysis.prefixes import PrefixCutter, PrefixSummary
 from keyscope.analysis.topn import TopN
 from keyscope.domain.keys import KeyRecord
 from keyscope.rdb import FAST_PATH_AVAILABLE, PureRdbReader
+from keyscope.rdb.memory import MemoryModel
 
 if TYPE_CHECKING:
     from keyscope.rdb.counts import NativeCounts
@@ -50,6 +51,8 @@ class OfflineOptions:
     prefix_max_depth: int = defaults.PREFIX_MAX_DEPTH
     now_ms: int | None = None
     """The instant TTLs are measured from; None means when the analysis starts."""
+    memory_model: MemoryModel | None = None
+    """How per-key memory is estimated; None follows the engine that wrote the file."""
 
 
 class TypeCounts:
@@ -79,6 +82,8 @@ class KeyCounter:
         self.ttl_bytes = [0] * len(TTL_BUCKETS)
         self.top: TopN[KeyRecord] = TopN(opts.top_keys)
         self.keys_seen = 0
+        self.memory_model: MemoryModel | None = opts.memory_model
+        """The model the counted records' memory followed, once a reader said which."""
 
     def feed(self, records: Iterable[KeyRecord]) -> None:
         """Count every record; the loop body is the per-key cost of the whole analysis."""
@@ -160,15 +165,16 @@ class PythonAggregator:
         every: int = 8192,
     ) -> KeyCounter:
         counter = KeyCounter(options)
-        reader = PureRdbReader(source)
+        reader = PureRdbReader(source, memory_model=counter.options.memory_model)
         if progress is None:
             counter.feed(reader)
-            return counter
-        records = iter(reader)
-        while batch := list(islice(records, every)):
-            counter.feed(batch)
+        else:
+            records = iter(reader)
+            while batch := list(islice(records, every)):
+                counter.feed(batch)
+                progress(counter.keys_seen, reader.bytes_read)
             progress(counter.keys_seen, reader.bytes_read)
-        progress(counter.keys_seen, reader.bytes_read)
+        counter.memory_model = reader.memory_model
         return counter
 
 
@@ -189,7 +195,7 @@ class NativeAggregator:
 
         counter = KeyCounter(options)
         opts = counter.options
-        counts = count_keys(
+        counts, counter.memory_model = count_keys(
             source,
             top_keys=opts.top_keys,
             capacity=opts.prefix_capacity,
@@ -198,6 +204,7 @@ class NativeAggregator:
             now_ms=counter.now_ms,
             progress=progress,
             every=every,
+            memory_model=opts.memory_model,
         )
         counter.load(counts)
         return counter

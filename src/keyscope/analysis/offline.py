@@ -22,6 +22,7 @@ from keyscope.analysis.counting import (
 )
 from keyscope.analysis.distributions import TTL_BUCKETS, size_bucket_labels
 from keyscope.domain.keys import KeyRecord, display_key
+from keyscope.rdb.memory import MemoryModel
 
 TYPE_ORDER = ("string", "list", "set", "zset", "hash", "stream", "array", "module")
 """Order of types in every per-type list of the report; only types present are listed."""
@@ -103,6 +104,14 @@ class PrefixAccuracy:
 
 
 @dataclass(frozen=True, slots=True)
+class MemoryModelUsed:
+    """Which memory model the byte figures follow (``rdb/memory.py``), and why that one."""
+
+    name: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class OfflineReport:
     """The result of an offline analysis; ``to_dict`` is its JSON form."""
 
@@ -116,6 +125,7 @@ class OfflineReport:
     ttl_distribution: list[TtlBucket] = field(default_factory=list)
     size_histograms: list[TypeSizeHistogram] = field(default_factory=list)
     prefix_accuracy: list[PrefixAccuracy] = field(default_factory=list)
+    memory_model: MemoryModelUsed | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -160,15 +170,24 @@ def report_of(counter: KeyCounter) -> OfflineReport:
         prefix_accuracy=[
             PrefixAccuracy(t, s.prefixes.exact, s.prefixes.decremented) for t, s in stats
         ],
+        memory_model=(
+            MemoryModelUsed(counter.memory_model.name, counter.memory_model.source)
+            if counter.memory_model is not None
+            else None
+        ),
     )
 
 
 def analyze_records(
     records: Iterable[KeyRecord], options: OfflineOptions | None = None
 ) -> OfflineReport:
-    """The offline report of a stream of key records, in one pass."""
+    """The offline report of a stream of key records, in one pass; a reader's records bring
+    the memory model they follow (``memory_model``), a bare iterable none."""
     counter = KeyCounter(options)
     counter.feed(records)
+    model = getattr(records, "memory_model", None)
+    if isinstance(model, MemoryModel):
+        counter.memory_model = model
     return report_of(counter)
 
 

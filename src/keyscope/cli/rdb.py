@@ -30,6 +30,7 @@ from keyscope.analysis.offline import OfflineOptions, OfflineReport, analyze_rdb
 from keyscope.cli.formats import OutputFormat, progress_wanted
 from keyscope.cli.progress_columns import KeysPerSecondColumn
 from keyscope.domain.errors import KeyscopeError
+from keyscope.rdb.memory import MemoryModel, parse_model
 
 app = typer.Typer(
     help="Analyse RDB files offline: full report, or every key as a record.\n\n"
@@ -122,6 +123,9 @@ def _table(title: str, headers: tuple[str, ...], rows: Sequence[tuple[object, ..
 
 def _table_report(report: OfflineReport, console: Console) -> None:
     console.print(f"{report.total_num:,} keys, {report.total_bytes:,} bytes")
+    if report.memory_model is not None:
+        model = report.memory_model
+        console.print(Text(f"memory as {model.name} counts it ({model.source})"))
     types = [(t.type, "", t.bytes, n.num)
              for t, n in zip(report.type_bytes, report.type_num, strict=True)]  # fmt: skip
     console.print(_table("Types", ("type", "", "bytes", "keys"), types))
@@ -170,6 +174,7 @@ def report_command(
         Path | None,
         typer.Option("--html", help="Also write one self-contained HTML page with charts here."),
     ] = None,
+    memory_model: MemoryModelOption = None,
 ) -> None:
     """Print the offline analysis report of an RDB file.
 
@@ -177,7 +182,12 @@ def report_command(
     """
     if not delimiters:
         raise typer.BadParameter("give at least one delimiter", param_hint="--delimiters")
-    options = OfflineOptions(top_keys=top, top_prefixes=prefix_top, delimiters=delimiters)
+    options = OfflineOptions(
+        top_keys=top,
+        top_prefixes=prefix_top,
+        delimiters=delimiters,
+        memory_model=_memory_model(memory_model),
+    )
     with _open(file) as source, _progress(source) as progress:
         try:
             report = analyze_rdb(source, options, progress=progress)
@@ -199,7 +209,29 @@ def report_command(
         _table_report(report, Console())
 
 
-def _write_rows(source: BinaryIO, fmt: KeysFormat, out: TextIO) -> None:
+MemoryModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--memory-model",
+        help="Estimate memory as another engine counts it, e.g. valkey-8.0 or "
+        "redis-7.0/jemalloc-16 (layout, then optionally /jemalloc, /jemalloc-16 or /libc); "
+        "by default the engine that wrote the file.",
+    ),
+]
+
+
+def _memory_model(text: str | None) -> MemoryModel | None:
+    if text is None:
+        return None
+    try:
+        return parse_model(text)
+    except KeyscopeError as exc:
+        raise typer.BadParameter(exc.message, param_hint="--memory-model") from None
+
+
+def _write_rows(
+    source: BinaryIO, fmt: KeysFormat, out: TextIO, model: MemoryModel | None = None
+) -> None:
     """The rows of ``keys`` through the reader's row writer (compiled where built)."""
     from keyscope.rdb.rows import write_rows
 
@@ -212,19 +244,19 @@ def _write_rows(source: BinaryIO, fmt: KeysFormat, out: TextIO) -> None:
         target = out.fileno()
     except (AttributeError, OSError, ValueError):
         target = buffer.write if buffer is not None else lambda data: out.write(data.decode())
-    write_rows(source, target, "csv" if fmt is KeysFormat.CSV else "jsonl")
+    write_rows(source, target, "csv" if fmt is KeysFormat.CSV else "jsonl", memory_model=model)
     if buffer is not None:
         buffer.flush()
 
 
-def _keys_document(file: str, fmt: KeysFormat) -> None:
+def _keys_document(file: str, fmt: KeysFormat, model: MemoryModel | None = None) -> None:
     """``keys`` as one JSON array (still streamed) or one rich table, from the record reader."""
     from keyscope.rdb import RdbReader
     from keyscope.rdb.rows import ROW_FIELDS, row_fields
 
     out = sys.stdout
     with _open(file) as source, _keys_failures(file):
-        records = (row_fields(rec) for rec in RdbReader(source))
+        records = (row_fields(rec) for rec in RdbReader(source, memory_model=model))
         if fmt is KeysFormat.JSON:
             opened = False  # "[" waits for the first record: a bad header prints nothing
             for row in records:
@@ -257,6 +289,7 @@ def keys_command(
     fmt: Annotated[KeysFormat, typer.Option("--format", help="Output format.")] = (
         KeysFormat.JSONL
     ),
+    memory_model: MemoryModelOption = None,
 ) -> None:
     """Stream one record per key: JSON lines or CSV (or one JSON array, or a table).
 
@@ -264,11 +297,12 @@ def keys_command(
     """
     from keyscope.rdb.rows import ROW_FIELDS
 
+    model = _memory_model(memory_model)
     if fmt in (KeysFormat.JSON, KeysFormat.TABLE):
-        _keys_document(file, fmt)
+        _keys_document(file, fmt, model)
         return
     out = sys.stdout
     if fmt is KeysFormat.CSV:
         csv.writer(out).writerow(ROW_FIELDS)
     with _open(file) as source, _keys_failures(file):
-        _write_rows(source, fmt, out)
+        _write_rows(source, fmt, out, model)

@@ -21,6 +21,7 @@ from typing import BinaryIO, Protocol
 
 from keyscope.domain.keys import KeyRecord
 from keyscope.rdb.fast import FAST_PATH_AVAILABLE, FAST_PATH_STATUS, FastRdbReader
+from keyscope.rdb.memory import MemoryModel
 from keyscope.rdb.reader import RdbReader as PureRdbReader
 
 
@@ -39,6 +40,8 @@ class RecordReader(Protocol):
     def modules(self) -> dict[str, int]: ...
     @property
     def bytes_read(self) -> int: ...
+    @property
+    def memory_model(self) -> MemoryModel: ...
     def close(self) -> None: ...
     def __iter__(self) -> Iterator[KeyRecord]: ...
 
@@ -49,10 +52,16 @@ RdbReader: type[FastRdbReader] | type[PureRdbReader] = (
 
 
 def iter_records(
-    source: str | os.PathLike[str] | BinaryIO, *, verify_checksum: bool = True
+    source: str | os.PathLike[str] | BinaryIO,
+    *,
+    verify_checksum: bool = True,
+    memory_model: MemoryModel | None = None,
 ) -> Iterator[KeyRecord]:
-    """Yield one KeyRecord per key of an RDB file or stream."""
-    reader: RecordReader = RdbReader(source, verify_checksum=verify_checksum)
+    """Yield one KeyRecord per key of an RDB file or stream; memory by the writer's model
+    (``rdb/memory.py``) unless ``memory_model`` names another."""
+    reader: RecordReader = RdbReader(
+        source, verify_checksum=verify_checksum, memory_model=memory_model
+    )
     return iter(reader)
 
 

@@ -18,6 +18,9 @@ class Reader:
     finished: bool
     aux: dict[str, bytes]
     modules: dict[str, int]
+    memory_model: str
+    """``layout/allocator`` of the estimates: the one given, else the writer's (at the first
+    key)."""
 
     def __init__(
         self,
@@ -25,6 +28,7 @@ class Reader:
         start: int = 0,
         size: int = 0,
         verify_checksum: bool = True,
+        memory_model: str | None = None,
     ) -> None: ...
     def next_batch(self, n: int, /) -> list[RecordTuple]: ...
     def aggregate(

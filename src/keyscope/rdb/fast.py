@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from keyscope.domain.errors import RdbFormatError
 from keyscope.domain.keys import KeyRecord
+from keyscope.rdb.memory import MemoryModel, model_for
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -55,14 +56,17 @@ FAST_PATH_AVAILABLE = _native is not None
 
 
 @contextlib.contextmanager
-def _opened(source: Source, *, verify_checksum: bool = True) -> Iterator[Reader]:
+def _opened(
+    source: Source, *, verify_checksum: bool = True, memory_model: MemoryModel | None = None
+) -> Iterator[Reader]:
     """A native reader over ``source``; what was opened for it is released on exit."""
     if _native is None:
         raise RuntimeError(f"the compiled reader is unavailable: {FAST_PATH_STATUS}")
+    model = memory_model.name if memory_model is not None else None
     if isinstance(source, (str, os.PathLike)):
         fd = os.open(source, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         try:
-            reader = _native.Reader(fd, 0, os.fstat(fd).st_size, verify_checksum)
+            reader = _native.Reader(fd, 0, os.fstat(fd).st_size, verify_checksum, model)
             try:
                 yield reader
             finally:
@@ -72,14 +76,14 @@ def _opened(source: Source, *, verify_checksum: bool = True) -> Iterator[Reader]
         return
     fd_info = _regular_file(source)
     if fd_info is None:
-        reader = _native.Reader(source, 0, 0, verify_checksum)
+        reader = _native.Reader(source, 0, 0, verify_checksum, model)
         try:
             yield reader
         finally:
             reader.close()
         return
     fd, start, size = fd_info
-    reader = _native.Reader(fd, start, size, verify_checksum)
+    reader = _native.Reader(fd, start, size, verify_checksum, model)
     try:
         yield reader
     finally:
@@ -106,10 +110,22 @@ def _regular_file(source: BinaryIO) -> tuple[int, int, int] | None:
 class FastRdbReader:
     """``RdbReader`` on the compiled path: the same records, attributes and errors."""
 
-    def __init__(self, source: Source, *, verify_checksum: bool = True) -> None:
-        self._context = _opened(source, verify_checksum=verify_checksum)
+    def __init__(
+        self,
+        source: Source,
+        *,
+        verify_checksum: bool = True,
+        memory_model: MemoryModel | None = None,
+    ) -> None:
+        self._chosen_model = memory_model
+        self._context = _opened(source, verify_checksum=verify_checksum, memory_model=memory_model)
         self._native = self._context.__enter__()
         self._closed = False
+
+    @property
+    def memory_model(self) -> MemoryModel:
+        """The model the estimates follow: the one given, else the writer's (by its aux fields)."""
+        return native_model(self._native, self._chosen_model)
 
     @property
     def version(self) -> int:
@@ -156,6 +172,15 @@ class FastRdbReader:
             self.close()
 
 
+def native_model(reader: Reader, chosen: MemoryModel | None) -> MemoryModel:
+    """The model a native reader follows: the one given, else the writer's by
+    ``memory.model_for`` (``mem_model_for`` in C is its twin; ``reader.memory_model`` names
+    the one C chose, and the differential tests hold the two to the same estimates)."""
+    if chosen is not None:
+        return chosen
+    return model_for(reader.aux, reader.version, valkey_magic=reader.valkey)
+
+
 def count_keys(
     source: Source,
     *,
@@ -166,17 +191,24 @@ def count_keys(
     now_ms: int,
     progress: Callable[[int, int], object] | None = None,
     every: int = 8192,
-) -> NativeCounts:
-    """Every key of ``source`` counted in C by the offline rules; ``RdbFormatError`` if corrupt."""
-    with _opened(source) as reader:
-        return reader.aggregate(top_keys, capacity, delimiters, max_depth, now_ms, progress,
-                                every)  # fmt: skip
+    memory_model: MemoryModel | None = None,
+) -> tuple[NativeCounts, MemoryModel]:
+    """Every key of ``source`` counted in C by the offline rules, and the memory model the
+    counts followed; ``RdbFormatError`` if corrupt."""
+    with _opened(source, memory_model=memory_model) as reader:
+        counts = reader.aggregate(top_keys, capacity, delimiters, max_depth, now_ms, progress,
+                                  every)  # fmt: skip
+        return counts, native_model(reader, memory_model)
 
 
 def write_rows(
-    source: Source, target: Callable[[bytes], object] | int, fmt: Literal["jsonl", "csv"]
+    source: Source,
+    target: Callable[[bytes], object] | int,
+    fmt: Literal["jsonl", "csv"],
+    *,
+    memory_model: MemoryModel | None = None,
 ) -> int:
     """Every key of ``source`` as a row to ``target`` (a file descriptor, written without
     the GIL, or a ``write(bytes)``); the rows formatted before an error are written first."""
-    with _opened(source) as reader:
+    with _opened(source, memory_model=memory_model) as reader:
         return reader.write_keys(target, fmt)

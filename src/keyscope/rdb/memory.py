@@ -25,11 +25,20 @@ a dict caught mid-rehash, skiplist levels, hash collisions.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
 
 from keyscope.domain.errors import InvalidInput
 
-LAYOUTS = ("redis-6.2", "redis-7.0", "redis-7.2", "redis-7.4", "redis-8", "valkey-8.0", "valkey-8.1")
+LAYOUTS = (
+    "redis-6.2",
+    "redis-7.0",
+    "redis-7.2",
+    "redis-7.4",
+    "redis-8",
+    "valkey-8.0",
+    "valkey-8.1",
+)
 """The layouts a model can follow, oldest first per engine."""
 ALLOCATORS = ("jemalloc", "jemalloc-16", "libc")
 
@@ -107,21 +116,24 @@ def libc_size(n: int) -> int:
 _ALLOC = {"jemalloc": jemalloc_size, "jemalloc-16": jemalloc16_size, "libc": libc_size}
 
 
-def sds_header(length: int) -> int:
+def sds_header(length: int, *, tight: bool = False) -> int:
+    """The header of an sds string; ``tight`` trees (Redis 8, Valkey) count the header and
+    terminator against each type's limit."""
     if length < 32:
         return 1
-    if length < 256 - 4:
+    slack = 1 if tight else 0
+    if length < 256 - 3 * slack:
         return 3
-    if length < 65536 - 6:
+    if length < 65536 - 5 * slack:
         return 5
-    if length < (1 << 32) - 10:
+    if length < (1 << 32) - 9 * slack:
         return 9
     return 17
 
 
-def sds_request(length: int, *, min_type8: bool = False) -> int:
+def sds_request(length: int, *, min_type8: bool = False, tight: bool = False) -> int:
     """Bytes an sds string of ``length`` asks for: header, content, terminator."""
-    header = 3 if min_type8 and length < 32 else sds_header(length)
+    header = 3 if min_type8 and length < 32 else sds_header(length, tight=tight)
     return header + length + 1
 
 
@@ -221,10 +233,17 @@ class MemoryModel:
 
     # -- sds strings ------------------------------------------------------------------
 
+    @property
+    def _tight(self) -> bool:
+        return self.layout in ("redis-8", "valkey-8.0", "valkey-8.1")
+
+    def _sds_request(self, length: int, *, min_type8: bool = False) -> int:
+        return sds_request(length, min_type8=min_type8, tight=self._tight)
+
     def sds(self, length: int) -> int:
         """What the engine counts for an sds string of ``length`` made at its exact size."""
-        request = sds_request(length) if length else 4
-        if self._requested and length < 32 and self.layout == "redis-8":
+        request = self._sds_request(length) if length else 4
+        if self.layout == "redis-8" and length < 32:
             return request  # type 5 has no alloc field: its requested size is counted
         return self.alloc(request)
 
@@ -234,11 +253,11 @@ class MemoryModel:
         """The key's own bytes and its object header, for values not embedded with it."""
         if self.layout == "redis-8":
             meta = 8 if expires or key_length >= 128 else 0
-            return ROBJ + meta + 1 + sds_request(key_length)
+            return ROBJ + meta + 1 + self._sds_request(key_length)
         if self.layout == "valkey-8.1":
             return ROBJ  # the embedded key is counted only for embedded strings
         if self.layout == "valkey-8.0":
-            return ROBJ + self.alloc(17 + sds_request(key_length))
+            return ROBJ + self.alloc(17 + self._sds_request(key_length))
         return ROBJ + self.sds(key_length) + DICT_ENTRY
 
     def string_encoding(self, length: int, key_length: int, *, is_int: bool, expires: bool) -> str:
@@ -263,7 +282,9 @@ class MemoryModel:
                 head = self.key_overhead(key_length, expires=expires)
                 return self.alloc(head + 3 + length + 1)
             if self.layout == "valkey-8.1":  # keys keep the type-8 header of their argv
-                head = ROBJ + (8 if expires else 0) + 1 + sds_request(key_length, min_type8=True)
+                head = (
+                    ROBJ + (8 if expires else 0) + 1 + self._sds_request(key_length, min_type8=True)
+                )
                 return self.alloc(head + 3 + length + 1)
             embstr = 18 + length if self.layout == "redis-6.2" else self.alloc(ROBJ + 4 + length)
             return self.key_overhead(key_length, expires=expires) - ROBJ + embstr
@@ -309,16 +330,20 @@ class MemoryModel:
     def hash_pair(self, field: int, value: int, *, ttl: bool = False) -> float:
         """What one field and its value cost in a hash table (beyond the table itself)."""
         if self.layout == "valkey-8.1":
-            return self.alloc(16 + sds_request(field)) + self.sds(value)
+            return self.alloc(16 + self._sds_request(field)) + self.sds(value)
         if self.layout == "redis-8":
             meta = EXPIRE_META if ttl else 0
-            embedded = meta + sds_request(field, min_type8=ttl) + 3 + value + 1
+            embedded = meta + self._sds_request(field, min_type8=ttl) + 3 + value + 1
             if embedded <= HASH_ENTRY_EMBED_MAX:
                 return DICT_ENTRY + embedded
-            pointer = meta + sds_request(field, min_type8=True) + 8
+            pointer = meta + self._sds_request(field, min_type8=True) + 8
             return DICT_ENTRY + pointer + self.sds(value)
         if ttl:  # Redis 7.4: the field is an mstr carrying its ExpireMeta and a flags byte
-            return DICT_ENTRY + self.alloc(EXPIRE_META + 1 + sds_request(field)) + self.sds(value)
+            return (
+                DICT_ENTRY
+                + self.alloc(EXPIRE_META + 1 + self._sds_request(field))
+                + self.sds(value)
+            )
         return DICT_ENTRY + self.sds(field) + self.sds(value)
 
     def listpack_ex(self, blob_bytes: int) -> int:
@@ -349,7 +374,7 @@ class MemoryModel:
     def zset_member(self, length: int) -> float:
         """What one member costs in a skiplist zset (beyond the structure itself)."""
         if self.layout == "redis-8":  # the member is embedded in its node
-            return DICT_ENTRY + self._zsl_node(sds_request(length) - 8)
+            return DICT_ENTRY + self._zsl_node(self._sds_request(length) - 8)
         entry = 0 if self.layout == "valkey-8.1" else DICT_ENTRY
         return entry + self.sds(length) + self._zsl_node(0)
 
@@ -427,14 +452,20 @@ def parse_model(text: str) -> MemoryModel:
     return MemoryModel(layout, allocator, "chosen")
 
 
+_VERSION = re.compile(rb"(\d{1,6})(?:\.(\d{1,6}))?(?:\.(\d{1,6}))?")
+
+
 def _version(raw: bytes) -> tuple[int, ...]:
-    try:
-        return tuple(int(p) for p in raw.decode("ascii").split(".")[:3])
-    except (UnicodeDecodeError, ValueError):
+    """Up to three leading dot-separated numbers (each capped at 999), padded with zeros."""
+    found = _VERSION.match(raw)
+    if found is None:
         return ()
+    return tuple(min(int(part or 0), 999) for part in found.groups())
 
 
-def model_for(aux: dict[str, bytes], rdb_version: int, *, valkey_magic: bool = False) -> MemoryModel:
+def model_for(
+    aux: dict[str, bytes], rdb_version: int, *, valkey_magic: bool = False
+) -> MemoryModel:
     """The model of the server that wrote a file, from its ``valkey-ver``/``redis-ver`` aux fields.
 
     Without them (old or foreign writers) the RDB version alone decides. An unstable tree

@@ -14,9 +14,9 @@ from typing import BinaryIO
 from keyscope.domain.errors import RdbFormatError
 from keyscope.domain.keys import KeyRecord, KeyType
 from keyscope.rdb import blobs, memory
-from keyscope.rdb.memory import MemoryModel, model_for
 from keyscope.rdb import constants as c
 from keyscope.rdb.crc64 import Crc64
+from keyscope.rdb.memory import MemoryModel, model_for
 from keyscope.rdb.primitives import RdbDecoder
 from keyscope.rdb.rax import RaxNodeCounter
 from keyscope.rdb.source import ByteSource
@@ -56,11 +56,14 @@ class RdbReader(RdbDecoder):
         self.modules: dict[str, int] = {}
         self._chosen_model = memory_model
         self._mem = memory_model or memory.DEFAULT_MODEL
+        self._mem_chosen = memory_model is not None
         self._handlers = self._build_handlers()
 
     @property
     def memory_model(self) -> MemoryModel:
-        """The model the estimates follow: the one given, else the writer's (known at the first key)."""
+        """The model the estimates follow: the one given, else the writer's (by its aux fields)."""
+        if self._chosen_model is None and not self._mem_chosen:
+            return model_for(self.aux, self.version, valkey_magic=self.valkey)
         return self._mem
 
     @property
@@ -90,7 +93,6 @@ class RdbReader(RdbDecoder):
         src = self._src
         db = 0
         expiry: int | None = None
-        chosen = self._chosen_model is not None
         while True:
             at = src.offset
             op = src.byte()
@@ -109,9 +111,9 @@ class RdbReader(RdbDecoder):
                 handler = self._handlers.get(op)
                 if handler is None:
                     raise RdbFormatError(f"unknown value type {op}", offset=at)
-                if not chosen:  # the aux fields that name the writer come before any key
+                if not self._mem_chosen:  # the aux fields naming the writer precede any key
                     self._mem = model_for(self.aux, self.version, valkey_magic=self.valkey)
-                    chosen = True
+                    self._mem_chosen = True
                 key = self._string()
                 value_at = src.offset
                 self._key_len, self._expires = len(key), expiry is not None

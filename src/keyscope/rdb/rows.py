@@ -18,6 +18,7 @@ from typing import BinaryIO, Literal, Protocol
 from keyscope.domain.errors import RdbFormatError
 from keyscope.domain.keys import KeyRecord, display_key
 from keyscope.rdb import fast
+from keyscope.rdb.memory import MemoryModel
 from keyscope.rdb.reader import RdbReader
 
 RowFormat = Literal["jsonl", "csv"]
@@ -34,7 +35,12 @@ FLUSH_BYTES = 1 << 20
 
 class RowWriter(Protocol):
     def __call__(
-        self, source: str | os.PathLike[str] | BinaryIO, target: Target, fmt: RowFormat
+        self,
+        source: str | os.PathLike[str] | BinaryIO,
+        target: Target,
+        fmt: RowFormat,
+        *,
+        memory_model: MemoryModel | None = None,
     ) -> int: ...
 
 
@@ -62,7 +68,11 @@ def _send(target: Target, data: bytes) -> None:
 
 
 def write_rows_python(
-    source: str | os.PathLike[str] | BinaryIO, target: Target, fmt: RowFormat
+    source: str | os.PathLike[str] | BinaryIO,
+    target: Target,
+    fmt: RowFormat,
+    *,
+    memory_model: MemoryModel | None = None,
 ) -> int:
     """Every key of ``source`` as a row to ``target``; returns how many. On a format error the
     rows before it are written, then ``RdbFormatError`` is raised."""
@@ -70,7 +80,7 @@ def write_rows_python(
     writer = csv.writer(buffer) if fmt == "csv" else None
     rows = 0
     try:
-        for rec in RdbReader(source):
+        for rec in RdbReader(source, memory_model=memory_model):
             fields = row_fields(rec)
             if writer is not None:
                 writer.writerow(["" if v is None else v for v in fields.values()])

@@ -35,16 +35,27 @@ typedef struct {
 } ReaderObject;
 
 static int reader_init(ReaderObject *self, PyObject *args, PyObject *kw) {
-    static char *names[] = {"source", "start", "size", "verify_checksum", NULL};
+    static char *names[] = {"source", "start", "size", "verify_checksum", "memory_model", NULL};
     PyObject *source;
     unsigned long long start = 0, size = 0;
     int verify = 1;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|KKp", names, &source, &start, &size, &verify))
+    const char *model = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|KKpz", names, &source, &start, &size, &verify,
+                                     &model))
         return -1;
     Reader *r = &self->r;
     if (r->buf) {
         PyErr_SetString(PyExc_RuntimeError, "Reader already initialised");
         return -1;
+    }
+    r->mem = (MemModel){ML_REDIS_7_0, MA_JEMALLOC};
+    r->redis_ver = r->valkey_ver = -1;
+    if (model) {
+        if (mem_parse(model, &r->mem) < 0) {
+            PyErr_Format(PyExc_ValueError, "unknown memory model %s", model);
+            return -1;
+        }
+        r->mem_chosen = 1;
     }
     r->fd = -1;
     r->verify = verify;
@@ -330,6 +341,10 @@ static PyObject *reader_close(ReaderObject *self, PyObject *unused) {
 
 static PyObject *get_version(ReaderObject *self, void *c) { return PyLong_FromLong(self->r.version); }
 static PyObject *get_valkey(ReaderObject *self, void *c) { return PyBool_FromLong(self->r.valkey); }
+static PyObject *get_memory_model(ReaderObject *self, void *c) {
+    return PyUnicode_FromFormat("%s/%s", MEM_LAYOUT_NAMES[self->r.mem.layout],
+                                MEM_ALLOCATOR_NAMES[self->r.mem.allocator]);
+}
 static PyObject *get_functions(ReaderObject *self, void *c) { return u64(self->r.functions); }
 static PyObject *get_bytes_read(ReaderObject *self, void *c) { return u64(OFF(&self->r)); }
 static PyObject *get_finished(ReaderObject *self, void *c) { return PyBool_FromLong(self->r.finished); }
@@ -355,6 +370,7 @@ static PyObject *get_modules(ReaderObject *self, void *c) {
 static PyGetSetDef reader_getset[] = {
     {"version", (getter)get_version, NULL, "RDB version of the header", NULL},
     {"valkey", (getter)get_valkey, NULL, "whether the file has the VALKEY magic", NULL},
+    {"memory_model", (getter)get_memory_model, NULL, "the memory model of the estimates", NULL},
     {"functions", (getter)get_functions, NULL, "function libraries seen", NULL},
     {"bytes_read", (getter)get_bytes_read, NULL, "stream offset reached", NULL},
     {"finished", (getter)get_finished, NULL, "whether the trailer was read", NULL},

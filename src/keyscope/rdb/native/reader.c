@@ -14,9 +14,32 @@ const Name TYPE_NAMES[NTYPES] = {NAME("string"), NAME("list"), NAME("set"), NAME
                                  NAME("hash"), NAME("stream"), NAME("module")};
 const Name ENC_NAMES[NENCS] = {NAME("int"), NAME("embstr"), NAME("raw"), NAME("quicklist"),
                                NAME("listpack"), NAME("hashtable"), NAME("intset"),
-                               NAME("skiplist"), NAME("stream"), NAME("")};
+                               NAME("skiplist"), NAME("stream"), NAME(""), NAME("listpackex")};
+
+/* A version aux field as memory.py's _version reads it: up to three leading dot-separated
+   runs of digits (each capped at 999), as major * 1000000 + minor * 1000 + patch; 0 when
+   it does not start with a digit. */
+static int64_t parse_version(const u8 *v, size_t len) {
+    int64_t parts[3] = {0, 0, 0};
+    size_t i = 0;
+    int n = 0;
+    while (n < 3) {
+        size_t start = i;
+        int64_t value = 0;
+        while (i < len && i - start < 6 && v[i] >= '0' && v[i] <= '9') value = value * 10 + (v[i++] - '0');
+        if (i == start) break;
+        parts[n++] = value > 999 ? 999 : value;
+        if (i >= len || v[i] != '.' || i + 1 >= len || v[i + 1] < '0' || v[i + 1] > '9') break;
+        i++;
+    }
+    if (!n) return 0;
+    return parts[0] * 1000000 + parts[1] * 1000 + parts[2];
+}
 
 static void set_aux(Reader *r, const u8 *name, size_t nlen, const u8 *value, size_t vlen) {
+    if (nlen == 9 && memcmp(name, "redis-ver", 9) == 0) r->redis_ver = parse_version(value, vlen);
+    if (nlen == 10 && memcmp(name, "valkey-ver", 10) == 0)
+        r->valkey_ver = parse_version(value, vlen);
     PyThreadState *saved;
     gil_take(r, &saved);
     PyObject *k = PyUnicode_DecodeUTF8((const char *)name, (Py_ssize_t)nlen, "replace");
@@ -108,6 +131,10 @@ int next_record(Reader *r, Rec *rec) {
             meta(r, op, at);
         } else {
             if (op == 8 || op > 25) fail(r, at, "unknown value type %u", op);
+            if (!r->mem_chosen) { /* the aux fields that name the writer come before any key */
+                r->mem = mem_model_for(r->redis_ver, r->valkey_ver, r->version, r->valkey);
+                r->mem_chosen = 1;
+            }
             read_string(r, &r->keybuf, &r->keycap, &r->keylen);
             uint64_t value_at = OFF(r);
             rec->module[0] = 0;
@@ -118,7 +145,8 @@ int next_record(Reader *r, Rec *rec) {
             rec->has_expiry = r->has_expiry;
             rec->expiry = r->expiry;
             rec->serialized = OFF(r) - value_at;
-            rec->memory += mem_key_overhead(r->keylen);
+            if (rec->type != TY_STRING)
+                rec->memory += mem_key_overhead(&r->mem, r->keylen, r->has_expiry);
             r->has_expiry = 0;
             r->keys++;
             return 1;

@@ -10,11 +10,12 @@
 #define KEYSCOPE_NATIVE_READER_H
 
 #include "common.h"
+#include "memory.h"
 
 /* Key types and encodings, in the order of their names below. */
 enum { TY_STRING, TY_LIST, TY_SET, TY_ZSET, TY_HASH, TY_STREAM, TY_MODULE, NTYPES };
 enum { EN_INT, EN_EMBSTR, EN_RAW, EN_QUICKLIST, EN_LISTPACK, EN_HASHTABLE, EN_INTSET,
-       EN_SKIPLIST, EN_STREAM, EN_MODULE, NENCS };
+       EN_SKIPLIST, EN_STREAM, EN_MODULE, EN_LISTPACK_EX, NENCS };
 
 typedef struct {
     const char *text;
@@ -76,6 +77,10 @@ typedef struct Reader {
     uint64_t functions;
     ModuleCounts modules;
     PyObject *aux; /* dict */
+    /* the memory model: given (mem_chosen), else the writer's, known at the first key */
+    MemModel mem;
+    int mem_chosen;
+    int64_t redis_ver, valkey_ver; /* from the aux fields; -1 absent, 0 unparsable */
     /* scratch */
     u8 *keybuf;
     size_t keycap, keylen;

@@ -14,8 +14,8 @@
 static const char MODULE_CHARSET[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-static void list_node(uint64_t bytes, uint64_t *sum, uint64_t *nodes) {
-    *sum += mem_quicklist_node(bytes);
+static void list_node(Reader *r, uint64_t bytes, uint64_t *sum, uint64_t *nodes) {
+    *sum += mem_quicklist_node(&r->mem, bytes);
     *nodes += 1;
 }
 
@@ -23,9 +23,11 @@ static void v_string(Reader *r, Rec *rec) {
     int is_int;
     uint64_t len = string_value(r, &is_int);
     rec->type = TY_STRING;
-    rec->enc = is_int ? EN_INT : len <= MEM_EMBSTR_MAX ? EN_EMBSTR : EN_RAW;
+    int expires = r->has_expiry;
+    rec->enc = is_int ? EN_INT : mem_string_embedded(&r->mem, len, r->keylen, expires) ? EN_EMBSTR
+                                                                                      : EN_RAW;
     rec->count = len;
-    rec->memory = mem_string_value(len, is_int);
+    rec->memory = mem_string(&r->mem, len, r->keylen, is_int, expires);
 }
 
 static void v_list_linked(Reader *r, Rec *rec) {
@@ -35,27 +37,27 @@ static void v_list_linked(Reader *r, Rec *rec) {
         uint64_t entry = size + (size < 64 ? 1 : size < 4096 ? 2 : 5);
         entry += entry <= 127 ? 1 : 2;
         if (current + entry > LIST_NODE_BYTES && current > 7) {
-            list_node(current, &sum, &nodes);
+            list_node(r, current, &sum, &nodes);
             current = 7;
         }
         current += entry;
     }
-    if (current > 7 || !nodes) list_node(current, &sum, &nodes);
+    if (current > 7 || !nodes) list_node(r, current, &sum, &nodes);
     rec->type = TY_LIST;
     rec->enc = EN_QUICKLIST;
     rec->count = n;
-    rec->memory = mem_quicklist_value(sum);
+    rec->memory = mem_quicklist(&r->mem, sum);
 }
 
 static void v_list_ziplist(Reader *r, Rec *rec) {
     uint64_t n, size = packed(r, L_ZIPLIST, &n);
     uint64_t full = size / LIST_NODE_BYTES, rest = size % LIST_NODE_BYTES;
-    uint64_t sum = full * mem_quicklist_node(LIST_NODE_BYTES);
-    if (rest) sum += mem_quicklist_node(rest);
+    uint64_t sum = full * mem_quicklist_node(&r->mem, LIST_NODE_BYTES);
+    if (rest) sum += mem_quicklist_node(&r->mem, rest);
     rec->type = TY_LIST;
     rec->enc = EN_QUICKLIST;
     rec->count = n;
-    rec->memory = mem_quicklist_value(sum);
+    rec->memory = mem_quicklist(&r->mem, sum);
 }
 
 static void v_quicklist(Reader *r, Rec *rec, int v2) {
@@ -75,17 +77,17 @@ static void v_quicklist(Reader *r, Rec *rec, int v2) {
             count += n;
         }
         if (!seen) first = size;
-        list_node(size, &sum, &seen);
+        list_node(r, size, &sum, &seen);
     }
     rec->type = TY_LIST;
     rec->count = count;
-    if (v2 && r->version >= 11 && nodes == 1 && !plain) {
+    if (v2 && mem_listpack_lists(&r->mem) && nodes == 1 && !plain) {
         rec->enc = EN_LISTPACK;
-        rec->memory = mem_packed_value(first);
+        rec->memory = mem_packed(&r->mem, first);
         return;
     }
     rec->enc = EN_QUICKLIST;
-    rec->memory = mem_quicklist_value(sum);
+    rec->memory = mem_quicklist(&r->mem, sum);
 }
 
 static void v_set(Reader *r, Rec *rec) {
@@ -95,12 +97,12 @@ static void v_set(Reader *r, Rec *rec) {
         uint64_t len;
         if (all_int) len = string_value(r, &all_int);
         else len = string_len(r);
-        total += mem_sds_size(len);
+        total += mem_sds(&r->mem, len);
     }
     rec->type = TY_SET;
     rec->enc = EN_HASHTABLE;
     rec->count = n;
-    rec->memory = mem_set_hashtable(total, n, all_int);
+    rec->memory = mem_set_table(&r->mem, total, n, all_int);
 }
 
 static void v_packed(Reader *r, Rec *rec, int type, int enc, int layout, uint64_t per) {
@@ -108,13 +110,14 @@ static void v_packed(Reader *r, Rec *rec, int type, int enc, int layout, uint64_
     rec->type = type;
     rec->enc = enc;
     rec->count = n / per;
-    rec->memory = mem_packed_value(size);
+    rec->memory = mem_packed(&r->mem, size);
 }
 
 static void v_zset(Reader *r, Rec *rec, int binary) {
-    uint64_t n = rlen(r), total = 0;
+    uint64_t n = rlen(r);
+    double total = 0.0;
     for (uint64_t k = 0; k < n; k++) {
-        total += mem_sds_size(string_len(r));
+        total += mem_zset_member(&r->mem, string_len(r));
         if (binary) rskip(r, 8);
         else {
             unsigned score_len = rbyte(r);
@@ -124,53 +127,62 @@ static void v_zset(Reader *r, Rec *rec, int binary) {
     rec->type = TY_ZSET;
     rec->enc = EN_SKIPLIST;
     rec->count = n;
-    rec->memory = mem_zset_skiplist(total, n);
+    rec->memory = mem_zset_skiplist(&r->mem, total, n);
 }
 
 static void v_hash(Reader *r, Rec *rec) {
-    uint64_t n = rlen(r), total = 0, longest = 0;
+    uint64_t n = rlen(r), longest = 0;
+    double total = 0.0;
     for (uint64_t k = 0; k < n; k++) {
         uint64_t field = string_len(r), value = string_len(r);
-        total += mem_sds_size(field) + mem_sds_size(value);
+        total += mem_hash_pair(&r->mem, field, value, 0);
         if (field > longest) longest = field;
         if (value > longest) longest = value;
     }
     rec->type = TY_HASH;
     rec->enc = EN_HASHTABLE;
     rec->count = n;
-    rec->memory = mem_hash_hashtable(total, n, longest);
+    rec->memory = mem_hash_table(&r->mem, total, n, longest);
 }
 
 static void v_hash_metadata(Reader *r, Rec *rec, int relative) {
     if (relative) rskip(r, 8);
-    uint64_t n = rlen(r), total = 0;
+    uint64_t n = rlen(r);
+    double total = 0.0;
     for (uint64_t k = 0; k < n; k++) {
-        rlen(r);
+        int ttl = rlen(r) != 0; /* the field's TTL, 0 for none */
         uint64_t field = string_len(r);
-        total += mem_sds_size(field) + mem_sds_size(string_len(r));
+        total += mem_hash_pair(&r->mem, field, string_len(r), ttl);
     }
     rec->type = TY_HASH;
     rec->enc = EN_HASHTABLE;
     rec->count = n;
-    rec->memory = mem_hash_hashtable(total, n, 0);
+    rec->memory = mem_hash_table(&r->mem, total, n, 0);
 }
 
 static void v_valkey_hash_2(Reader *r, Rec *rec) {
-    uint64_t n = rlen(r), total = 0;
+    uint64_t n = rlen(r);
+    double total = 0.0;
     for (uint64_t k = 0; k < n; k++) {
-        uint64_t field = string_len(r);
-        total += mem_sds_size(field) + mem_sds_size(string_len(r));
-        rskip(r, 8);
+        uint64_t field = string_len(r), value = string_len(r);
+        const u8 *expiry = rbytes(r, 8); /* absolute, in ms; -1 for none */
+        int ttl = 0;
+        for (int i = 0; i < 8; i++) ttl |= expiry[i] != 0xFF;
+        total += mem_hash_pair(&r->mem, field, value, ttl);
     }
     rec->type = TY_HASH;
     rec->enc = EN_HASHTABLE;
     rec->count = n;
-    rec->memory = mem_hash_hashtable(total, n, 0);
+    rec->memory = mem_hash_table(&r->mem, total, n, 0);
 }
 
 static void v_hash_listpack_ex(Reader *r, Rec *rec, int min_expire) {
     if (min_expire) rskip(r, 8);
-    v_packed(r, rec, TY_HASH, EN_LISTPACK, L_LISTPACK, 3);
+    uint64_t n, size = packed(r, L_LISTPACK, &n);
+    rec->type = TY_HASH;
+    rec->enc = EN_LISTPACK_EX;
+    rec->count = n / 3;
+    rec->memory = mem_listpack_ex(&r->mem, size);
 }
 
 static void v_hash_zipmap(Reader *r, Rec *rec) {
@@ -201,7 +213,7 @@ static void v_hash_zipmap(Reader *r, Rec *rec) {
     rec->type = TY_HASH;
     rec->enc = EN_LISTPACK;
     rec->count = pairs;
-    rec->memory = mem_packed_value(size);
+    rec->memory = mem_packed(&r->mem, size);
 }
 
 static uint64_t stream_group(Reader *r, int version) {
@@ -218,7 +230,8 @@ static uint64_t stream_group(Reader *r, int version) {
         rskip(r, 8); /* delivery time */
         rlen(r);     /* delivery count */
     }
-    uint64_t used = mem_stream_group(pel, tree.nodes);
+    uint64_t used = mem_stream_group(&r->mem) + mem_rax(&r->mem, pel, tree.nodes) +
+                    24 * pel; /* a streamNACK per pending entry */
     uint64_t consumers = rlen(r);
     for (uint64_t c = 0; c < consumers; c++) {
         uint64_t name_len = string_len(r);
@@ -231,7 +244,7 @@ static uint64_t stream_group(Reader *r, int version) {
             const u8 *id = rbytes(r, 16);
             if (rax_add(&ctree, id, 16) < 0) fail(r, OFF(r), "inconsistent stream ID tree");
         }
-        used += mem_stream_consumer(version, name_len, cpel, ctree.nodes);
+        used += mem_stream_consumer(&r->mem) + name_len + mem_rax(&r->mem, cpel, ctree.nodes);
     }
     return used;
 }
@@ -246,7 +259,7 @@ static void v_stream(Reader *r, Rec *rec, int version) {
         if (idlen != 16) fail(r, OFF(r), "stream node key is not a 128-bit ID");
         if (rax_add(&nodes, r->tmp2, 16) < 0) fail(r, OFF(r), "inconsistent stream ID tree");
         uint64_t n, size = packed(r, L_LISTPACK, &n);
-        if (seen) lp_sum += mem_stream_listpack(last, 0);
+        if (seen) lp_sum += mem_stream_listpack(&r->mem, last, 0);
         last = size;
         seen++;
     }
@@ -257,8 +270,8 @@ static void v_stream(Reader *r, Rec *rec, int version) {
         for (int k = 0; k < 5; k++) rlen(r);
     uint64_t groups_memory = 0, groups = rlen(r);
     for (uint64_t g = 0; g < groups; g++) groups_memory += stream_group(r, version);
-    uint64_t value = mem_stream_value(listpacks, nodes.nodes);
-    if (seen) value += lp_sum + mem_stream_listpack(last, 1);
+    uint64_t value = mem_stream_base(&r->mem) + mem_rax(&r->mem, listpacks, nodes.nodes);
+    if (seen) value += lp_sum + mem_stream_listpack(&r->mem, last, 1);
     rec->type = TY_STREAM;
     rec->enc = EN_STREAM;
     rec->count = length;
@@ -302,7 +315,7 @@ static void v_module(Reader *r, Rec *rec) {
     rec->type = TY_MODULE;
     rec->enc = EN_MODULE;
     rec->count = 0;
-    rec->memory = mem_module_value(OFF(r) - at);
+    rec->memory = mem_module_value(&r->mem, OFF(r) - at);
 }
 
 void read_value(Reader *r, unsigned type, Rec *rec) {
