@@ -12,6 +12,11 @@ as its encoding."""
 
 SizeUnit = Literal["byte", "count"]
 
+MemoryBasis = Literal["model", "serialized"]
+"""How a record's ``memory`` was found: by the engine's memory model, or (a module value,
+whose structures only its module knows) as the key's overhead plus the bytes the value
+serialized to, a floor rather than an estimate."""
+
 
 @dataclass(frozen=True, slots=True)
 class BigKey:
@@ -53,7 +58,8 @@ class KeyRecord:
     ``key`` is raw bytes (keys are binary-safe); ``expiry_ms`` is an absolute Unix time in
     milliseconds or None; ``num_elements`` is the byte length for strings and the element
     count otherwise (entries for streams); ``serialized_size`` is the bytes the value took in
-    the file; ``memory`` is the estimated bytes the key takes in a running server.
+    the file; ``memory`` is the estimated bytes the key takes in a running server, found as
+    ``memory_basis`` says.
     """
 
     db: int
@@ -64,6 +70,7 @@ class KeyRecord:
     num_elements: int
     serialized_size: int
     memory: int
+    memory_basis: MemoryBasis = "model"
 
 
 def display_key(raw: bytes) -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from keyscope.domain.keys import KeyType
+from keyscope.domain.keys import KeyType, MemoryBasis
 
-RecordTuple = tuple[int, bytes, KeyType, str, int | None, int, int, int]
+RecordTuple = tuple[int, bytes, KeyType, str, int | None, int, int, int, MemoryBasis]
 """The fields of a KeyRecord, in its order, as the extension builds them."""
 
 

@@ -121,7 +121,15 @@ class RdbReader(RdbDecoder):
                 if kind != "string":
                     value_mem += self._mem.key_overhead(len(key), expires=expiry is not None)
                 yield KeyRecord(
-                    db, key, kind, encoding, expiry, count, src.offset - value_at, value_mem
+                    db,
+                    key,
+                    kind,
+                    encoding,
+                    expiry,
+                    count,
+                    src.offset - value_at,
+                    value_mem,
+                    "serialized" if kind == "module" else "model",
                 )
                 expiry = None
 
@@ -191,8 +199,8 @@ class RdbReader(RdbDecoder):
             c.T_HASH_ZIPMAP: self._v_hash_zipmap,
             c.T_LIST_ZIPLIST: self._v_list_ziplist,
             c.T_SET_INTSET: self._v_set_intset,
-            c.T_ZSET_ZIPLIST: lambda: self._v_packed("zset", "listpack", blobs.ZIPLIST, 2),
-            c.T_HASH_ZIPLIST: lambda: self._v_packed("hash", "listpack", blobs.ZIPLIST, 2),
+            c.T_ZSET_ZIPLIST: lambda: self._v_packed("zset", self._small, blobs.ZIPLIST, 2),
+            c.T_HASH_ZIPLIST: lambda: self._v_packed("hash", self._small, blobs.ZIPLIST, 2),
             c.T_LIST_QUICKLIST: lambda: self._v_quicklist(v2=False),
             c.T_STREAM_LISTPACKS: lambda: self._v_stream(1),
             c.T_HASH_LISTPACK: lambda: self._v_packed("hash", "listpack", blobs.LISTPACK, 2),
@@ -206,6 +214,11 @@ class RdbReader(RdbDecoder):
             c.T_HASH_METADATA: lambda: self._v_hash_metadata(relative=True),
             c.T_HASH_LISTPACK_EX: lambda: self._v_hash_listpack_ex(min_expire=True),
         }
+
+    @property
+    def _small(self) -> str:
+        """The encoding of a small hash or zset: a ziplist up to Redis 6.2, else a listpack."""
+        return "ziplist" if self._mem.layout == "redis-6.2" else "listpack"
 
     def _v_string(self) -> Measured:
         length, is_int = self._string_value()
@@ -317,7 +330,7 @@ class RdbReader(RdbDecoder):
     def _v_hash_zipmap(self) -> Measured:
         blob, at = self._blob()
         pairs = self._measure(blobs.zipmap_sizes, blob, at)
-        return "hash", "listpack", len(pairs), self._mem.packed(len(blob))
+        return "hash", self._small, len(pairs), self._mem.packed(len(blob))
 
     def _v_packed(self, kind: KeyType, encoding: str, layout: blobs.Layout, per: int) -> Measured:
         size, n = self._packed(layout)

@@ -26,7 +26,7 @@ Target = Callable[[bytes], object] | int
 """Where rows go: a file descriptor, or a ``write(bytes)``."""
 
 ROW_FIELDS = ("db", "key", "type", "encoding", "expiry_ms", "num_elements", "serialized_size",
-              "memory")  # fmt: skip
+              "memory", "memory_basis")  # fmt: skip
 """The columns of a row, in order (the CSV header)."""
 
 FLUSH_BYTES = 1 << 20
@@ -55,6 +55,7 @@ def row_fields(rec: KeyRecord) -> dict[str, object]:
         "num_elements": rec.num_elements,
         "serialized_size": rec.serialized_size,
         "memory": rec.memory,
+        "memory_basis": rec.memory_basis,
     }
 
 

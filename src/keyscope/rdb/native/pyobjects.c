@@ -3,8 +3,11 @@
 
 static PyObject *type_str[NTYPES];
 static PyObject *enc_str[NENCS];
+static PyObject *basis_model, *basis_serialized; /* KeyRecord.memory_basis */
 
 int pyobjects_init(void) {
+    if (!(basis_model = PyUnicode_InternFromString("model"))) return -1;
+    if (!(basis_serialized = PyUnicode_InternFromString("serialized"))) return -1;
     for (int i = 0; i < NTYPES; i++)
         if (!(type_str[i] = PyUnicode_InternFromString(TYPE_NAMES[i].text))) return -1;
     for (int i = 0; i < NENCS; i++)
@@ -32,10 +35,12 @@ PyObject *record_tuple(const Rec *rec) {
     }
     PyObject *enc = enc_object(rec);
     Py_INCREF(type_str[rec->type]);
-    return Py_BuildValue("(Ky#NNNKKK)", (unsigned long long)rec->db, (const char *)rec->key,
+    PyObject *basis = rec->type == TY_MODULE ? basis_serialized : basis_model;
+    Py_INCREF(basis);
+    return Py_BuildValue("(Ky#NNNKKKN)", (unsigned long long)rec->db, (const char *)rec->key,
                          (Py_ssize_t)rec->keylen, type_str[rec->type], enc, expiry,
                          (unsigned long long)rec->count, (unsigned long long)rec->serialized,
-                         (unsigned long long)rec->memory);
+                         (unsigned long long)rec->memory, basis);
 }
 
 PyObject *u64(uint64_t v) { return PyLong_FromUnsignedLongLong(v); }

@@ -14,7 +14,8 @@ const Name TYPE_NAMES[NTYPES] = {NAME("string"), NAME("list"), NAME("set"), NAME
                                  NAME("hash"), NAME("stream"), NAME("module")};
 const Name ENC_NAMES[NENCS] = {NAME("int"), NAME("embstr"), NAME("raw"), NAME("quicklist"),
                                NAME("listpack"), NAME("hashtable"), NAME("intset"),
-                               NAME("skiplist"), NAME("stream"), NAME(""), NAME("listpackex")};
+                               NAME("skiplist"), NAME("stream"), NAME(""), NAME("listpackex"),
+                               NAME("ziplist")};
 
 /* A version aux field as memory.py's _version reads it: up to three leading dot-separated
    runs of digits (each capped at 999), as major * 1000000 + minor * 1000 + patch; 0 when

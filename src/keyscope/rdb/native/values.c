@@ -14,6 +14,11 @@
 static const char MODULE_CHARSET[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+/* The encoding of a small hash or zset: a ziplist up to Redis 6.2, else a listpack. */
+static int small_encoding(const Reader *r) {
+    return r->mem.layout == ML_REDIS_6_2 ? EN_ZIPLIST : EN_LISTPACK;
+}
+
 static void list_node(Reader *r, uint64_t bytes, uint64_t *sum, uint64_t *nodes) {
     *sum += mem_quicklist_node(&r->mem, bytes);
     *nodes += 1;
@@ -211,7 +216,7 @@ static void v_hash_zipmap(Reader *r, Rec *rec) {
         fail(r, start, "an integer where a packed structure was expected");
     }
     rec->type = TY_HASH;
-    rec->enc = EN_LISTPACK;
+    rec->enc = small_encoding(r);
     rec->count = pairs;
     rec->memory = mem_packed(&r->mem, size);
 }
@@ -333,8 +338,8 @@ void read_value(Reader *r, unsigned type, Rec *rec) {
     case 9: v_hash_zipmap(r, rec); break;
     case 10: v_list_ziplist(r, rec); break;
     case 11: v_packed(r, rec, TY_SET, EN_INTSET, L_INTSET, 1); break;
-    case 12: v_packed(r, rec, TY_ZSET, EN_LISTPACK, L_ZIPLIST, 2); break;
-    case 13: v_packed(r, rec, TY_HASH, EN_LISTPACK, L_ZIPLIST, 2); break;
+    case 12: v_packed(r, rec, TY_ZSET, small_encoding(r), L_ZIPLIST, 2); break;
+    case 13: v_packed(r, rec, TY_HASH, small_encoding(r), L_ZIPLIST, 2); break;
     case 14: v_quicklist(r, rec, 0); break;
     case 15: v_stream(r, rec, 1); break;
     case 16: v_packed(r, rec, TY_HASH, EN_LISTPACK, L_LISTPACK, 2); break;

@@ -147,7 +147,7 @@ static inline void out_key(Out *o, const u8 *key, size_t n, int json) {
     if (quote) out_raw(o, "\"", 1);
 }
 
-/* One row: the same eight fields in both formats, between these separators. */
+/* One row: the same nine fields in both formats, between these separators. */
 typedef struct {
     const char *text;
     size_t len;
@@ -155,15 +155,16 @@ typedef struct {
 #define PIECE(s) {s, sizeof(s) - 1}
 
 static const struct {
-    Piece sep[9];
+    Piece sep[10];
     Piece no_expiry;
 } ROW[2] = {
     {{PIECE(""), PIECE(","), PIECE(","), PIECE(","), PIECE(","), PIECE(","), PIECE(","),
-      PIECE(","), PIECE("\r\n")},
+      PIECE(","), PIECE(","), PIECE("\r\n")},
      PIECE("")},
     {{PIECE("{\"db\": "), PIECE(", \"key\": "), PIECE(", \"type\": \""),
       PIECE("\", \"encoding\": \""), PIECE("\", \"expiry_ms\": "), PIECE(", \"num_elements\": "),
-      PIECE(", \"serialized_size\": "), PIECE(", \"memory\": "), PIECE("}\n")},
+      PIECE(", \"serialized_size\": "), PIECE(", \"memory\": "), PIECE(", \"memory_basis\": \""),
+      PIECE("\"}\n")},
      PIECE("null")},
 };
 
@@ -192,6 +193,9 @@ static inline __attribute__((always_inline)) int out_record(Out *o, const Rec *r
     out_piece(o, sep[7]);
     out_u64(o, rec->memory);
     out_piece(o, sep[8]);
+    if (rec->type == TY_MODULE) out_raw(o, "serialized", 10);
+    else out_raw(o, "model", 5);
+    out_piece(o, sep[9]);
     return 0;
 }
 
