@@ -261,7 +261,9 @@ def engine_replica(
     name: str, workdir: Path, *, extra: list[str] | None = None, password: str | None = None
 ) -> Iterator[tuple[RedisServer, RedisServer]]:
     """A master of engine ``name`` and one replica in sync, both with ``extra``."""
-    master = start_engine(name, workdir / "master", extra=extra, password=password)
+    # the master syncs a replica at once rather than after the default 5 s of waiting for more
+    master_extra = ["--repl-diskless-sync-delay", "0", *(extra or [])]
+    master = start_engine(name, workdir / "master", extra=master_extra, password=password)
     try:
         replica = start_replica(master, workdir / "replica", extra)
         try:
