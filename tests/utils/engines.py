@@ -34,6 +34,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -267,11 +268,30 @@ def engine_replica(
     try:
         replica = start_replica(master, workdir / "replica", extra)
         try:
+            _wait_streaming(master, replica)
             yield master, replica
         finally:
             replica.stop()
     finally:
         master.stop()
+
+
+def _wait_streaming(master: RedisServer, replica: RedisServer, timeout: float = 15.0) -> None:
+    """Wait until writes reach the replica: after a diskless sync the master holds the stream
+    back until the replica's first ACK, and INFO already says the link is up."""
+    probe = "__keyscope_replication_probe__"
+    master.client().set(probe, "1")
+    deadline = time.monotonic() + timeout
+    seen = False
+    while time.monotonic() < deadline:
+        if not seen:
+            seen = replica.client().exists(probe) == 1
+            if seen:
+                master.client().delete(probe)
+        elif replica.client().exists(probe) == 0:
+            return
+        time.sleep(0.02)
+    raise RuntimeError(f"writes to {master.address} do not reach its replica {replica.address}")
 
 
 @contextlib.contextmanager
