@@ -106,19 +106,21 @@ def bench_offline(
     check = check_rdb_argv(spec, binaries, path)
     report = [KEYSCOPE, "rdb", "report", str(path), "--format", "json"]
     times: dict[str, list[float]] = {"check": [], "keyscope": []}
+    error = None
     for i in range(repeat):
-        ks_s, code, tail = timed(report, None)
-        if code != 0:
-            return {"offline_error": tail.strip().splitlines()[-1] if tail.strip() else str(code)}
-        times["keyscope"].append(ks_s)
         if check is not None:
             check_s, code, tail = timed(check, env)
             if code != 0:
                 raise RuntimeError(f"{spec.name} redis-check-rdb exited {code}: {tail}")
             times["check"].append(check_s)
+        ks_s, code, tail = timed(report, None)
+        if code != 0:
+            error = tail.strip().splitlines()[-1] if tail.strip() else f"exit {code}"
+        else:
+            times["keyscope"].append(ks_s)
         peer = f", redis-check-rdb {times['check'][-1]:.2f} s" if check else ""
         print(f"  offline round {i + 1}: keyscope {ks_s:.2f} s{peer}", flush=True)
-    return {"offline": times}
+    return {"offline": times, "offline_error": error}
 
 
 def _ratio(slow: list[float], fast: list[float]) -> float:
@@ -153,10 +155,11 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         ks_kps = r["keys"] / statistics.median(on["keyscope"])
         row = (f"| {r['engine']} | {r['version']} | {cli_kps:,.0f} | {ks_kps:,.0f} "
                f"| **{_ratio(on['cli'], on['keyscope']):.1f}×** | {r['rdb_mb']:.1f} ")  # fmt: skip
-        off = r.get("offline")
-        if off is None:
-            reason = str(r.get("offline_error", "?")).rsplit(": ", 1)[-1]
-            row += f"| – | not read: {reason} | – |"
+        off = r["offline"]
+        if r["offline_error"] is not None:
+            reason = str(r["offline_error"]).rsplit(": ", 1)[-1]
+            check = f"{r['rdb_mb'] / statistics.median(off['check']):,.1f}" if off["check"] else "–"
+            row += f"| {check} | not read: {reason} | – |"
         else:
             ks_mbs = r["rdb_mb"] / statistics.median(off["keyscope"])
             if off["check"]:

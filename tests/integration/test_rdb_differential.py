@@ -14,19 +14,10 @@ import redis
 
 from keyscope.domain.keys import KeyRecord
 from keyscope.rdb import iter_records
-from tests.utils.keyspaces import write_mixed_keyspace, write_threshold_keyspace
+from tests.utils.keyspaces import SIZE_COMMANDS, write_mixed_keyspace, write_threshold_keyspace
 from tests.utils.servers import RedisServer, start_server
 
 pytestmark = pytest.mark.integration
-
-_SIZE_COMMAND = {
-    "string": "STRLEN",
-    "list": "LLEN",
-    "set": "SCARD",
-    "zset": "ZCARD",
-    "hash": "HLEN",
-    "stream": "XLEN",
-}
 
 SMALL_THRESHOLDS = [
     "--list-max-listpack-size", "4",
@@ -74,7 +65,7 @@ def _check_against_server(
     for rec in records:
         client = clients.setdefault(rec.db, server.client(db=rec.db))
         assert client.type(rec.key).decode() == rec.type, rec.key
-        assert client.execute_command(_SIZE_COMMAND[rec.type], rec.key) == rec.num_elements
+        assert client.execute_command(SIZE_COMMANDS[rec.type], rec.key) == rec.num_elements
         expiry = client.execute_command("PEXPIRETIME", rec.key)
         assert rec.expiry_ms == (None if expiry == -1 else expiry), rec.key
         if rec.type != "string" or string_encodings:

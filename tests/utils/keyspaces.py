@@ -6,6 +6,16 @@ import random
 
 import redis
 
+SIZE_COMMANDS = {
+    "string": "STRLEN",
+    "list": "LLEN",
+    "set": "SCARD",
+    "zset": "ZCARD",
+    "hash": "HLEN",
+    "stream": "XLEN",
+}
+"""The command that tells a key's size (bytes for strings, elements otherwise), per type."""
+
 _ALNUM = bytes(b"abcdefghijklmnopqrstuvwxyz0123456789"[i % 36] for i in range(256))
 _LETTERS = bytes(b"abcdefghijklmnopqrstuvwxyz"[i % 26] for i in range(256))
 """Byte tables that turn random bytes into text fast (a keyspace is written per engine)."""
