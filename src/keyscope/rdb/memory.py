@@ -177,3 +177,13 @@ def stream_listpacks(blob_bytes: list[int]) -> int:
         return 0
     *full, last = blob_bytes
     return sum(jemalloc_size(b) for b in full) + jemalloc_size(max(last, STREAM_LISTPACK_PREALLOC))
+
+
+ARRAY_ELEMENT = 16
+"""An estimate of what an array keeps per element besides its value (index and slot)."""
+
+
+def array_value(count: int, value_bytes: int) -> int:
+    """A Redis 8.8 array (``sparsearray.c``), estimated: the object, a slot per element and
+    the bytes of its string values. The slices' own layout is not modelled yet."""
+    return ROBJ + count * ARRAY_ELEMENT + value_bytes

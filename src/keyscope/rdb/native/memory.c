@@ -112,3 +112,10 @@ uint64_t mem_stream_consumer(int stream_version, uint64_t name_len, uint64_t pel
 }
 
 uint64_t mem_module_value(uint64_t serialized) { return ROBJ + mem_jemalloc_size(serialized); }
+
+/* memory.py ARRAY_ELEMENT: what an array keeps per element besides its value. */
+#define ARRAY_ELEMENT 16
+
+uint64_t mem_array_value(uint64_t count, uint64_t value_bytes) {
+    return ROBJ + count * ARRAY_ELEMENT + value_bytes;
+}

@@ -35,5 +35,8 @@ uint64_t mem_stream_consumer(int stream_version, uint64_t name_len, uint64_t pel
                              uint64_t rax_nodes);
 /* A module value: only its module knows; the bytes it serialized to are a floor. */
 uint64_t mem_module_value(uint64_t serialized_bytes);
+/* A Redis 8.8 array, estimated (memory.py array_value): the object, a slot per element and
+   the bytes of its string values; the slices' own layout is not modelled yet. */
+uint64_t mem_array_value(uint64_t count, uint64_t value_bytes);
 
 #endif
