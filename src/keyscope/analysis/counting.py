@@ -28,7 +28,7 @@ from keyscope.analysis.distributions import SIZE_BOUNDS, TTL_BUCKETS, ttl_bucket
 from keyscope.analysis.prefixes import PrefixCutter, PrefixSummary
 from keyscope.analysis.topn import TopN
 from keyscope.domain.keys import KeyRecord
-from keyscope.rdb import FAST_PATH_AVAILABLE, PureRdbReader
+from keyscope.rdb.fast import FAST_PATH_AVAILABLE
 
 if TYPE_CHECKING:
     from keyscope.rdb.counts import NativeCounts
@@ -159,8 +159,10 @@ class PythonAggregator:
         progress: ProgressFn | None = None,
         every: int = 8192,
     ) -> KeyCounter:
+        from keyscope.rdb.reader import RdbReader
+
         counter = KeyCounter(options)
-        reader = PureRdbReader(source)
+        reader = RdbReader(source)
         if progress is None:
             counter.feed(reader)
             return counter

@@ -18,7 +18,6 @@ from typing import BinaryIO, Literal, Protocol
 from keyscope.domain.errors import RdbFormatError
 from keyscope.domain.keys import KeyRecord, display_key
 from keyscope.rdb import fast
-from keyscope.rdb.reader import RdbReader
 
 RowFormat = Literal["jsonl", "csv"]
 Target = Callable[[bytes], object] | int
@@ -66,6 +65,8 @@ def write_rows_python(
 ) -> int:
     """Every key of ``source`` as a row to ``target``; returns how many. On a format error the
     rows before it are written, then ``RdbFormatError`` is raised."""
+    from keyscope.rdb.reader import RdbReader
+
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer) if fmt == "csv" else None
     rows = 0

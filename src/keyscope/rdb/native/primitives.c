@@ -1,15 +1,21 @@
 /* Lengths, strings and LZF (primitives.py, lzf.py). */
 #include "primitives.h"
 
-uint64_t rlength(Reader *r, int *encoded) {
-    unsigned b = rbyte(r);
-    *encoded = 0;
-    if (b < 0x40) return b;
-    if (b < 0x80) return ((uint64_t)(b & 0x3f) << 8) | rbyte(r);
-    if ((b >> 6) == 3) {
-        *encoded = 1;
-        return b & 0x3f;
+int64_t encoded_int(Reader *r, uint64_t enc) {
+    if (enc == 0) return (int8_t)rbytes(r, 1)[0];
+    if (enc == 1) {
+        const u8 *p = rbytes(r, 2);
+        return (int16_t)(uint16_t)(p[0] | (p[1] << 8));
     }
+    if (enc == 2) {
+        const u8 *p = rbytes(r, 4);
+        return (int32_t)((uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+                         ((uint32_t)p[3] << 24));
+    }
+    fail(r, OFF(r) - 1, "unknown string encoding %llu", (unsigned long long)enc);
+}
+
+uint64_t rlength_wide(Reader *r, unsigned b) {
     if (b == 0x80) {
         const u8 *p = rbytes(r, 4);
         return ((uint64_t)p[0] << 24) | ((uint64_t)p[1] << 16) | ((uint64_t)p[2] << 8) | p[3];
@@ -23,25 +29,8 @@ uint64_t rlength(Reader *r, int *encoded) {
     fail(r, OFF(r) - 1, "bad length prefix 0x%02x", b);
 }
 
-uint64_t rlen(Reader *r) {
-    int enc;
-    uint64_t n = rlength(r, &enc);
-    if (enc) fail(r, OFF(r) - 1, "encoded value where a length was expected");
-    return n;
-}
-
-int64_t encoded_int(Reader *r, uint64_t enc) {
-    if (enc == 0) return (int8_t)rbytes(r, 1)[0];
-    if (enc == 1) {
-        const u8 *p = rbytes(r, 2);
-        return (int16_t)(uint16_t)(p[0] | (p[1] << 8));
-    }
-    if (enc == 2) {
-        const u8 *p = rbytes(r, 4);
-        return (int32_t)((uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-                         ((uint32_t)p[3] << 24));
-    }
-    fail(r, OFF(r) - 1, "unknown string encoding %llu", (unsigned long long)enc);
+void fail_encoded_length(Reader *r) {
+    fail(r, OFF(r) - 1, "encoded value where a length was expected");
 }
 
 size_t int_text(int64_t v, u8 *out) {
@@ -128,13 +117,7 @@ void read_string(Reader *r, u8 **dst, size_t *dstcap, size_t *dstlen) {
     *dstlen = int_text(v, *dst);
 }
 
-uint64_t string_len(Reader *r) {
-    int enc;
-    uint64_t n = rlength(r, &enc);
-    if (!enc) {
-        rskip(r, n);
-        return n;
-    }
+uint64_t string_len_encoded(Reader *r, uint64_t n) {
     if (n == 3) {
         uint64_t clen, ulen;
         lzf_lengths(r, &clen, &ulen);
