@@ -10,6 +10,9 @@ different things under the two magics, so the reader branches on the magic.
 
 from __future__ import annotations
 
+OP_VALKEY_UPDATE = 242
+"""Valkey forkless save to a replica: a command inline in the stream, as a RESP multi-bulk
+(``writeReplicationData``), for the replica to replay while it loads."""
 OP_KEY_META = 243
 """Redis 8.6+: module metadata classes of the next key, before its type (``keymeta.c``)."""
 OP_SLOT_IMPORT = 243

@@ -90,6 +90,8 @@ class RdbReader(RdbDecoder):
                 expiry = _I32LE.unpack(src.read(4))[0] * 1000
             elif op >= c.OP_KEY_META:
                 self._meta(op, at)
+            elif op == c.OP_VALKEY_UPDATE and self.valkey:
+                self._skip_inline_command()
             elif op in _REDIS_ENTERPRISE_OPS and not self.valkey:
                 self._len()  # a Redis Enterprise hint before the key's type: one length
             else:
@@ -155,6 +157,30 @@ class RdbReader(RdbDecoder):
         self._skip_string()
         for _ in range(2 * self._len()):
             self._len()
+
+    def _skip_inline_command(self) -> None:
+        """A RESP multi-bulk ``*argc``, then ``$len`` and the bytes of each argument."""
+        src = self._src
+        for _ in range(self._resp_number(0x2A)):
+            src.skip(self._resp_number(0x24))
+            at = src.offset
+            if src.read(2) != b"\r\n":
+                raise RdbFormatError("inline command argument not ended by CRLF", offset=at)
+
+    def _resp_number(self, prefix: int) -> int:
+        """``prefix``, then a decimal number ended by CRLF."""
+        src = self._src
+        at = src.offset
+        if src.byte() != prefix:
+            raise RdbFormatError("bad inline command", offset=at)
+        n = digits = 0
+        while (b := src.byte()) != 0x0D:
+            if not 0x30 <= b <= 0x39 or digits == RESP_DIGITS_MAX:
+                raise RdbFormatError("bad number in an inline command", offset=src.offset - 1)
+            n, digits = n * 10 + b - 0x30, digits + 1
+        if not digits or src.byte() != 0x0A:
+            raise RdbFormatError("bad number in an inline command", offset=src.offset - 1)
+        return n
 
     def _skip_key_meta(self) -> None:
         """Redis's ``rdbSaveKeyMetadata``: a count of classes, each a 4-byte class spec and a
@@ -488,6 +514,8 @@ def iter_records(
     return iter(RdbReader(source, verify_checksum=verify_checksum))
 
 
+RESP_DIGITS_MAX = 18
+"""Digits a count or length of an inline command may have (no real one comes near)."""
 MODULE_UINTS_KEPT = 2
 """Unsigned integers kept from the start of a module value, where its count may be."""
 MODULE_COUNT_AT = {"vectorset": 1}

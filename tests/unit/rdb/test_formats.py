@@ -116,6 +116,15 @@ def test_a_valkey_hash_with_field_ttls_is_type_22_and_a_path_hash_is_refused_by_
     assert error == ("Valkey path hash (type 23): its format is not supported yet", 14)
 
 
+def test_an_inline_command_of_a_valkey_forkless_save_is_skipped() -> None:
+    command = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nv\r\nxx\r\n"
+    body = b"\xfe\x00" + string_key(b"a") + b"\xf2" + command + string_key(b"b")
+    assert [k for k, *_ in keys(rdb(b"VALKEY081", body))] == [b"a", b"b"]
+    bad = b"\xfe\x00" + b"\xf2" + b"*1\r\n$2\r\nabc"
+    assert read_all(rdb(b"VALKEY080", bad))[1] == ("inline command argument not ended by CRLF", 22)
+    assert read_all(rdb(b"REDIS0014", b"\xf2"))[1] == ("unknown value type 242", 9)
+
+
 def test_redis_types_past_21_are_unknown_under_the_valkey_magic() -> None:
     assert read_all(rdb(b"VALKEY080", b"\x1c" + enc_str(b"a")))[1] == ("unknown value type 28", 9)
 
@@ -199,7 +208,9 @@ def _synthetic_files() -> list[bytes]:
     array += enc_len(8) + enc_len(3) + enc_str(b"short")
     slot_import = b"\xf3" + enc_str(b"j" * 40) + enc_len(1) + enc_len(5) + enc_len(6)
     function = b"\xf6" + enc_str(b"lib") + enc_str(b"LUA") + enc_len(0) + enc_str(b"return 1")
+    inline = b"\xf2*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n"
     return [
+        rdb(b"VALKEY080", b"\xfe\x00" + inline + string_key(b"k") + inline),
         rdb(b"REDIS0014", b"\xfe\x00" + meta + string_key(b"k") + b"\x1c" + enc_str(b"a") + array),
         rdb(b"REDIS0014", b"\x1b" + enc_str(b"s") + _stream_v5(1)),
         rdb(b"VALKEY081", slot_import + b"\xfe\x00" + string_key(b"k")),

@@ -19,7 +19,7 @@ const Name ENC_NAMES[NENCS] = {NAME("int"),       NAME("embstr"),       NAME("ra
                                NAME("sliced-array"), NAME("")};
 
 /* Opcodes (rdb.h of redis/redis and valkey-io/valkey; constants.py has the same facts). */
-enum { OP_KEY_META = 243, OP_SLOT_IMPORT = 243, OP_SLOT_INFO = 244, OP_FUNCTION2 = 245,
+enum { OP_VALKEY_UPDATE = 242, OP_KEY_META = 243, OP_SLOT_IMPORT = 243, OP_SLOT_INFO = 244, OP_FUNCTION2 = 245,
        OP_FUNCTION_PRE_GA = 246, OP_MODULE_AUX = 247, OP_IDLE = 248, OP_FREQ = 249,
        OP_AUX = 250, OP_RESIZEDB = 251, OP_EXPIRETIME_MS = 252, OP_EXPIRETIME = 253,
        OP_SELECTDB = 254, OP_EOF = 255 };
@@ -82,6 +82,37 @@ static void skip_slot_import(Reader *r) {
     for (uint64_t i = 0; i < ranges; i++) {
         rlen(r);
         rlen(r);
+    }
+}
+
+/* `prefix`, then a decimal number ended by CRLF (reader.py _resp_number). */
+#define RESP_DIGITS_MAX 18
+static uint64_t resp_number(Reader *r, unsigned prefix) {
+    uint64_t at = OFF(r);
+    if (rbyte(r) != prefix) fail(r, at, "bad inline command");
+    uint64_t n = 0;
+    int digits = 0;
+    unsigned b;
+    while ((b = rbyte(r)) != '\r') {
+        if (b < '0' || b > '9' || digits == RESP_DIGITS_MAX)
+            fail(r, OFF(r) - 1, "bad number in an inline command");
+        n = n * 10 + (b - '0');
+        digits++;
+    }
+    if (!digits || rbyte(r) != '\n') fail(r, OFF(r) - 1, "bad number in an inline command");
+    return n;
+}
+
+/* Valkey's forkless save to a replica (writeReplicationData): a command as a RESP
+   multi-bulk, `*argc` then `$len` and the bytes of each argument. */
+static void skip_inline_command(Reader *r) {
+    uint64_t argc = resp_number(r, '*');
+    for (uint64_t i = 0; i < argc; i++) {
+        rskip(r, resp_number(r, '$'));
+        uint64_t at = OFF(r);
+        const u8 *end = rbytes(r, 2);
+        if (end[0] != '\r' || end[1] != '\n')
+            fail(r, at, "inline command argument not ended by CRLF");
     }
 }
 
@@ -155,6 +186,8 @@ int next_record(Reader *r, Rec *rec) {
             r->has_expiry = 1;
         } else if (op >= OP_KEY_META) {
             meta(r, op, at);
+        } else if (r->valkey && op == OP_VALKEY_UPDATE) {
+            skip_inline_command(r);
         } else if (!r->valkey && (op == OP_REDIS_ENT_RAM_LRU || op == OP_REDIS_ENT_SLOT_NUM)) {
             rlen(r);
         } else {
