@@ -28,11 +28,11 @@ from keyscope.analysis.distributions import SIZE_BOUNDS, TTL_BUCKETS, ttl_bucket
 from keyscope.analysis.prefixes import PrefixCutter, PrefixSummary
 from keyscope.analysis.topn import TopN
 from keyscope.domain.keys import KeyRecord
-from keyscope.rdb import FAST_PATH_AVAILABLE, PureRdbReader
-from keyscope.rdb.memory import MemoryModel
+from keyscope.rdb.fast import FAST_PATH_AVAILABLE
 
 if TYPE_CHECKING:
     from keyscope.rdb.counts import NativeCounts
+    from keyscope.rdb.memory import MemoryModel
 
 ProgressFn = Callable[[int, int], None]
 """Called with (keys read, bytes read) every few thousand keys; may raise to stop."""
@@ -164,8 +164,10 @@ class PythonAggregator:
         progress: ProgressFn | None = None,
         every: int = 8192,
     ) -> KeyCounter:
+        from keyscope.rdb.reader import RdbReader
+
         counter = KeyCounter(options)
-        reader = PureRdbReader(source, memory_model=counter.options.memory_model)
+        reader = RdbReader(source, memory_model=counter.options.memory_model)
         if progress is None:
             counter.feed(reader)
         else:

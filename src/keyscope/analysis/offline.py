@@ -10,9 +10,8 @@ The report carries exactly the result fields of DCS ``ShowOfflineKeyAnalysisTask
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from keyscope.analysis.counting import (
     DEFAULT_AGGREGATOR,
@@ -22,7 +21,6 @@ from keyscope.analysis.counting import (
 )
 from keyscope.analysis.distributions import TTL_BUCKETS, size_bucket_labels
 from keyscope.domain.keys import KeyRecord, display_key
-from keyscope.rdb.memory import MemoryModel
 
 TYPE_ORDER = ("string", "list", "set", "zset", "hash", "stream", "array", "module")
 """Order of types in every per-type list of the report; only types present are listed."""
@@ -38,64 +36,59 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class LargestKey:
+# The records of the report are NamedTuples: a dataclass costs about a millisecond to
+# create at import, which every ``keyscope rdb report`` pays at start-up.
+
+
+class LargestKey(NamedTuple):
     key: str
     type: str
     bytes: int
     num_of_elem: int
 
 
-@dataclass(frozen=True, slots=True)
-class KeyPrefix:
+class KeyPrefix(NamedTuple):
     key_prefix: str
     type: str
     bytes: int
     num: int
 
 
-@dataclass(frozen=True, slots=True)
-class TypeBytes:
+class TypeBytes(NamedTuple):
     type: str
     bytes: int
 
 
-@dataclass(frozen=True, slots=True)
-class TypeNum:
+class TypeNum(NamedTuple):
     type: str
     num: int
 
 
-@dataclass(frozen=True, slots=True)
-class DbStats:
+class DbStats(NamedTuple):
     db: int
     num: int
     bytes: int
     expires: int
 
 
-@dataclass(frozen=True, slots=True)
-class TtlBucket:
+class TtlBucket(NamedTuple):
     bucket: str
     num: int
     bytes: int
 
 
-@dataclass(frozen=True, slots=True)
-class SizeBucket:
+class SizeBucket(NamedTuple):
     range: str
     num: int
     bytes: int
 
 
-@dataclass(frozen=True, slots=True)
-class TypeSizeHistogram:
+class TypeSizeHistogram(NamedTuple):
     type: str
     buckets: list[SizeBucket]
 
 
-@dataclass(frozen=True, slots=True)
-class PrefixAccuracy:
+class PrefixAccuracy(NamedTuple):
     """Per type: whether prefix counts are exact, else how much ``num`` may undercount."""
 
     type: str
@@ -103,16 +96,14 @@ class PrefixAccuracy:
     max_undercount: int
 
 
-@dataclass(frozen=True, slots=True)
-class MemoryModelUsed:
+class MemoryModelUsed(NamedTuple):
     """Which memory model the byte figures follow (``rdb/memory.py``), and why that one."""
 
     name: str
     source: str
 
 
-@dataclass(frozen=True, slots=True)
-class OfflineReport:
+class OfflineReport(NamedTuple):
     """The result of an offline analysis; ``to_dict`` is its JSON form."""
 
     largest_key_prefixes: list[KeyPrefix]
@@ -121,14 +112,23 @@ class OfflineReport:
     total_num: int
     type_bytes: list[TypeBytes]
     type_num: list[TypeNum]
-    db_stats: list[DbStats] = field(default_factory=list)
-    ttl_distribution: list[TtlBucket] = field(default_factory=list)
-    size_histograms: list[TypeSizeHistogram] = field(default_factory=list)
-    prefix_accuracy: list[PrefixAccuracy] = field(default_factory=list)
+    db_stats: list[DbStats]
+    ttl_distribution: list[TtlBucket]
+    size_histograms: list[TypeSizeHistogram]
+    prefix_accuracy: list[PrefixAccuracy]
     memory_model: MemoryModelUsed | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every record as a dict of its fields, every list as a list."""
+        return {name: _plain(value) for name, value in zip(self._fields, self, strict=True)}
+
+
+def _plain(value: object) -> Any:
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, tuple):  # a record of the report
+        return {name: _plain(v) for name, v in zip(value._fields, value, strict=True)}  # type: ignore[attr-defined]
+    return value
 
 
 def report_of(counter: KeyCounter) -> OfflineReport:
@@ -185,6 +185,8 @@ def analyze_records(
     the memory model they follow (``memory_model``), a bare iterable none."""
     counter = KeyCounter(options)
     counter.feed(records)
+    from keyscope.rdb.memory import MemoryModel
+
     model = getattr(records, "memory_model", None)
     if isinstance(model, MemoryModel):
         counter.memory_model = model

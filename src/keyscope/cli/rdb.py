@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Annotated, BinaryIO, TextIO
 
 import typer
 from rich.console import Console
@@ -30,7 +30,9 @@ from keyscope.analysis.offline import OfflineOptions, OfflineReport, analyze_rdb
 from keyscope.cli.formats import OutputFormat, progress_wanted
 from keyscope.cli.progress_columns import KeysPerSecondColumn
 from keyscope.domain.errors import KeyscopeError
-from keyscope.rdb.memory import MemoryModel, parse_model
+
+if TYPE_CHECKING:
+    from keyscope.rdb.memory import MemoryModel
 
 app = typer.Typer(
     help="Analyse RDB files offline: full report, or every key as a record.\n\n"
@@ -223,6 +225,8 @@ MemoryModelOption = Annotated[
 def _memory_model(text: str | None) -> MemoryModel | None:
     if text is None:
         return None
+    from keyscope.rdb.memory import parse_model
+
     try:
         return parse_model(text)
     except KeyscopeError as exc:

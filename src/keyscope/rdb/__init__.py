@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from keyscope.domain.keys import KeyRecord
 from keyscope.rdb.fast import FAST_PATH_AVAILABLE, FAST_PATH_STATUS, FastRdbReader
-from keyscope.rdb.memory import MemoryModel
-from keyscope.rdb.reader import RdbReader as PureRdbReader
+
+if TYPE_CHECKING:
+    from keyscope.rdb.memory import MemoryModel
+    from keyscope.rdb.reader import RdbReader as PureRdbReader
 
 
 class RecordReader(Protocol):
@@ -46,9 +48,22 @@ class RecordReader(Protocol):
     def __iter__(self) -> Iterator[KeyRecord]: ...
 
 
-RdbReader: type[FastRdbReader] | type[PureRdbReader] = (
-    FastRdbReader if FAST_PATH_AVAILABLE else PureRdbReader
-)
+RdbReader: type[FastRdbReader] | type[PureRdbReader]
+if FAST_PATH_AVAILABLE:
+    RdbReader = FastRdbReader
+else:
+    from keyscope.rdb.reader import RdbReader as _pure
+
+    RdbReader = _pure
+
+
+def __getattr__(name: str) -> Any:
+    """``PureRdbReader`` is imported when first asked for: the compiled path never needs it."""
+    if name == "PureRdbReader":
+        from keyscope.rdb.reader import RdbReader as pure
+
+        return pure
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def iter_records(

@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from keyscope.domain.errors import RdbFormatError
 from keyscope.domain.keys import KeyRecord
-from keyscope.rdb.memory import MemoryModel, model_for
 
 if TYPE_CHECKING:
     from types import ModuleType
 
     from keyscope.rdb._speedups import Reader
     from keyscope.rdb.counts import NativeCounts
+    from keyscope.rdb.memory import MemoryModel
 
 BATCH = 4096
 """Records fetched from the extension per call when iterating."""
@@ -178,6 +178,8 @@ def native_model(reader: Reader, chosen: MemoryModel | None) -> MemoryModel:
     the one C chose, and the differential tests hold the two to the same estimates)."""
     if chosen is not None:
         return chosen
+    from keyscope.rdb.memory import model_for
+
     return model_for(reader.aux, reader.version, valkey_magic=reader.valkey)
 
 

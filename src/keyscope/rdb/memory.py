@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from keyscope.domain.errors import InvalidInput
 
@@ -72,6 +72,8 @@ HT_BUCKET = 64
 HT_BUCKET_SLOTS = 7
 HASH_ENTRY_EMBED_MAX = 128
 """Redis 8 embeds a hash value in its field's entry while both fit in this many bytes."""
+ARRAY_ELEMENT = 16
+"""An estimate of what an array keeps per element besides its value (index and slot)."""
 EXPIRE_META = 16
 """sizeof(ExpireMeta): a hash field's TTL in Redis 7.4+ structures."""
 INTSET_MAX_ENTRIES = 512
@@ -194,9 +196,11 @@ def ht_child_buckets(n: int, buckets: int) -> float:
     return buckets * expected
 
 
-@dataclass(frozen=True, slots=True)
-class MemoryModel:
-    """One engine's way of counting memory, on one allocator; ``source`` says why it was chosen."""
+class MemoryModel(NamedTuple):
+    """One engine's way of counting memory, on one allocator; ``source`` says why it was chosen.
+
+    A NamedTuple rather than a dataclass: it is made at import, which every command pays.
+    """
 
     layout: str = "redis-7.0"
     allocator: str = "jemalloc"
@@ -430,8 +434,10 @@ class MemoryModel:
         """A module value: only its module knows; the bytes it serialized to are a floor."""
         return self.alloc(serialized_bytes)
 
-    def with_source(self, source: str) -> MemoryModel:
-        return replace(self, source=source)
+    def array(self, count: int, value_bytes: int) -> int:
+        """A Redis 8.8 array (``sparsearray.c``), estimated: a slot per element and the bytes
+        of its string values. The slices' own layout is not modelled yet."""
+        return count * ARRAY_ELEMENT + value_bytes
 
 
 _ZSL_NODE_CACHE: dict[tuple[str, int], float] = {}

@@ -105,12 +105,16 @@ class RdbReader(RdbDecoder):
                 expiry = _I64LE.unpack(src.read(8))[0]
             elif op == c.OP_EXPIRETIME:
                 expiry = _I32LE.unpack(src.read(4))[0] * 1000
-            elif op >= c.OP_SLOT_INFO:
+            elif op >= c.OP_KEY_META:
                 self._meta(op, at)
+            elif op == c.OP_VALKEY_UPDATE and self.valkey:
+                self._skip_inline_command()
+            elif op in _REDIS_ENTERPRISE_OPS and not self.valkey:
+                self._len()  # a Redis Enterprise hint before the key's type: one length
             else:
                 handler = self._handlers.get(op)
                 if handler is None:
-                    raise RdbFormatError(f"unknown value type {op}", offset=at)
+                    raise RdbFormatError(self._unknown_type(op), offset=at)
                 if not self._mem_chosen:  # the aux fields naming the writer precede any key
                     self._mem = model_for(self.aux, self.version, valkey_magic=self.valkey)
                     self._mem_chosen = True
@@ -155,22 +159,82 @@ class RdbReader(RdbDecoder):
         elif op == c.OP_FUNCTION2:
             self._skip_string()
             self.functions += 1
-        else:  # OP_FUNCTION_PRE_GA
-            raise RdbFormatError("functions of a Redis 7.0 release candidate", offset=at)
+        elif op == c.OP_FUNCTION_PRE_GA:
+            self._skip_function_pre_ga()
+            self.functions += 1
+        elif self.valkey:  # OP_SLOT_IMPORT
+            self._skip_slot_import()
+        else:  # OP_KEY_META
+            self._skip_key_meta()
+
+    def _skip_function_pre_ga(self) -> None:
+        """A library as Redis 7.0 rc1/rc2 saved it (7.0's ``rdbFunctionLoad``): name, engine,
+        whether a description follows, the description, the code."""
+        self._skip_string()
+        self._skip_string()
+        if self._len():
+            self._skip_string()
+        self._skip_string()
+
+    def _skip_slot_import(self) -> None:
+        """Valkey's ``clusterRDBSaveSlotImports``: the job name, then (start, end) slot ranges."""
+        self._skip_string()
+        for _ in range(2 * self._len()):
+            self._len()
+
+    def _skip_inline_command(self) -> None:
+        """A RESP multi-bulk ``*argc``, then ``$len`` and the bytes of each argument."""
+        src = self._src
+        for _ in range(self._resp_number(0x2A)):
+            src.skip(self._resp_number(0x24))
+            at = src.offset
+            if src.read(2) != b"\r\n":
+                raise RdbFormatError("inline command argument not ended by CRLF", offset=at)
+
+    def _resp_number(self, prefix: int) -> int:
+        """``prefix``, then a decimal number ended by CRLF."""
+        src = self._src
+        at = src.offset
+        if src.byte() != prefix:
+            raise RdbFormatError("bad inline command", offset=at)
+        n = digits = 0
+        while (b := src.byte()) != 0x0D:
+            if not 0x30 <= b <= 0x39 or digits == RESP_DIGITS_MAX:
+                raise RdbFormatError("bad number in an inline command", offset=src.offset - 1)
+            n, digits = n * 10 + b - 0x30, digits + 1
+        if not digits or src.byte() != 0x0A:
+            raise RdbFormatError("bad number in an inline command", offset=src.offset - 1)
+        return n
+
+    def _skip_key_meta(self) -> None:
+        """Redis's ``rdbSaveKeyMetadata``: a count of classes, each a 4-byte class spec and a
+        value saved with the module API (its opcodes, then EOF); the key's type follows."""
+        for _ in range(self._len()):
+            self._src.skip(4)
+            self._skip_module_value(self._src.offset)
 
     def _header(self) -> None:
+        """The magic and version; each magic has its own versions and its own types past 21."""
         head = self._src.read(9)
         if head[:5] == b"REDIS" and head[5:].isdigit():
             version = int(head[5:])
+            if not 1 <= version <= c.MAX_SUPPORTED_VERSION:
+                raise RdbFormatError(f"unsupported RDB version {version}", offset=5)
+            self._handlers.update(self._redis_handlers())
         elif head[:6] == b"VALKEY" and head[6:].isdigit():
             version = int(head[6:])
+            if version not in c.VALKEY_VERSIONS:
+                raise RdbFormatError(f"unsupported Valkey RDB version {version}", offset=6)
             self.valkey = True
             self._handlers[c.T_VALKEY_HASH_2] = self._v_valkey_hash_2
         else:
             raise RdbFormatError("not an RDB file (no REDIS or VALKEY magic)", offset=0)
-        if not 1 <= version <= c.MAX_SUPPORTED_VERSION and version < 80:
-            raise RdbFormatError(f"unsupported RDB version {version}", offset=5)
         self.version = version
+
+    def _unknown_type(self, op: int) -> str:
+        if self.valkey and op == c.T_VALKEY_PATH_HASH:
+            return "Valkey path hash (type 23): its format is not supported yet"
+        return f"unknown value type {op}"
 
     def _trailer(self) -> None:
         if self.version < 5:
@@ -209,10 +273,18 @@ class RdbReader(RdbDecoder):
             c.T_STREAM_LISTPACKS_2: lambda: self._v_stream(2),
             c.T_SET_LISTPACK: lambda: self._v_packed("set", "listpack", blobs.LISTPACK, 1),
             c.T_STREAM_LISTPACKS_3: lambda: self._v_stream(3),
+        }
+
+    def _redis_handlers(self) -> dict[int, Callable[[], Measured]]:
+        """The types Redis added after RDB 11 (Valkey gives 22 and up other meanings)."""
+        return {
             c.T_HASH_METADATA_PRE_GA: lambda: self._v_hash_metadata(relative=False),
             c.T_HASH_LISTPACK_EX_PRE_GA: lambda: self._v_hash_listpack_ex(min_expire=False),
             c.T_HASH_METADATA: lambda: self._v_hash_metadata(relative=True),
             c.T_HASH_LISTPACK_EX: lambda: self._v_hash_listpack_ex(min_expire=True),
+            c.T_STREAM_LISTPACKS_4: lambda: self._v_stream(4),
+            c.T_STREAM_LISTPACKS_5: lambda: self._v_stream(5),
+            c.T_ARRAY: self._v_array,
         }
 
     @property
@@ -356,9 +428,46 @@ class RdbReader(RdbDecoder):
         groups_memory = 0
         for _ in range(self._len()):
             groups_memory += self._stream_group(version)
+            if version >= 5:  # the group's NACK zone: a count, then raw 128-bit IDs
+                src.skip(16 * self._len())
+        if version >= 4:
+            self._skip_stream_idmp()
         value = self._mem.stream_base() + self._mem.rax(listpacks, nodes.nodes)
         value += self._mem.stream_listpacks(lp_sizes) + groups_memory
         return "stream", "stream", length, value
+
+    def _skip_stream_idmp(self) -> None:
+        """Redis 8.4's idempotent producers (``rdbSaveStreamIdmpEntries``): duration, max
+        entries, per producer its id and (iid, stream id) entries, then two counters."""
+        self._len()  # IDMP duration
+        self._len()  # IDMP max entries
+        for _ in range(self._len()):
+            self._skip_string()  # producer id
+            for _ in range(self._len()):
+                self._skip_string()  # iid
+                self._len()
+                self._len()  # the stream id it maps to
+        self._len()  # iids added
+        self._len()  # iids duplicates
+
+    def _v_array(self) -> Measured:
+        """Redis 8.8's array (``rdbLoadObject``): a count, an optional insert index, then per
+        element its index, a tag and the value (``sparsearray.h``)."""
+        src = self._src
+        count = self._len()
+        if self._len():  # an insert index follows
+            self._len()
+        value_bytes = 0
+        for _ in range(count):
+            self._len()  # the element's index
+            tag = self._len()
+            if tag in (c.ARRAY_TAG_INT, c.ARRAY_TAG_FLOAT):
+                src.skip(8)
+            elif tag in (c.ARRAY_TAG_SDS, c.ARRAY_TAG_SMALLSTR):
+                value_bytes += self._string_len()
+            else:
+                raise RdbFormatError(f"unknown array element tag {tag}", offset=src.offset - 1)
+        return "array", "sliced-array", count, self._mem.array(count, value_bytes)
 
     def _stream_ids(self, count: int) -> RaxNodeCounter:
         """Read a consumer's PEL: ``count`` raw 128-bit IDs in tree order."""
@@ -398,9 +507,10 @@ class RdbReader(RdbDecoder):
         at = self._src.offset
         module_id = self._len()
         name = _module_name(module_id)
-        self._skip_module_value(at)
+        uints = self._skip_module_value(at)
         self.modules[name] = self.modules.get(name, 0) + 1
-        return "module", name, 0, self._mem.module_value(self._src.offset - at)
+        count = _module_count(name, uints)
+        return "module", name, count, self._mem.module_value(self._src.offset - at)
 
     def _v_module_pre_ga(self) -> Measured:
         raise RdbFormatError(
@@ -408,13 +518,19 @@ class RdbReader(RdbDecoder):
             offset=self._src.offset - 1,
         )
 
-    def _skip_module_value(self, at: int) -> None:
+    def _skip_module_value(self, at: int) -> list[int]:
+        """Skips a value saved with the module API; returns its first unsigned integers."""
         src = self._src
+        uints: list[int] = []
         while True:
             op = self._len()
             if op == c.MODULE_OP_EOF:
-                return
-            if op in (c.MODULE_OP_SINT, c.MODULE_OP_UINT):
+                return uints
+            if op == c.MODULE_OP_UINT:
+                value = self._len()
+                if len(uints) < MODULE_UINTS_KEPT:
+                    uints.append(value)
+            elif op == c.MODULE_OP_SINT:
                 self._len()
             elif op == c.MODULE_OP_FLOAT:
                 src.skip(4)
@@ -434,6 +550,21 @@ def iter_records(
 ) -> Iterator[KeyRecord]:
     """Yield one KeyRecord per key of an RDB file or stream."""
     return iter(RdbReader(source, verify_checksum=verify_checksum, memory_model=memory_model))
+
+
+RESP_DIGITS_MAX = 18
+"""Digits a count or length of an inline command may have (no real one comes near)."""
+MODULE_UINTS_KEPT = 2
+"""Unsigned integers kept from the start of a module value, where its count may be."""
+MODULE_COUNT_AT = {"vectorset": 1}
+"""Where a module's element count is among its first unsigned integers: a vector set saves
+its dimension, then its node count (``modules/vector-sets/vset.c``, VectorSetRdbSave)."""
+_REDIS_ENTERPRISE_OPS = frozenset({c.OP_REDIS_ENT_RAM_LRU, c.OP_REDIS_ENT_SLOT_NUM})
+
+
+def _module_count(name: str, uints: list[int]) -> int:
+    at = MODULE_COUNT_AT.get(name)
+    return uints[at] if at is not None and at < len(uints) else 0
 
 
 def _module_name(module_id: int) -> str:

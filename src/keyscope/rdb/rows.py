@@ -13,13 +13,14 @@ import io
 import json
 import os
 from collections.abc import Callable
-from typing import BinaryIO, Literal, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Literal, Protocol
 
 from keyscope.domain.errors import RdbFormatError
 from keyscope.domain.keys import KeyRecord, display_key
 from keyscope.rdb import fast
-from keyscope.rdb.memory import MemoryModel
-from keyscope.rdb.reader import RdbReader
+
+if TYPE_CHECKING:
+    from keyscope.rdb.memory import MemoryModel
 
 RowFormat = Literal["jsonl", "csv"]
 Target = Callable[[bytes], object] | int
@@ -77,6 +78,8 @@ def write_rows_python(
 ) -> int:
     """Every key of ``source`` as a row to ``target``; returns how many. On a format error the
     rows before it are written, then ``RdbFormatError`` is raised."""
+    from keyscope.rdb.reader import RdbReader
+
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer) if fmt == "csv" else None
     rows = 0

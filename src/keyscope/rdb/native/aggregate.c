@@ -11,6 +11,7 @@ static const uint64_t SIZE_BOUNDS[NBOUNDS] = {64, 256, 1024, 4096, 16384, 65536,
 int agg_setup(Agg *a, size_t top_keys, size_t capacity, const u8 *delimiters,
               size_t ndelimiters, int max_depth, int64_t now_ms) {
     for (size_t i = 0; i < ndelimiters; i++) a->is_delim[delimiters[i]] = 1;
+    a->single_delim = ndelimiters == 1 ? delimiters[0] : -1;
     a->capacity = capacity;
     a->limit = 2 * capacity;
     a->max_depth = max_depth;
@@ -133,6 +134,8 @@ static int prefixes_prune(Prefixes *p, size_t capacity) {
 }
 
 static DbSlot *db_slot(Agg *a, uint64_t db) {
+    if (a->last_db && a->last_db->db == db) return a->last_db;
+    a->last_db = NULL; /* a new db may move every slot */
     if (a->db_n * 2 >= a->db_cap) {
         size_t cap = a->db_cap ? a->db_cap * 2 : 64;
         DbSlot *slots = calloc(cap, sizeof *slots);
@@ -149,12 +152,12 @@ static DbSlot *db_slot(Agg *a, uint64_t db) {
     }
     size_t s = (size_t)(db * 0x9E3779B97F4A7C15ULL >> 20) & (a->db_cap - 1);
     while (a->dbs[s].used) {
-        if (a->dbs[s].db == db) return &a->dbs[s];
+        if (a->dbs[s].db == db) return a->last_db = &a->dbs[s];
         s = (s + 1) & (a->db_cap - 1);
     }
     a->dbs[s] = (DbSlot){db, 0, 0, 0, 1};
     a->db_n++;
-    return &a->dbs[s];
+    return a->last_db = &a->dbs[s];
 }
 
 /* TopN as a min-heap on (weight, seq); seq decreases so that the first offered wins ties. */
@@ -251,12 +254,25 @@ int agg_feed(Agg *a, const Rec *rec) {
     const u8 *key = rec->key;
     size_t len = rec->keylen;
     int depth = 0, any = 0;
-    for (size_t pos = 0; pos < len && depth < a->max_depth; pos++) {
-        if (!a->is_delim[key[pos]]) continue;
-        any = 1;
-        if (pos) {
-            depth++;
-            if (prefixes_add(&s->prefixes, key, pos, mem) < 0) return -1;
+    if (a->single_delim >= 0) { /* the usual case: memchr, not a byte-by-byte scan */
+        const u8 *at = len ? memchr(key, a->single_delim, len) : NULL;
+        while (at && depth < a->max_depth) {
+            size_t pos = (size_t)(at - key);
+            any = 1;
+            if (pos) {
+                depth++;
+                if (prefixes_add(&s->prefixes, key, pos, mem) < 0) return -1;
+            }
+            at = pos + 1 < len ? memchr(at + 1, a->single_delim, len - pos - 1) : NULL;
+        }
+    } else {
+        for (size_t pos = 0; pos < len && depth < a->max_depth; pos++) {
+            if (!a->is_delim[key[pos]]) continue;
+            any = 1;
+            if (pos) {
+                depth++;
+                if (prefixes_add(&s->prefixes, key, pos, mem) < 0) return -1;
+            }
         }
     }
     if (any) {

@@ -56,6 +56,8 @@ typedef struct {
     size_t capacity, limit;
     int max_depth;
     u8 is_delim[256];
+    int single_delim; /* the delimiter when there is one (memchr finds it), else -1 */
+    DbSlot *last_db;  /* keys come grouped by db: the slot of the previous key */
     int64_t now_ms;
     uint64_t keys;
 } Agg;

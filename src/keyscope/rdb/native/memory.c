@@ -18,7 +18,7 @@ enum { ROBJ = 16, DICT_ENTRY = 24, NO_VALUE_ENTRY = 16, ZSET = 16,
        HT_BUCKET_SLOTS = 7, HASH_ENTRY_EMBED_MAX = 128, EXPIRE_META = 16,
        INTSET_MAX_ENTRIES = 512, SET_MAX_LISTPACK_ENTRIES = 128,
        ZSET_MAX_LISTPACK_ENTRIES = 128, HASH_MAX_LISTPACK_ENTRIES = 512,
-       HASH_MAX_LISTPACK_VALUE = 64 };
+       HASH_MAX_LISTPACK_VALUE = 64, ARRAY_ELEMENT = 16 };
 #define REHASH_NONEMPTY_SHARE 0.632
 
 /* ------------------------------------------------------------------ choosing a model */
@@ -328,4 +328,9 @@ uint64_t mem_stream_listpack(const MemModel *m, uint64_t bytes, int last) {
 
 uint64_t mem_module_value(const MemModel *m, uint64_t serialized) {
     return mem_alloc(m, serialized);
+}
+
+uint64_t mem_array(const MemModel *m, uint64_t count, uint64_t value_bytes) {
+    (void)m; /* one estimate for every engine that has arrays */
+    return count * ARRAY_ELEMENT + value_bytes;
 }

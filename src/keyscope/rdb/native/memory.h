@@ -60,5 +60,8 @@ uint64_t mem_stream_consumer(const MemModel *m);
 uint64_t mem_stream_listpack(const MemModel *m, uint64_t blob_bytes, int last);
 /* A module value: only its module knows; the bytes it serialized to are a floor. */
 uint64_t mem_module_value(const MemModel *m, uint64_t serialized_bytes);
+/* A Redis 8.8 array, estimated (memory.py array): a slot per element and the bytes of its
+   string values; the slices' own layout is not modelled yet. */
+uint64_t mem_array(const MemModel *m, uint64_t count, uint64_t value_bytes);
 
 #endif

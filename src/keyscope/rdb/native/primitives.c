@@ -1,35 +1,6 @@
 /* Lengths, strings and LZF (primitives.py, lzf.py). */
 #include "primitives.h"
 
-uint64_t rlength(Reader *r, int *encoded) {
-    unsigned b = rbyte(r);
-    *encoded = 0;
-    if (b < 0x40) return b;
-    if (b < 0x80) return ((uint64_t)(b & 0x3f) << 8) | rbyte(r);
-    if ((b >> 6) == 3) {
-        *encoded = 1;
-        return b & 0x3f;
-    }
-    if (b == 0x80) {
-        const u8 *p = rbytes(r, 4);
-        return ((uint64_t)p[0] << 24) | ((uint64_t)p[1] << 16) | ((uint64_t)p[2] << 8) | p[3];
-    }
-    if (b == 0x81) {
-        const u8 *p = rbytes(r, 8);
-        uint64_t v = 0;
-        for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
-        return v;
-    }
-    fail(r, OFF(r) - 1, "bad length prefix 0x%02x", b);
-}
-
-uint64_t rlen(Reader *r) {
-    int enc;
-    uint64_t n = rlength(r, &enc);
-    if (enc) fail(r, OFF(r) - 1, "encoded value where a length was expected");
-    return n;
-}
-
 int64_t encoded_int(Reader *r, uint64_t enc) {
     if (enc == 0) return (int8_t)rbytes(r, 1)[0];
     if (enc == 1) {
@@ -44,8 +15,39 @@ int64_t encoded_int(Reader *r, uint64_t enc) {
     fail(r, OFF(r) - 1, "unknown string encoding %llu", (unsigned long long)enc);
 }
 
+uint64_t rlength_wide(Reader *r, unsigned b) {
+    if (b == 0x80) {
+        const u8 *p = rbytes(r, 4);
+        return ((uint64_t)p[0] << 24) | ((uint64_t)p[1] << 16) | ((uint64_t)p[2] << 8) | p[3];
+    }
+    if (b == 0x81) {
+        const u8 *p = rbytes(r, 8);
+        uint64_t v = 0;
+        for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+        return v;
+    }
+    fail(r, OFF(r) - 1, "bad length prefix 0x%02x", b);
+}
+
+void fail_encoded_length(Reader *r) {
+    fail(r, OFF(r) - 1, "encoded value where a length was expected");
+}
+
+/* The decimal text of v (as "%lld" writes it) into out, which holds 24 bytes; its length.
+   Integer-encoded keys and values are common enough that snprintf was 3 % of a pass. */
 size_t int_text(int64_t v, u8 *out) {
-    return (size_t)snprintf((char *)out, 24, "%lld", (long long)v);
+    u8 digits[20];
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    size_t n = 0;
+    do {
+        digits[n++] = (u8)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t len = 0;
+    if (v < 0) out[len++] = '-';
+    while (n) out[len++] = digits[--n];
+    out[len] = 0;
+    return len;
 }
 
 void lzf_lengths(Reader *r, uint64_t *clen, uint64_t *ulen) {
@@ -128,13 +130,7 @@ void read_string(Reader *r, u8 **dst, size_t *dstcap, size_t *dstlen) {
     *dstlen = int_text(v, *dst);
 }
 
-uint64_t string_len(Reader *r) {
-    int enc;
-    uint64_t n = rlength(r, &enc);
-    if (!enc) {
-        rskip(r, n);
-        return n;
-    }
+uint64_t string_len_encoded(Reader *r, uint64_t n) {
     if (n == 3) {
         uint64_t clen, ulen;
         lzf_lengths(r, &clen, &ulen);

@@ -10,12 +10,24 @@
 #include "values.h"
 
 #define NAME(s) {s, sizeof(s) - 1}
-const Name TYPE_NAMES[NTYPES] = {NAME("string"), NAME("list"), NAME("set"), NAME("zset"),
-                                 NAME("hash"), NAME("stream"), NAME("module")};
-const Name ENC_NAMES[NENCS] = {NAME("int"), NAME("embstr"), NAME("raw"), NAME("quicklist"),
-                               NAME("listpack"), NAME("hashtable"), NAME("intset"),
-                               NAME("skiplist"), NAME("stream"), NAME(""), NAME("listpackex"),
+const Name TYPE_NAMES[NTYPES] = {NAME("string"), NAME("list"),   NAME("set"),
+                                 NAME("zset"),   NAME("hash"),   NAME("stream"),
+                                 NAME("array"),  NAME("module")};
+const Name ENC_NAMES[NENCS] = {NAME("int"),       NAME("embstr"),       NAME("raw"),
+                               NAME("quicklist"), NAME("listpack"),     NAME("hashtable"),
+                               NAME("intset"),    NAME("skiplist"),     NAME("stream"),
+                               NAME("sliced-array"), NAME(""),         NAME("listpackex"),
                                NAME("ziplist")};
+
+/* Opcodes (rdb.h of redis/redis and valkey-io/valkey; constants.py has the same facts). */
+enum { OP_VALKEY_UPDATE = 242, OP_KEY_META = 243, OP_SLOT_IMPORT = 243, OP_SLOT_INFO = 244, OP_FUNCTION2 = 245,
+       OP_FUNCTION_PRE_GA = 246, OP_MODULE_AUX = 247, OP_IDLE = 248, OP_FREQ = 249,
+       OP_AUX = 250, OP_RESIZEDB = 251, OP_EXPIRETIME_MS = 252, OP_EXPIRETIME = 253,
+       OP_SELECTDB = 254, OP_EOF = 255 };
+/* Redis Enterprise hints before a key's type, one length each (librdb's defines.h). */
+enum { OP_REDIS_ENT_RAM_LRU = 107, OP_REDIS_ENT_SLOT_NUM = 121 };
+/* Newest version under the REDIS magic (Redis 8.8); those under VALKEY (Valkey 9.0, 9.2). */
+enum { MAX_REDIS_VERSION = 14, VALKEY_FIRST_VERSION = 80, VALKEY_LAST_VERSION = 81 };
 
 /* A version aux field as memory.py's _version reads it: up to three leading dot-separated
    runs of digits (each capped at 999), as major * 1000000 + minor * 1000 + patch; 0 when
@@ -69,11 +81,74 @@ static void read_header(Reader *r) {
         }
     }
     if (version < 0) fail(r, 0, "not an RDB file (no REDIS or VALKEY magic)");
-    if (!(version >= 1 && version <= 12) && version < 80)
+    /* Each magic has its own versions: Valkey reserves 12-79 for foreign formats. */
+    if (!r->valkey && !(version >= 1 && version <= MAX_REDIS_VERSION))
         fail(r, 5, "unsupported RDB version %d", version);
+    if (r->valkey && !(version >= VALKEY_FIRST_VERSION && version <= VALKEY_LAST_VERSION))
+        fail(r, 6, "unsupported Valkey RDB version %d", version);
     r->version = version;
 }
 
+
+/* A library as Redis 7.0 rc1/rc2 saved it (7.0's rdbFunctionLoad): name, engine, whether a
+   description follows, the description, the code. */
+static void skip_function_pre_ga(Reader *r) {
+    string_len(r);
+    string_len(r);
+    if (rlen(r)) string_len(r);
+    string_len(r);
+}
+
+/* Valkey's clusterRDBSaveSlotImports: the job name, then (start, end) slot ranges. */
+static void skip_slot_import(Reader *r) {
+    string_len(r);
+    uint64_t ranges = rlen(r);
+    for (uint64_t i = 0; i < ranges; i++) {
+        rlen(r);
+        rlen(r);
+    }
+}
+
+/* `prefix`, then a decimal number ended by CRLF (reader.py _resp_number). */
+#define RESP_DIGITS_MAX 18
+static uint64_t resp_number(Reader *r, unsigned prefix) {
+    uint64_t at = OFF(r);
+    if (rbyte(r) != prefix) fail(r, at, "bad inline command");
+    uint64_t n = 0;
+    int digits = 0;
+    unsigned b;
+    while ((b = rbyte(r)) != '\r') {
+        if (b < '0' || b > '9' || digits == RESP_DIGITS_MAX)
+            fail(r, OFF(r) - 1, "bad number in an inline command");
+        n = n * 10 + (b - '0');
+        digits++;
+    }
+    if (!digits || rbyte(r) != '\n') fail(r, OFF(r) - 1, "bad number in an inline command");
+    return n;
+}
+
+/* Valkey's forkless save to a replica (writeReplicationData): a command as a RESP
+   multi-bulk, `*argc` then `$len` and the bytes of each argument. */
+static void skip_inline_command(Reader *r) {
+    uint64_t argc = resp_number(r, '*');
+    for (uint64_t i = 0; i < argc; i++) {
+        rskip(r, resp_number(r, '$'));
+        uint64_t at = OFF(r);
+        const u8 *end = rbytes(r, 2);
+        if (end[0] != '\r' || end[1] != '\n')
+            fail(r, at, "inline command argument not ended by CRLF");
+    }
+}
+
+/* Redis's rdbSaveKeyMetadata (keymeta.c): a count of classes, each a 4-byte class spec and
+   a value saved with the module API; the key's type follows. */
+static void skip_key_meta(Reader *r) {
+    uint64_t classes = rlen(r);
+    for (uint64_t i = 0; i < classes; i++) {
+        rskip(r, 4);
+        skip_module_value(r, NULL, 0);
+    }
+}
 
 static void meta(Reader *r, unsigned op, uint64_t at) {
     if (op == 250) { /* AUX */
@@ -92,12 +167,17 @@ static void meta(Reader *r, unsigned op, uint64_t at) {
         for (int i = 0; i < 3; i++) rlen(r);
     } else if (op == 247) { /* MODULE_AUX */
         for (int i = 0; i < 3; i++) rlen(r);
-        skip_module_value(r);
-    } else if (op == 245) { /* FUNCTION2 */
+        skip_module_value(r, NULL, 0);
+    } else if (op == OP_FUNCTION2) {
         string_len(r);
         r->functions++;
-    } else {
-        fail(r, at, "functions of a Redis 7.0 release candidate");
+    } else if (op == OP_FUNCTION_PRE_GA) {
+        skip_function_pre_ga(r);
+        r->functions++;
+    } else if (r->valkey) { /* OP_SLOT_IMPORT */
+        skip_slot_import(r);
+    } else { /* OP_KEY_META */
+        skip_key_meta(r);
     }
 }
 
@@ -128,10 +208,18 @@ int next_record(Reader *r, Rec *rec) {
             const u8 *p = rbytes(r, 4);
             r->expiry = (int64_t)(int32_t)le32(p) * 1000;
             r->has_expiry = 1;
-        } else if (op >= 244) {
+        } else if (op >= OP_KEY_META) {
             meta(r, op, at);
+        } else if (r->valkey && op == OP_VALKEY_UPDATE) {
+            skip_inline_command(r);
+        } else if (!r->valkey && (op == OP_REDIS_ENT_RAM_LRU || op == OP_REDIS_ENT_SLOT_NUM)) {
+            rlen(r);
         } else {
-            if (op == 8 || op > 25) fail(r, at, "unknown value type %u", op);
+            if (!value_type_known(r, op)) {
+                if (r->valkey && op == 23)
+                    fail(r, at, "Valkey path hash (type 23): its format is not supported yet");
+                fail(r, at, "unknown value type %u", op);
+            }
             if (!r->mem_chosen) { /* the aux fields that name the writer come before any key */
                 r->mem = mem_model_for(r->redis_ver, r->valkey_ver, r->version, r->valkey);
                 r->mem_chosen = 1;

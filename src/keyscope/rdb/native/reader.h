@@ -13,9 +13,9 @@
 #include "memory.h"
 
 /* Key types and encodings, in the order of their names below. */
-enum { TY_STRING, TY_LIST, TY_SET, TY_ZSET, TY_HASH, TY_STREAM, TY_MODULE, NTYPES };
+enum { TY_STRING, TY_LIST, TY_SET, TY_ZSET, TY_HASH, TY_STREAM, TY_ARRAY, TY_MODULE, NTYPES };
 enum { EN_INT, EN_EMBSTR, EN_RAW, EN_QUICKLIST, EN_LISTPACK, EN_HASHTABLE, EN_INTSET,
-       EN_SKIPLIST, EN_STREAM, EN_MODULE, EN_LISTPACK_EX, EN_ZIPLIST, NENCS };
+       EN_SKIPLIST, EN_STREAM, EN_SLICED_ARRAY, EN_MODULE, EN_LISTPACK_EX, EN_ZIPLIST, NENCS };
 
 typedef struct {
     const char *text;

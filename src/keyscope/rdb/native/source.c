@@ -130,12 +130,8 @@ void need(Reader *r, size_t n) {
     }
 }
 
-void rskip(Reader *r, uint64_t n) {
+void rskip_far(Reader *r, uint64_t n) {
     size_t avail = r->len - r->pos;
-    if (n <= avail) {
-        r->pos += (size_t)n;
-        return;
-    }
     n -= avail;
     r->pos = r->len;
     if (r->fd >= 0) {

@@ -27,14 +27,20 @@ void gil_give(Reader *r, PyThreadState *saved);
 void *grow(Reader *r, u8 **p, size_t *cap, size_t need);
 /* Make at least n unread bytes available. */
 void need(Reader *r, size_t n);
-void rskip(Reader *r, uint64_t n);
+/* rskip past the end of the buffer. */
+void rskip_far(Reader *r, uint64_t n);
 
-static inline unsigned rbyte(Reader *r) {
+static inline __attribute__((always_inline)) void rskip(Reader *r, uint64_t n) {
+    if (n <= r->len - r->pos) r->pos += (size_t)n;
+    else rskip_far(r, n);
+}
+
+static inline __attribute__((always_inline)) unsigned rbyte(Reader *r) {
     if (r->pos >= r->len) need(r, 1);
     return r->buf[r->pos++];
 }
 
-static inline const u8 *rbytes(Reader *r, uint64_t n) {
+static inline __attribute__((always_inline)) const u8 *rbytes(Reader *r, uint64_t n) {
     if (n > SIZE_MAX / 4) rskip(r, n); /* no input holds that much: fails at its end */
     if (r->len - r->pos < n) need(r, (size_t)n);
     const u8 *p = r->buf + r->pos;

@@ -254,6 +254,46 @@ static uint64_t stream_group(Reader *r, int version) {
     return used;
 }
 
+/* Redis 8.4's idempotent producers (rdb.c, rdbSaveStreamIdmpEntries): duration, max
+   entries, per producer its id and (iid, stream id) entries, then two counters. */
+static void skip_stream_idmp(Reader *r) {
+    rlen(r); /* IDMP duration */
+    rlen(r); /* IDMP max entries */
+    uint64_t producers = rlen(r);
+    for (uint64_t p = 0; p < producers; p++) {
+        string_len(r); /* producer id */
+        uint64_t entries = rlen(r);
+        for (uint64_t e = 0; e < entries; e++) {
+            string_len(r); /* iid */
+            rlen(r);
+            rlen(r); /* the stream id it maps to */
+        }
+    }
+    rlen(r); /* iids added */
+    rlen(r); /* iids duplicates */
+}
+
+/* How an array element is stored (sparsearray.h, AR_RDB_TAG_*). */
+enum { ARRAY_TAG_SDS = 0, ARRAY_TAG_INT = 1, ARRAY_TAG_FLOAT = 2, ARRAY_TAG_SMALLSTR = 3 };
+
+/* Redis 8.8's array (rdb.c, rdbLoadObject): a count, an optional insert index, then per
+   element its index, a tag and the value. */
+static void v_array(Reader *r, Rec *rec) {
+    uint64_t count = rlen(r), value_bytes = 0;
+    if (rlen(r)) rlen(r); /* an insert index follows */
+    for (uint64_t k = 0; k < count; k++) {
+        rlen(r); /* the element's index */
+        uint64_t tag = rlen(r);
+        if (tag == ARRAY_TAG_INT || tag == ARRAY_TAG_FLOAT) rskip(r, 8);
+        else if (tag == ARRAY_TAG_SDS || tag == ARRAY_TAG_SMALLSTR) value_bytes += string_len(r);
+        else fail(r, OFF(r) - 1, "unknown array element tag %llu", (unsigned long long)tag);
+    }
+    rec->type = TY_ARRAY;
+    rec->enc = EN_SLICED_ARRAY;
+    rec->count = count;
+    rec->memory = mem_array(&r->mem, count, value_bytes);
+}
+
 static void v_stream(Reader *r, Rec *rec, int version) {
     uint64_t listpacks = rlen(r), lp_sum = 0, last = 0, seen = 0;
     RaxCounter nodes;
@@ -274,7 +314,14 @@ static void v_stream(Reader *r, Rec *rec, int version) {
     if (version >= 2)
         for (int k = 0; k < 5; k++) rlen(r);
     uint64_t groups_memory = 0, groups = rlen(r);
-    for (uint64_t g = 0; g < groups; g++) groups_memory += stream_group(r, version);
+    for (uint64_t g = 0; g < groups; g++) {
+        groups_memory += stream_group(r, version);
+        if (version >= 5) { /* the group's NACK zone: a count, then raw 128-bit IDs */
+            uint64_t nacked = rlen(r);
+            rskip(r, nacked > UINT64_MAX / 16 ? UINT64_MAX : 16 * nacked);
+        }
+    }
+    if (version >= 4) skip_stream_idmp(r);
     uint64_t value = mem_stream_base(&r->mem) + mem_rax(&r->mem, listpacks, nodes.nodes);
     if (seen) value += lp_sum + mem_stream_listpack(&r->mem, last, 1);
     rec->type = TY_STREAM;
@@ -283,11 +330,15 @@ static void v_stream(Reader *r, Rec *rec, int version) {
     rec->memory = value + groups_memory;
 }
 
-void skip_module_value(Reader *r) {
+int skip_module_value(Reader *r, uint64_t *uints, int keep) {
+    int kept = 0;
     for (;;) {
         uint64_t op = rlen(r);
-        if (op == 0) return;
-        if (op == 1 || op == 2) rlen(r);
+        if (op == 0) return kept;
+        if (op == 2) { /* an unsigned integer */
+            uint64_t v = rlen(r);
+            if (kept < keep) uints[kept++] = v;
+        } else if (op == 1) rlen(r);
         else if (op == 3) rskip(r, 4);
         else if (op == 4) rskip(r, 8);
         else if (op == 5) string_len(r);
@@ -310,17 +361,33 @@ static void module_count(Reader *r, const char *name) {
     m->n++;
 }
 
+/* A vector set saves its dimension, then its node count (modules/vector-sets/vset.c,
+   VectorSetRdbSave): its element count is the second unsigned integer of its value. */
+#define MODULE_UINTS_KEPT 2
+static uint64_t module_element_count(const char *name, const uint64_t *uints, int kept) {
+    if (strcmp(name, "vectorset") == 0 && kept > 1) return uints[1];
+    return 0;
+}
+
 static void v_module(Reader *r, Rec *rec) {
     uint64_t at = OFF(r);
     uint64_t id = rlen(r);
     for (int i = 0; i < 9; i++) rec->module[i] = MODULE_CHARSET[(id >> (10 + 6 * (8 - i))) & 63];
     rec->module[9] = 0;
-    skip_module_value(r);
+    uint64_t uints[MODULE_UINTS_KEPT];
+    int kept = skip_module_value(r, uints, MODULE_UINTS_KEPT);
     module_count(r, rec->module);
     rec->type = TY_MODULE;
     rec->enc = EN_MODULE;
-    rec->count = 0;
+    rec->count = module_element_count(rec->module, uints, kept);
     rec->memory = mem_module_value(&r->mem, OFF(r) - at);
+}
+
+int value_type_known(const Reader *r, unsigned type) {
+    if (type == 8) return 0;
+    if (type <= 21) return 1;
+    if (r->valkey) return type == 22; /* HASH_2; 23 (path hash) is not read yet */
+    return type <= 28;                /* Redis: HFE hashes 22-25, streams 26-27, array 28 */
 }
 
 void read_value(Reader *r, unsigned type, Rec *rec) {
@@ -355,5 +422,8 @@ void read_value(Reader *r, unsigned type, Rec *rec) {
     case 23: v_hash_listpack_ex(r, rec, 0); break;
     case 24: v_hash_metadata(r, rec, 1); break;
     case 25: v_hash_listpack_ex(r, rec, 1); break;
+    case 26: v_stream(r, rec, 4); break;
+    case 27: v_stream(r, rec, 5); break;
+    case 28: v_array(r, rec); break;
     }
 }
