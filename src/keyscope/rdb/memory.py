@@ -60,6 +60,12 @@ RAX_STRUCT = 24
 RAX_NODE_ALLOC = 20
 RAX_KEY_ALLOC = 8
 """Valkey 8.1's mean allocation per rax node and per key (its value pointer), fitted."""
+RAX8_TREE, RAX8_NODE, RAX8_KEY = 40, 14, 2
+"""Redis 8's tracked allocation of a rax tree: per tree, per node, per key (fitted)."""
+STREAM8_GROUP, STREAM8_NACK = 350, 60
+"""Redis 8: a consumer group with its trees, and a pending entry with its index (fitted)."""
+STREAM8 = 160
+"""sizeof(stream) in Redis 8."""
 STREAM_LISTPACK_PREALLOC = 4096
 """A stream node's listpack is created with this capacity (stream-node-max-bytes default)."""
 EMBSTR_MAX = 44
@@ -233,6 +239,9 @@ class MemoryModel(NamedTuple):
 
     @property
     def stream_consumer(self) -> int:
+        """A consumer besides its name and PEL tree (Redis 8: within its tree's fitted cost)."""
+        if self.layout == "redis-8":
+            return 0
         return 24 if self.layout in ("redis-6.2", "redis-7.0") else 32
 
     # -- sds strings ------------------------------------------------------------------
@@ -414,18 +423,30 @@ class MemoryModel(NamedTuple):
         (``streamRadixTreeMemoryUsage``); Valkey 8.1 counts what its nodes allocate."""
         if self.layout == "valkey-8.1":
             return RAX_STRUCT + nodes * RAX_NODE_ALLOC + elements * RAX_KEY_ALLOC
+        if self.layout == "redis-8":
+            return RAX8_TREE + nodes * RAX8_NODE + elements * RAX8_KEY
         return elements * STREAM_ID + nodes * RAX_NODE_COST
 
     def stream_base(self) -> int:
+        if self.layout == "redis-8":
+            return self.alloc(STREAM8)
         return 40 if self.layout == "redis-6.2" else 80
 
     def stream_group(self) -> int:
+        if self.layout == "redis-8":
+            return STREAM8_GROUP
         return 32 if self.layout == "redis-6.2" else 40
+
+    def stream_nack(self) -> int:
+        """A pending entry: its streamNACK (Redis 8: with the index of its groups, fitted)."""
+        return STREAM8_NACK if self.layout == "redis-8" else STREAM_NACK
 
     def stream_listpacks(self, blob_bytes: list[int]) -> int:
         """A stream's nodes: full ones shrunk to fit, the open last one at its preallocation."""
         if not blob_bytes:
             return 0
+        if self.layout == "redis-8":  # Redis 8 counts what each listpack holds, lpBytes
+            return sum(blob_bytes)
         *full, last = blob_bytes
         tail = self.alloc(max(last, STREAM_LISTPACK_PREALLOC))
         return sum(self.alloc(b) for b in full) + tail

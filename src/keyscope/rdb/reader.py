@@ -491,7 +491,7 @@ class RdbReader(RdbDecoder):
             src.skip(8)  # delivery time
             self._len()  # delivery count
         used = self._mem.stream_group() + self._mem.rax(pel, tree.nodes)
-        used += memory.STREAM_NACK * pel
+        used += self._mem.stream_nack() * pel
         consumer_size = self._mem.stream_consumer
         for _ in range(self._len()):
             name_len = self._string_len()

@@ -18,7 +18,8 @@ enum { ROBJ = 16, DICT_ENTRY = 24, NO_VALUE_ENTRY = 16, ZSET = 16,
        HT_BUCKET_SLOTS = 7, HASH_ENTRY_EMBED_MAX = 128, EXPIRE_META = 16,
        INTSET_MAX_ENTRIES = 512, SET_MAX_LISTPACK_ENTRIES = 128,
        ZSET_MAX_LISTPACK_ENTRIES = 128, HASH_MAX_LISTPACK_ENTRIES = 512,
-       HASH_MAX_LISTPACK_VALUE = 64, ARRAY_ELEMENT = 16 };
+       HASH_MAX_LISTPACK_VALUE = 64, ARRAY_ELEMENT = 16, RAX8_TREE = 40, RAX8_NODE = 14,
+       RAX8_KEY = 2, STREAM8_GROUP = 350, STREAM8_NACK = 60, STREAM8 = 160 };
 #define REHASH_NONEMPTY_SHARE 0.632
 
 /* ------------------------------------------------------------------ choosing a model */
@@ -310,18 +311,31 @@ uint64_t mem_zset_skiplist(const MemModel *m, double members, uint64_t count) {
 uint64_t mem_rax(const MemModel *m, uint64_t elements, uint64_t nodes) {
     if (m->layout == ML_VALKEY_8_1)
         return RAX_STRUCT + nodes * RAX_NODE_ALLOC + elements * RAX_KEY_ALLOC;
+    if (m->layout == ML_REDIS_8) return RAX8_TREE + nodes * RAX8_NODE + elements * RAX8_KEY;
     return elements * STREAM_ID + nodes * RAX_NODE_COST;
 }
 
-uint64_t mem_stream_base(const MemModel *m) { return m->layout == ML_REDIS_6_2 ? 40 : 80; }
+uint64_t mem_stream_base(const MemModel *m) {
+    if (m->layout == ML_REDIS_8) return mem_alloc(m, STREAM8);
+    return m->layout == ML_REDIS_6_2 ? 40 : 80;
+}
 
-uint64_t mem_stream_group(const MemModel *m) { return m->layout == ML_REDIS_6_2 ? 32 : 40; }
+uint64_t mem_stream_group(const MemModel *m) {
+    if (m->layout == ML_REDIS_8) return STREAM8_GROUP;
+    return m->layout == ML_REDIS_6_2 ? 32 : 40;
+}
+
+uint64_t mem_stream_nack(const MemModel *m) {
+    return m->layout == ML_REDIS_8 ? STREAM8_NACK : STREAM_NACK;
+}
 
 uint64_t mem_stream_consumer(const MemModel *m) {
+    if (m->layout == ML_REDIS_8) return 0;
     return m->layout == ML_REDIS_6_2 || m->layout == ML_REDIS_7_0 ? 24 : 32;
 }
 
 uint64_t mem_stream_listpack(const MemModel *m, uint64_t bytes, int last) {
+    if (m->layout == ML_REDIS_8) return bytes; /* lpBytes: what each listpack holds */
     if (last && bytes < STREAM_LISTPACK_PREALLOC) bytes = STREAM_LISTPACK_PREALLOC;
     return mem_alloc(m, bytes);
 }

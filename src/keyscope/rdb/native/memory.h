@@ -57,6 +57,7 @@ uint64_t mem_rax(const MemModel *m, uint64_t elements, uint64_t nodes);
 uint64_t mem_stream_base(const MemModel *m);
 uint64_t mem_stream_group(const MemModel *m);
 uint64_t mem_stream_consumer(const MemModel *m);
+uint64_t mem_stream_nack(const MemModel *m);
 uint64_t mem_stream_listpack(const MemModel *m, uint64_t blob_bytes, int last);
 /* A module value: only its module knows; the bytes it serialized to are a floor. */
 uint64_t mem_module_value(const MemModel *m, uint64_t serialized_bytes);

@@ -236,7 +236,7 @@ static uint64_t stream_group(Reader *r, int version) {
         rlen(r);     /* delivery count */
     }
     uint64_t used = mem_stream_group(&r->mem) + mem_rax(&r->mem, pel, tree.nodes) +
-                    24 * pel; /* a streamNACK per pending entry */
+                    mem_stream_nack(&r->mem) * pel;
     uint64_t consumers = rlen(r);
     for (uint64_t c = 0; c < consumers; c++) {
         uint64_t name_len = string_len(r);
