@@ -12,8 +12,11 @@ Each engine counts ``MEMORY USAGE key SAMPLES 0`` its own way, over its own stru
   tracked allocation size (requested sizes for listpacks, intsets and short strings);
 - ``valkey-8.0``: keys embedded in their keyspace ``dictEntry``; set members stored bare in
   their bucket when alone there;
-- ``valkey-8.1``: ``hashtable`` of 64-byte buckets, keys embedded in objects and counted only
-  where the object embeds its string value, hash fields embedded in their entries.
+- ``valkey-8.1``: the 8.1 release's ``hashtable`` of 64-byte buckets, keys embedded in
+  their objects (counted with them), hash values embedded in their field's entry;
+- ``valkey-8.1-dev``: the unstable tree of 2025-01 that brought the hashtable (what an
+  unstable Valkey's file gets): its keys counted only where the object embeds its string,
+  hash fields embedded in their entries but not their values.
 
 Allocators: ``jemalloc`` as the engines bundle it (8-byte quantum: 8, 16, 24 ... 64, 80 ...),
 ``jemalloc-16`` as a system jemalloc (Debian's and Ubuntu's packages; 16-byte quantum), and
@@ -38,9 +41,14 @@ LAYOUTS = (
     "redis-8",
     "valkey-8.0",
     "valkey-8.1",
+    "valkey-8.1-dev",
 )
 """The layouts a model can follow, oldest first per engine."""
 ALLOCATORS = ("jemalloc", "jemalloc-16", "libc")
+HASHTABLE_LAYOUTS = ("valkey-8.1", "valkey-8.1-dev")
+"""Valkey's ``hashtable`` (8.1): the 8.1 release, and the unstable tree of 2025-01 before it."""
+UNSTABLE = (255, 255, 255)
+"""The version an unstable tree reports."""
 
 ROBJ = 16
 """sizeof(robj)."""
@@ -248,7 +256,7 @@ class MemoryModel(NamedTuple):
 
     @property
     def _tight(self) -> bool:
-        return self.layout in ("redis-8", "valkey-8.0", "valkey-8.1")
+        return self.layout in ("redis-8", "valkey-8.0", *HASHTABLE_LAYOUTS)
 
     def _sds_request(self, length: int, *, min_type8: bool = False) -> int:
         return sds_request(length, min_type8=min_type8, tight=self._tight)
@@ -267,8 +275,11 @@ class MemoryModel(NamedTuple):
         if self.layout == "redis-8":
             meta = 8 if expires or key_length >= 128 else 0
             return ROBJ + meta + 1 + self._sds_request(key_length)
-        if self.layout == "valkey-8.1":
+        if self.layout == "valkey-8.1-dev":
             return ROBJ  # the embedded key is counted only for embedded strings
+        if self.layout == "valkey-8.1":
+            meta = 8 if expires or key_length >= 128 else 0
+            return self.alloc(ROBJ + meta + 1 + self._sds_request(key_length))
         if self.layout == "valkey-8.0":
             return ROBJ + self.alloc(17 + self._sds_request(key_length))
         return ROBJ + self.sds(key_length) + DICT_ENTRY
@@ -278,9 +289,9 @@ class MemoryModel(NamedTuple):
             return "int"
         if length > EMBSTR_MAX:
             return "raw"
-        if self.layout in ("redis-8", "valkey-8.1"):
+        if self.layout in ("redis-8", *HASHTABLE_LAYOUTS):
             line = ROBJ + key_length + 3 + 4 + length
-            if self.layout == "valkey-8.1" and expires:
+            if self.layout in HASHTABLE_LAYOUTS and expires:
                 line += 8
             return "embstr" if line <= EMBED_LINE else "raw"
         return "embstr"
@@ -294,10 +305,10 @@ class MemoryModel(NamedTuple):
             if self.layout == "redis-8":
                 head = self.key_overhead(key_length, expires=expires)
                 return self.alloc(head + 3 + length + 1)
-            if self.layout == "valkey-8.1":  # keys keep the type-8 header of their argv
-                head = (
-                    ROBJ + (8 if expires else 0) + 1 + self._sds_request(key_length, min_type8=True)
-                )
+            if self.layout in HASHTABLE_LAYOUTS:  # the dev tree kept the argv's type-8 header
+                dev = self.layout == "valkey-8.1-dev"
+                key = self._sds_request(key_length, min_type8=dev)
+                head = ROBJ + (8 if expires else 0) + 1 + key
                 return self.alloc(head + 3 + length + 1)
             embstr = 18 + length if self.layout == "redis-6.2" else self.alloc(ROBJ + 4 + length)
             return self.key_overhead(key_length, expires=expires) - ROBJ + embstr
@@ -329,7 +340,7 @@ class MemoryModel(NamedTuple):
         limit = INTSET_MAX_ENTRIES if from_intset else SET_MAX_LISTPACK_ENTRIES
         if self.presizes_bulk_writes and count > limit:
             presized = count
-        if self.layout == "valkey-8.1":
+        if self.layout in HASHTABLE_LAYOUTS:
             return round(self._hashtable(count, presized)) + member_sizes
         slots = dict_slots(count, 1, presized_for=presized)
         if self.layout == "valkey-8.0":
@@ -342,8 +353,13 @@ class MemoryModel(NamedTuple):
 
     def hash_pair(self, field: int, value: int, *, ttl: bool = False) -> float:
         """What one field and its value cost in a hash table (beyond the table itself)."""
-        if self.layout == "valkey-8.1":
+        if self.layout == "valkey-8.1-dev":
             return self.alloc(16 + self._sds_request(field)) + self.sds(value)
+        if self.layout == "valkey-8.1":  # the value embedded in the entry while both fit
+            both = self._sds_request(field) + self._sds_request(value)
+            if both <= HASH_ENTRY_EMBED_MAX:
+                return self.alloc(2 + both)
+            return self.alloc(2 + self._sds_request(field) + 8) + self.sds(value)
         if self.layout == "redis-8":
             meta = EXPIRE_META if ttl else 0
             embedded = meta + self._sds_request(field, min_type8=ttl) + 3 + value + 1
@@ -375,7 +391,7 @@ class MemoryModel(NamedTuple):
         presized = HASH_MAX_LISTPACK_ENTRIES + 1 if outgrew else 0
         if self.presizes_bulk_writes and count > HASH_MAX_LISTPACK_ENTRIES:
             presized = count
-        if self.layout == "valkey-8.1":
+        if self.layout in HASHTABLE_LAYOUTS:
             return round(self._hashtable(count, presized) + pair_total)
         slots = dict_slots(count, 2, presized_for=presized)
         return round(self.dict_size + 8 * slots + pair_total)
@@ -388,13 +404,13 @@ class MemoryModel(NamedTuple):
         """What one member costs in a skiplist zset (beyond the structure itself)."""
         if self.layout == "redis-8":  # the member is embedded in its node
             return DICT_ENTRY + self._zsl_node(self._sds_request(length) - 8)
-        entry = 0 if self.layout == "valkey-8.1" else DICT_ENTRY
+        entry = 0 if self.layout in HASHTABLE_LAYOUTS else DICT_ENTRY
         return entry + self.sds(length) + self._zsl_node(0)
 
     def zset_skiplist(self, member_total: float, count: int) -> int:
         header = self.alloc(ZSL_HEADER_REQUEST)
         presized = count if self.presizes_bulk_writes and count > ZSET_MAX_LISTPACK_ENTRIES else 0
-        if self.layout == "valkey-8.1":
+        if self.layout in HASHTABLE_LAYOUTS:
             return round(ZSET + 32 + self._hashtable(count, presized) + header + member_total)
         table = self.dict_size + 8 * dict_slots(count, 2, presized_for=presized)
         if self.layout == "redis-8":
@@ -421,7 +437,7 @@ class MemoryModel(NamedTuple):
     def rax(self, elements: int, nodes: int) -> int:
         """A radix tree of stream IDs: Redis charges a fixed cost per node
         (``streamRadixTreeMemoryUsage``); Valkey 8.1 counts what its nodes allocate."""
-        if self.layout == "valkey-8.1":
+        if self.layout in HASHTABLE_LAYOUTS:
             return RAX_STRUCT + nodes * RAX_NODE_ALLOC + elements * RAX_KEY_ALLOC
         if self.layout == "redis-8":
             return RAX8_TREE + nodes * RAX8_NODE + elements * RAX8_KEY
@@ -501,7 +517,12 @@ def model_for(
     if "valkey-ver" in aux or valkey_magic:
         version = _version(aux.get("valkey-ver", b""))
         label = f"valkey-ver {aux['valkey-ver'].decode('ascii', 'replace')}" if version else ""
-        layout = "valkey-8.0" if version and version < (8, 1) else "valkey-8.1"
+        if version and version < (8, 1):
+            layout = "valkey-8.0"
+        elif version == UNSTABLE:
+            layout = "valkey-8.1-dev"  # the unstable tree the tests run (2025-01)
+        else:
+            layout = "valkey-8.1"
         return MemoryModel(layout, "jemalloc", label or f"RDB {rdb_version} (Valkey magic)")
     version = _version(aux.get("redis-ver", b""))
     if version:

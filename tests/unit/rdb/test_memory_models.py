@@ -28,7 +28,7 @@ NOW_MS = 1_750_000_000_000
         ({"valkey-ver": b"8.0.1", "redis-ver": b"7.2.4"}, 11, False, "valkey-8.0",
          "valkey-ver 8.0.1"),
         ({"valkey-ver": b"8.1.8"}, 11, False, "valkey-8.1", "valkey-ver 8.1.8"),
-        ({"valkey-ver": b"255.255.255"}, 11, False, "valkey-8.1", "valkey-ver 255.255.255"),
+        ({"valkey-ver": b"255.255.255"}, 11, False, "valkey-8.1-dev", "valkey-ver 255.255.255"),
         ({}, 80, True, "valkey-8.1", "RDB 80 (Valkey magic)"),
         ({}, 7, False, "redis-6.2", "RDB 7"),
         ({}, 11, False, "redis-7.2", "RDB 11"),
@@ -87,6 +87,15 @@ def test_a_valkey_8_1_string_keeps_its_key_in_the_object_within_one_cache_line()
     model = MemoryModel("valkey-8.1")
     assert model.string_encoding(20, 10, is_int=False, expires=False) == "embstr"
     assert model.string_encoding(20, 30, is_int=False, expires=False) == "raw"
-    assert model.string(20, 30, is_int=False, expires=False) == 16 + 24  # the key not counted
+    assert model.string(20, 30, is_int=False, expires=False) == 56 + 24  # object with key, value
+    dev = MemoryModel("valkey-8.1-dev")  # the 2025-01 tree counted the object alone
+    assert dev.string(20, 30, is_int=False, expires=False) == 16 + 24
+
+
+def test_a_valkey_8_1_hash_embeds_small_values_in_their_entries() -> None:
+    model = MemoryModel("valkey-8.1", "libc")
+    assert model.hash_pair(5, 13) == 24  # 2 + (1 + 5 + 1) + (1 + 13 + 1) = 24
+    assert model.hash_pair(5, 117) == 136  # 7 + 121 = 128: still embedded
+    assert model.hash_pair(5, 118) == 24 + 136  # a value pointer, and the value apart
     redis8 = MemoryModel("redis-8")
     assert redis8.string(1, 1, is_int=False, expires=False) == 32  # 16 + 1 + 3 + 5, class 32

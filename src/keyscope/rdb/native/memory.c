@@ -8,7 +8,7 @@
 
 const char *const MEM_LAYOUT_NAMES[ML_COUNT] = {"redis-6.2", "redis-7.0", "redis-7.2",
                                                 "redis-7.4", "redis-8",   "valkey-8.0",
-                                                "valkey-8.1"};
+                                                "valkey-8.1", "valkey-8.1-dev"};
 const char *const MEM_ALLOCATOR_NAMES[MA_COUNT] = {"jemalloc", "jemalloc-16", "libc"};
 
 enum { ROBJ = 16, DICT_ENTRY = 24, NO_VALUE_ENTRY = 16, ZSET = 16,
@@ -45,7 +45,9 @@ int mem_parse(const char *text, MemModel *m) {
 MemModel mem_model_for(int64_t redis_ver, int64_t valkey_ver, int rdb_version, int valkey_magic) {
     MemModel m = {ML_REDIS_7_0, MA_JEMALLOC};
     if (valkey_ver >= 0 || valkey_magic) {
-        m.layout = valkey_ver > 0 && valkey_ver < 8001000 ? ML_VALKEY_8_0 : ML_VALKEY_8_1;
+        m.layout = valkey_ver > 0 && valkey_ver < 8001000 ? ML_VALKEY_8_0
+                   : valkey_ver == 255255255              ? ML_VALKEY_8_1_DEV /* an unstable tree */
+                                                          : ML_VALKEY_8_1;
         return m;
     }
     int64_t v = redis_ver > 0 ? redis_ver
@@ -91,8 +93,13 @@ uint64_t mem_alloc(const MemModel *m, uint64_t n) {
 
 /* ------------------------------------------------------------------------ sds strings */
 
+/* Valkey's hashtable layouts: the 8.1 release, and the unstable tree of 2025-01 before it. */
+static int hashtable_layout(const MemModel *m) {
+    return m->layout == ML_VALKEY_8_1 || m->layout == ML_VALKEY_8_1_DEV;
+}
+
 static int tight(const MemModel *m) {
-    return m->layout == ML_REDIS_8 || m->layout == ML_VALKEY_8_0 || m->layout == ML_VALKEY_8_1;
+    return m->layout == ML_REDIS_8 || m->layout == ML_VALKEY_8_0 || hashtable_layout(m);
 }
 
 static uint64_t sds_header(uint64_t len, int is_tight) {
@@ -123,7 +130,11 @@ uint64_t mem_key_overhead(const MemModel *m, uint64_t key_len, int expires) {
         uint64_t meta = expires || key_len >= 128 ? 8 : 0;
         return ROBJ + meta + 1 + sds_request(m, key_len, 0);
     }
-    case ML_VALKEY_8_1: return ROBJ;
+    case ML_VALKEY_8_1_DEV: return ROBJ;
+    case ML_VALKEY_8_1: {
+        uint64_t meta = expires || key_len >= 128 ? 8 : 0;
+        return mem_alloc(m, ROBJ + meta + 1 + sds_request(m, key_len, 0));
+    }
     case ML_VALKEY_8_0: return ROBJ + mem_alloc(m, 17 + sds_request(m, key_len, 0));
     default: return ROBJ + mem_sds(m, key_len) + DICT_ENTRY;
     }
@@ -131,9 +142,9 @@ uint64_t mem_key_overhead(const MemModel *m, uint64_t key_len, int expires) {
 
 int mem_string_embedded(const MemModel *m, uint64_t len, uint64_t key_len, int expires) {
     if (len > MEM_EMBSTR_MAX) return 0;
-    if (m->layout == ML_REDIS_8 || m->layout == ML_VALKEY_8_1) {
+    if (m->layout == ML_REDIS_8 || hashtable_layout(m)) {
         uint64_t line = ROBJ + key_len + 3 + 4 + len;
-        if (m->layout == ML_VALKEY_8_1 && expires) line += 8;
+        if (hashtable_layout(m) && expires) line += 8;
         return line <= EMBED_LINE;
     }
     return 1;
@@ -145,8 +156,9 @@ uint64_t mem_string(const MemModel *m, uint64_t len, uint64_t key_len, int is_in
         return mem_key_overhead(m, key_len, expires) + mem_sds(m, len);
     if (m->layout == ML_REDIS_8)
         return mem_alloc(m, mem_key_overhead(m, key_len, expires) + 3 + len + 1);
-    if (m->layout == ML_VALKEY_8_1) {
-        uint64_t head = ROBJ + (expires ? 8 : 0) + 1 + sds_request(m, key_len, 1);
+    if (hashtable_layout(m)) { /* the dev tree kept the argv's type-8 header */
+        int dev = m->layout == ML_VALKEY_8_1_DEV;
+        uint64_t head = ROBJ + (expires ? 8 : 0) + 1 + sds_request(m, key_len, dev);
         return mem_alloc(m, head + 3 + len + 1);
     }
     uint64_t embstr = m->layout == ML_REDIS_6_2 ? 18 + len : mem_alloc(m, ROBJ + 4 + len);
@@ -240,7 +252,7 @@ uint64_t mem_set_table(const MemModel *m, uint64_t members, uint64_t count, int 
     uint64_t presized = from_intset && count > INTSET_MAX_ENTRIES ? INTSET_MAX_ENTRIES + 1 : 0;
     uint64_t limit = from_intset ? INTSET_MAX_ENTRIES : SET_MAX_LISTPACK_ENTRIES;
     if (mem_listpack_lists(m) && count > limit) presized = count;
-    if (m->layout == ML_VALKEY_8_1) return round_even(hashtable(count, presized)) + members;
+    if (hashtable_layout(m)) return round_even(hashtable(count, presized)) + members;
     uint64_t slots = dict_slots(count, 1, presized);
     if (m->layout == ML_VALKEY_8_0) {
         uint64_t table = pow2_at_least(count > presized ? count : presized);
@@ -252,8 +264,13 @@ uint64_t mem_set_table(const MemModel *m, uint64_t members, uint64_t count, int 
 }
 
 double mem_hash_pair(const MemModel *m, uint64_t field, uint64_t value, int ttl) {
-    if (m->layout == ML_VALKEY_8_1)
+    if (m->layout == ML_VALKEY_8_1_DEV)
         return (double)(mem_alloc(m, 16 + sds_request(m, field, 0)) + mem_sds(m, value));
+    if (m->layout == ML_VALKEY_8_1) { /* the value embedded in the entry while both fit */
+        uint64_t both = sds_request(m, field, 0) + sds_request(m, value, 0);
+        if (both <= HASH_ENTRY_EMBED_MAX) return (double)mem_alloc(m, 2 + both);
+        return (double)(mem_alloc(m, 2 + sds_request(m, field, 0) + 8) + mem_sds(m, value));
+    }
     if (m->layout == ML_REDIS_8) {
         uint64_t meta = ttl ? EXPIRE_META : 0;
         uint64_t embedded = meta + sds_request(m, field, ttl) + 3 + value + 1;
@@ -271,7 +288,7 @@ uint64_t mem_hash_table(const MemModel *m, double pairs, uint64_t count, uint64_
     int outgrew = longest <= HASH_MAX_LISTPACK_VALUE && count > HASH_MAX_LISTPACK_ENTRIES;
     uint64_t presized = outgrew ? HASH_MAX_LISTPACK_ENTRIES + 1 : 0;
     if (mem_listpack_lists(m) && count > HASH_MAX_LISTPACK_ENTRIES) presized = count;
-    if (m->layout == ML_VALKEY_8_1) return round_even(hashtable(count, presized) + pairs);
+    if (hashtable_layout(m)) return round_even(hashtable(count, presized) + pairs);
     uint64_t slots = dict_slots(count, 2, presized);
     return round_even((double)(dict_size(m) + 8 * slots) + pairs);
 }
@@ -288,14 +305,14 @@ static double zsl_node(const MemModel *m, uint64_t extra) {
 
 double mem_zset_member(const MemModel *m, uint64_t len) {
     if (m->layout == ML_REDIS_8) return DICT_ENTRY + zsl_node(m, sds_request(m, len, 0) - 8);
-    uint64_t entry = m->layout == ML_VALKEY_8_1 ? 0 : DICT_ENTRY;
+    uint64_t entry = hashtable_layout(m) ? 0 : DICT_ENTRY;
     return (double)(entry + mem_sds(m, len)) + zsl_node(m, 0);
 }
 
 uint64_t mem_zset_skiplist(const MemModel *m, double members, uint64_t count) {
     uint64_t header = mem_alloc(m, ZSL_HEADER_REQUEST);
     uint64_t presized = mem_listpack_lists(m) && count > ZSET_MAX_LISTPACK_ENTRIES ? count : 0;
-    if (m->layout == ML_VALKEY_8_1)
+    if (hashtable_layout(m))
         return round_even((double)(ZSET + 32) + hashtable(count, presized) + (double)header +
                           members);
     uint64_t table = dict_size(m) + 8 * dict_slots(count, 2, presized);
@@ -309,7 +326,7 @@ uint64_t mem_zset_skiplist(const MemModel *m, double members, uint64_t count) {
 /* ------------------------------------------------------------------ streams, modules */
 
 uint64_t mem_rax(const MemModel *m, uint64_t elements, uint64_t nodes) {
-    if (m->layout == ML_VALKEY_8_1)
+    if (hashtable_layout(m))
         return RAX_STRUCT + nodes * RAX_NODE_ALLOC + elements * RAX_KEY_ALLOC;
     if (m->layout == ML_REDIS_8) return RAX8_TREE + nodes * RAX8_NODE + elements * RAX8_KEY;
     return elements * STREAM_ID + nodes * RAX_NODE_COST;

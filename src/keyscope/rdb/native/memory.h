@@ -17,7 +17,7 @@
 
 /* memory.LAYOUTS and memory.ALLOCATORS, in their order. */
 enum { ML_REDIS_6_2, ML_REDIS_7_0, ML_REDIS_7_2, ML_REDIS_7_4, ML_REDIS_8, ML_VALKEY_8_0,
-       ML_VALKEY_8_1, ML_COUNT };
+       ML_VALKEY_8_1, ML_VALKEY_8_1_DEV, ML_COUNT };
 enum { MA_JEMALLOC, MA_JEMALLOC_16, MA_LIBC, MA_COUNT };
 
 typedef struct {
