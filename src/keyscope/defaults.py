@@ -33,7 +33,8 @@ MAX_OPS_PER_SEC = 50_000
 """Default per-node ceiling of commands per second an online scan may send."""
 
 CONNECT_TIMEOUT_S = 5.0
-"""How long to wait for a node to accept a connection."""
+"""How long a node may take to accept a connection, finish TLS and answer the opening AUTH
+and PING as Redis; also the bound of a whole discovery, however many addresses are silent."""
 
 SOCKET_TIMEOUT_S = 5.0
 """How long a single reply may take before the node counts as gone: a frozen node fails the

@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from keyscope.analysis.bigkeys import ensure_bigkeys_supported, find_bigkeys
-from keyscope.domain.errors import NodeError, Unsupported
+from keyscope.domain.errors import NodePermissionDenied, Unsupported
 from keyscope.domain.scan import BigKeyThresholds, ScanOptions
 from keyscope.domain.topology import InstanceMode, Topology
 from keyscope.redis.auth import NO_AUTH
@@ -146,21 +146,23 @@ def test_kept_records_are_the_largest_within_the_per_type_limits(
     assert len(found) == 43
 
 
-def test_big_keys_are_found_where_memory_usage_is_not_allowed(redis_server: RedisServer) -> None:
-    with redis_server.client() as c:
-        c.set("blob", "x" * 20_000)
-        write_collection(c, "zset", "ranking", 5001)
-        fill_small(c, "small", 50)
-        c.execute_command("ACL", "SETUSER", "default", "-memory")
-    topology = discover(InstanceMode.SINGLE, [redis_server.address], NO_AUTH)
+def test_big_keys_are_found_where_memory_usage_is_renamed_away(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "no-memory", extra=["--rename-command", "MEMORY", ""])
+    try:
+        with server.client() as c:
+            c.set("blob", "x" * 20_000)
+            write_collection(c, "zset", "ranking", 5001)
+            fill_small(c, "small", 50)
+        topology = discover(InstanceMode.SINGLE, [server.address], NO_AUTH)
 
-    found = find_bigkeys(topology, NO_AUTH, FAST)
+        found = find_bigkeys(topology, NO_AUTH, FAST)
 
-    assert [(k.name, k.size) for k in found] == [("blob", 20_000), ("ranking", 5001)]
-    assert commandstat_calls(redis_server, "memory|usage") == 0
+        assert [(k.name, k.size) for k in found] == [("blob", 20_000), ("ranking", 5001)]
+    finally:
+        server.stop()
 
 
-def test_a_node_that_refuses_the_probes_fails_the_analysis_naming_it(
+def test_memory_usage_denied_by_the_acl_fails_the_analysis_naming_the_rule(
     redis_server: RedisServer,
 ) -> None:
     with redis_server.client() as c:
@@ -168,11 +170,14 @@ def test_a_node_that_refuses_the_probes_fails_the_analysis_naming_it(
         c.execute_command("ACL", "SETUSER", "default", "-memory", "-type")
     topology = discover(InstanceMode.SINGLE, [redis_server.address], NO_AUTH)
 
-    with pytest.raises(NodeError) as caught:
+    with pytest.raises(NodePermissionDenied) as caught:
         find_bigkeys(topology, NO_AUTH, FAST)
 
     assert caught.value.node == redis_server.address
-    assert "TYPE refused" in caught.value.message
+    assert caught.value.message == (
+        f"{redis_server.address}: the server refused MEMORY USAGE to this user (NOPERM); "
+        "allow it with the ACL rule +memory|usage"
+    )
 
 
 def commandstat_calls(server: RedisServer, command: str) -> int:

@@ -2,9 +2,10 @@
 
 The run registers a password-protected Redis, runs every online analysis, takes and uploads
 backups, hands out download links, fails a registration with a wrong password and a task
-whose password was changed under it. Then every response (headers and body), every log
-record, every task record and every byte of the data folder (except the two files meant to
-hold secrets) is searched for each Redis password, each secret key and the secrets key.
+whose password was changed under it, then puts a wrong and the right new password. Then
+every response (headers and body), every log record, every task record and every byte of
+the data folder (except the two files meant to hold secrets) is searched for each Redis
+password, each secret key and the secrets key.
 """
 
 from __future__ import annotations
@@ -80,6 +81,11 @@ def full_run(client: SignedClient, redis_port: int, redis: Any) -> None:
     if task.status_code == 200:
         failed = _wait_done(client, f"{base}/bigkey-task/{task.json()['id']}")
         assert failed["status"] == "failed"
+    # The operator puts the new password (after a wrong one), and analyses work again.
+    assert is_dcs_error(client.put(base, json_body={"password": WRONG}), 400, "DCS.4972")
+    assert client.put(base, json_body={"password": CHANGED}).status_code == 204
+    task = client.post(f"{base}/bigkey-task").json()
+    assert _wait_done(client, f"{base}/bigkey-task/{task['id']}")["status"] == "success"
     client.get(f"{base}/bigkey-tasks")
     client.get(f"{base}/auto-expire/histories")
 

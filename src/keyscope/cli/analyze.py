@@ -1,9 +1,11 @@
 """``keyscope analyze``: the online analyses against a live server, without the service.
 
-``analyze bigkeys|hotkeys|expire redis://[:password@]host:port [--cluster]`` runs the same
-engine function the service runs and prints the same records (JSON field names as DCS).
-A progress bar is drawn on stderr only when stdout and stderr are terminals. Exit codes: 0 done,
-1 the analysis failed (one line on stderr), 2 bad usage.
+``analyze bigkeys|hotkeys|expire redis[s]://[[user]:password@]host:port [--cluster]`` runs
+the same engine function the service runs and prints the same records (JSON field names as
+DCS). The connection options (``--username``, ``--password-stdin``, ``--password-file``,
+``--tls-*``) are those of ``connect_options``. A progress bar is drawn on stderr only when
+stdout and stderr are terminals. Exit codes: 0 done, 1 the analysis failed (one line on
+stderr), 2 bad usage.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from keyscope import defaults
 from keyscope.analysis.bigkeys import find_bigkeys
 from keyscope.analysis.expire import scan_expired
 from keyscope.analysis.hotkeys import find_hotkeys
+from keyscope.cli.connect_options import ConnectionOptions, connection_options
 from keyscope.cli.formats import OutputFormat, progress_wanted
 from keyscope.cli.progress_columns import KeysPerSecondColumn
 from keyscope.domain.errors import InvalidInput, KeyscopeError
@@ -52,7 +55,13 @@ app = typer.Typer(
 T = TypeVar("T")
 
 
-UrlArg = Annotated[str, typer.Argument(help="redis://[:password@]host:port of a node.")]
+UrlArg = Annotated[
+    str,
+    typer.Argument(
+        help="redis://user:password@host:port of a node (user and password optional); "
+        "rediss:// for TLS."
+    ),
+]
 ClusterOpt = Annotated[
     bool, typer.Option("--cluster", help="The node belongs to a Redis Cluster: scan every shard.")
 ]
@@ -87,13 +96,14 @@ def _options(
     return ScanOptions(scan_count=scan_count, max_ops_per_sec=rate, use_replicas=replicas)
 
 
-def _topology(url: str, mode: InstanceMode) -> tuple[Topology, Auth]:
+def _topology(url: str, mode: InstanceMode, connection: ConnectionOptions) -> tuple[Topology, Auth]:
     try:
         endpoint = parse_url(url)
+        auth = connection.auth(endpoint.auth)
     except InvalidInput as exc:
         _fail(exc.message, 2)
     try:
-        return discover(mode, [endpoint.address], endpoint.auth), endpoint.auth
+        return discover(mode, [endpoint.address], auth), auth
     except InvalidInput as exc:
         _fail(exc.message, 2)
     except KeyscopeError as exc:
@@ -154,9 +164,11 @@ def _print_keys(keys: list[BigKey] | list[HotKey], fmt: OutputFormat, title: str
 
 
 @app.command("bigkeys")
+@connection_options
 def bigkeys(
     url: UrlArg,
     *,
+    connection: ConnectionOptions,
     cluster: ClusterOpt = False,
     fmt: FormatOpt = OutputFormat.TABLE,
     max_ops: RateOpt = None,
@@ -166,18 +178,21 @@ def bigkeys(
 ) -> None:
     """Big keys of every shard, by the DCS rules (strings over 10 KB, collections over 5,000).
 
-    Example: keyscope analyze bigkeys redis://:PASSWORD@10.0.0.5:6379 --format csv
+    Example: keyscope analyze bigkeys rediss://ks@10.0.0.5:6380 --tls-ca ca.pem --password-stdin
     """
-    topology, auth = _topology(url, InstanceMode.CLUSTER if cluster else InstanceMode.SINGLE)
+    mode = InstanceMode.CLUSTER if cluster else InstanceMode.SINGLE
+    topology, auth = _topology(url, mode, connection)
     options = _options(max_ops, unthrottled, scan_count, replicas)
     keys = _run("big keys", lambda p: find_bigkeys(topology, auth, options, progress=p))
     _print_keys(keys, fmt, "Big keys")
 
 
 @app.command("hotkeys")
+@connection_options
 def hotkeys(
     url: UrlArg,
     *,
+    connection: ConnectionOptions,
     cluster: ClusterOpt = False,
     fmt: FormatOpt = OutputFormat.TABLE,
     max_ops: RateOpt = None,
@@ -189,16 +204,19 @@ def hotkeys(
 
     Example: keyscope analyze hotkeys redis://10.0.0.5:6379 --cluster --format json
     """
-    topology, auth = _topology(url, InstanceMode.CLUSTER if cluster else InstanceMode.SINGLE)
+    mode = InstanceMode.CLUSTER if cluster else InstanceMode.SINGLE
+    topology, auth = _topology(url, mode, connection)
     options = _options(max_ops, unthrottled, scan_count, replicas)
     keys = _run("hot keys", lambda p: find_hotkeys(topology, auth, options, progress=p))
     _print_keys(keys, fmt, "Hot keys")
 
 
 @app.command("expire")
+@connection_options
 def expire(
     url: UrlArg,
     *,
+    connection: ConnectionOptions,
     cluster: ClusterOpt = False,
     fmt: FormatOpt = OutputFormat.TABLE,
     max_ops: RateOpt = None,
@@ -212,7 +230,8 @@ def expire(
 
     Example: keyscope analyze expire redis://10.0.0.5:6379 --max-ops-per-sec 5000
     """
-    topology, auth = _topology(url, InstanceMode.CLUSTER if cluster else InstanceMode.HA)
+    mode = InstanceMode.CLUSTER if cluster else InstanceMode.HA
+    topology, auth = _topology(url, mode, connection)
     options = _options(max_ops, unthrottled, scan_count)
     result = _run(
         "expired keys",

@@ -7,9 +7,11 @@ KeyscopeError
 ├── NotFound                404  no such instance, task, backup or node
 ├── Unsupported             400  the instance cannot do this analysis (DCS.49xx, DCS.4818, DCS.4230)
 ├── Conflict                400  an analysis of the same kind already runs on the instance
-├── NodeError               -    a Redis node failed: unreachable, auth refused, went away
-│   ├── NodeUnreachable
-│   └── NodeAuthFailed
+├── NodeError               400  a Redis node failed: unreachable, auth refused, went away
+│   ├── NodeUnreachable          no Redis answers there (or it stopped answering)
+│   ├── NodeAuthFailed           it refused the user name or password
+│   ├── NodePermissionDenied     its ACL denies the user a command (names the rule to add)
+│   └── TlsRefused               the TLS handshake failed for a reason keyscope can name
 ├── TaskCancelled           -    the task was deleted while it ran
 ├── RdbFormatError          -    a corrupt or truncated RDB file, with the byte offset
 └── SecretKeyError          500  the key for secrets at rest is wrong, malformed or unsafe
@@ -87,6 +89,17 @@ class NodeError(KeyscopeError):
         super().__init__(f"{node}: {message}" if node else message, code=code)
         self.node = node
 
+    def at(self, node: str) -> NodeError:
+        """This error, naming ``node`` (for one raised where the node was not known)."""
+        if self.node is not None:
+            return self
+        named = type(self).__new__(type(self))  # no __init__: subclasses differ in arguments
+        named.__dict__.update(self.__dict__)
+        named.node = node
+        named.message = f"{node}: {self.message}"
+        named.args = (named.message,)
+        return named
+
 
 class NodeUnreachable(NodeError):
     """The node does not answer (refused, timed out, closed the connection)."""
@@ -98,6 +111,31 @@ class NodeAuthFailed(NodeError):
     """The node refused the password (or needs one that was not given)."""
 
     default_code = "DCS.4972"
+
+
+class NodePermissionDenied(NodeError):
+    """The node's ACL does not let the user run a command keyscope needs (NOPERM).
+
+    ``command`` is what was refused (``MEMORY USAGE``, or ``key access``), ``rule`` the ACL
+    rule that allows it (``+memory|usage``, ``%R~*``).
+    """
+
+    default_code = "DCS.4973"
+
+    def __init__(self, command: str, rule: str, *, node: str | None = None) -> None:
+        super().__init__(
+            f"the server refused {command} to this user (NOPERM); "
+            f"allow it with the ACL rule {rule}",
+            node=node,
+        )
+        self.command = command
+        self.rule = rule
+
+
+class TlsRefused(NodeError):
+    """The TLS handshake failed for a reason keyscope can name (certificate, client cert)."""
+
+    default_code = "DCS.4974"
 
 
 class TaskCancelled(KeyscopeError):

@@ -1,9 +1,12 @@
 """Addresses, URLs and connections to one Redis node; redis-py errors become keyscope errors here.
 
-This is the one place where socket errors and error replies are translated:
+Every connection opens with ``[AUTH ...] PING`` (see ``opening``): until the node has
+answered both as Redis, whatever happens is ``transport.NOT_REDIS`` and nothing the other
+end sent is repeated. After that, errors are translated here:
 
-- refused, reset, closed, timed out, DNS failure   → ``NodeUnreachable(node=ip:port)``
+- refused, reset, closed, timed out                → ``NodeUnreachable(node=ip:port)``
 - wrong or missing password (NOAUTH, WRONGPASS)   → ``NodeAuthFailed(node=ip:port)``
+- a command the user's ACL denies (NOPERM)        → ``NodePermissionDenied``, naming the rule
 - any other error reply, a garbled reply          → ``NodeError(node=ip:port)``
 
 Messages never contain the password: the text of a foreign exception is scrubbed before it
@@ -15,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import ssl
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,10 +33,12 @@ from keyscope.domain.errors import (
     KeyscopeError,
     NodeAuthFailed,
     NodeError,
+    NodePermissionDenied,
     NodeUnreachable,
 )
-from keyscope.redis import allowlist
-from keyscope.redis.auth import NO_AUTH, Auth
+from keyscope.redis import acl, opening, transport
+from keyscope.redis import tls as tls_layer
+from keyscope.redis.auth import NO_AUTH, Auth, Tls
 
 _AUTH_MARKERS = ("NOAUTH", "WRONGPASS", "invalid password", "invalid username-password")
 
@@ -65,17 +72,21 @@ def parse_address(address: str) -> tuple[str, int]:
 
 
 def parse_url(url: str) -> Endpoint:
-    """``redis://[[user]:password@]host:port`` → Endpoint; InvalidInput when malformed."""
+    """``redis[s]://[[user]:password@]host:port`` → Endpoint (``rediss``: TLS with the
+    default settings); InvalidInput when malformed."""
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
         raise InvalidInput("not a redis:// URL", code="DCS.4002") from None
-    if parts.scheme != "redis" or not parts.hostname:
-        raise InvalidInput("not a redis:// URL (redis://[:password@]host:port)", code="DCS.4002")
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise InvalidInput(
+            "not a redis:// URL (redis[s]://[[user]:password@]host:port)", code="DCS.4002"
+        )
     password = unquote(parts.password) if parts.password is not None else None
     username = unquote(parts.username) if parts.username else None
-    return Endpoint(parts.hostname, port or 6379, Auth(username, password or None))
+    tls = Tls() if parts.scheme == "rediss" else None
+    return Endpoint(parts.hostname, port or 6379, Auth(username, password or None, tls))
 
 
 def _scrub(text: str, password: str | None) -> str:
@@ -96,25 +107,24 @@ def translated(node: str, password: str | None = None) -> Iterator[None]:
     except ErrorReply as exc:
         text = _scrub(str(exc), password)
         if any(m.lower() in text.lower() for m in _AUTH_MARKERS):
-            raise NodeAuthFailed(_auth_message(text, password), node=node) from None
+            raise NodeAuthFailed(_auth_message(password), node=node) from None
         raise NodeError(f"error reply: {text}", node=node) from None
     except TimeoutError:
         raise NodeUnreachable("no reply in time", node=node) from None
+    except ssl.SSLError as exc:
+        why = exc.reason or "error"
+        raise NodeUnreachable(f"the TLS connection failed ({why})", node=node) from None
     except OSError as exc:
         text = exc.strerror or str(exc) or type(exc).__name__
         raise NodeUnreachable(_scrub(f"not reachable: {text}", password), node=node) from None
-    except hiredis.ProtocolError as exc:
-        raise NodeError(_scrub(f"protocol error: {exc}", password), node=node) from None
+    except hiredis.ProtocolError:
+        raise NodeError("the reply broke the Redis protocol", node=node) from None
 
 
-def _no_password_set(text: str) -> bool:
-    return "no password is set" in text or "without any password configured" in text
-
-
-def _auth_message(text: str, password: str | None) -> str:
+def _auth_message(password: str | None) -> str:
     if password is None:
         return "the node requires a password"
-    return f"the node refused the password ({text})"
+    return "the node refused the password"
 
 
 def open_connection(
@@ -143,6 +153,8 @@ def info(
 ) -> dict[str, Any]:
     """INFO of one node as a flat dict (``db0`` and ``slave0`` values are dicts)."""
     raw = call(endpoint, "INFO", section, timeout=timeout)
+    if not isinstance(raw, bytes):
+        raise NodeError("INFO did not answer the way Redis does", node=endpoint.address)
     return parse_info(raw.decode("utf-8", "replace"))
 
 
@@ -179,26 +191,55 @@ class RawConnection:
         """Appended to a group of commands so that ``read_group`` can find where it ends."""
         self._marker = marker
         self._marker_reply = b"\r\n$%d\r\n%s\r\n" % (len(marker), marker)
-        with translated(endpoint.address, endpoint.password):
-            self._sock = allowlist.connect(endpoint.host, endpoint.port, connect_timeout)
+        deadline = time.monotonic() + connect_timeout
+        self._sock = transport.open_socket(endpoint.host, endpoint.port, endpoint.auth.tls,
+                                           deadline)  # fmt: skip
         try:
             self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._open(deadline)
             self._sock.settimeout(socket_timeout)
-            if endpoint.password is not None:
-                self._auth(endpoint)
         except BaseException:
             self.close()
             raise
 
-    def _auth(self, endpoint: Endpoint) -> None:
-        login = endpoint.auth
-        auth = (login.username, login.password) if login.username else (login.password,)
-        self.send(pack("AUTH", *auth))
-        (reply,) = self.read(1)
-        # A password given to a node that needs none is not an error (redis-cli agrees).
-        if isinstance(reply, hiredis.ReplyError) and not _no_password_set(str(reply)):
-            with translated(endpoint.address, endpoint.password):
-                raise ErrorReply(str(reply))
+    def _open(self, deadline: float) -> None:
+        """Log in and PING in one write; the node must answer both as Redis by ``deadline``."""
+        login, node = self.endpoint.auth, self.endpoint.address
+        auth = login.auth_args()
+        try:
+            self._sock.settimeout(max(deadline - time.monotonic(), 0.001))
+            self._sock.sendall((pack(*auth) if auth else b"") + pack("PING"))
+            replies = self._opening_replies(2 if auth else 1, deadline)
+        except OSError as exc:
+            tls = login.tls
+            refused = tls and tls_layer.refusal(exc, node, tls, handshake_done=True)
+            raise (refused or transport.not_redis(node, exc)) from None
+        except hiredis.ProtocolError as exc:
+            raise transport.not_redis(node, type(exc).__name__) from None
+        error = opening.judge(node, login, replies[0] if auth else None, replies[-1])
+        if error is not None:
+            raise error
+
+    def _opening_replies(self, count: int, deadline: float) -> list[Any]:
+        """``count`` replies, each wait cut to what is left of ``deadline``, in a few KB."""
+        replies: list[Any] = []
+        received = 0
+        while True:
+            reply = self._reader.gets()
+            while reply is not False:
+                replies.append(reply)
+                if len(replies) == count:
+                    return replies
+                reply = self._reader.gets()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no reply to the opening in time")
+            self._sock.settimeout(left)
+            data = self._sock.recv(opening.OPENING_BYTES)
+            received += len(data)
+            if not data or received > opening.OPENING_BYTES:
+                raise ConnectionResetError("closed, or too much, before the opening replies")
+            self._reader.feed(data)
 
     def __repr__(self) -> str:
         return f"RawConnection({self.endpoint.address})"
@@ -253,6 +294,7 @@ class RawConnection:
             group = reader.gets()
             if group is not False:
                 if group[-1] != self._marker:
+                    self.check_denied(group[-1:], "ECHO")
                     raise NodeError("replies out of step", node=self.endpoint.address)
                 replies: list[Any] = group[:-1]
                 return replies
@@ -262,9 +304,29 @@ class RawConnection:
         self.send(pack(*args))
         (reply,) = self.read(1)
         if isinstance(reply, hiredis.ReplyError):
+            self.check_denied([reply], *args)
             with translated(self.endpoint.address, self.endpoint.password):
                 raise ErrorReply(str(reply))
         return reply
+
+    def check_marker(self) -> None:
+        """Send ``marker_command`` once and see it answered: a denied ECHO would otherwise
+        leave ``read_group`` waiting for a marker that never comes."""
+        if self.command("ECHO", self._marker) != self._marker:
+            raise NodeError("ECHO did not answer the way Redis does", node=self.endpoint.address)
+
+    def check_denied(self, replies: list[Any], *command: str | bytes | int) -> None:
+        """Raise NodePermissionDenied, naming this node, if the ACL refused ``command``."""
+        try:
+            acl.check_replies(replies, command)
+        except NodePermissionDenied as exc:
+            raise exc.at(self.endpoint.address) from None
+
+    def detach(self) -> socket.socket:
+        """The socket, for a caller that reads a non-RESP stream next (replication)."""
+        if self._buffer or self._reader.gets() is not False:
+            raise NodeError("unexpected data before the stream", node=self.endpoint.address)
+        return self._sock
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

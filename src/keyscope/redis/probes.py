@@ -7,7 +7,10 @@
 - CountProbe: nothing; SCAN alone (the expired-key scan).
 
 Error replies for single keys (a key deleted or retyped between stages) drop that key; a
-stage answered only with errors (ACL, wrong policy) raises NodeError.
+stage answered only with errors (wrong policy, a renamed command) raises NodeError, and any
+NOPERM reply raises NodePermissionDenied naming the rule to add. The pages' fast paths
+(one ``max()`` over the replies) stay as they were: error replies are looked for only once
+a page is known to hold something other than numbers.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 import hiredis
 
 from keyscope.domain.errors import NodeError
+from keyscope.redis import acl
 from keyscope.redis.connection import RawConnection, key_command_prefix
 from keyscope.redis.scanner import Batch, Probe, ProbeGen
 
@@ -40,6 +44,10 @@ _SIZE_PREFIXES: dict[Any, bytes] = {
     b"hash": key_command_prefix("HLEN"),
     b"stream": key_command_prefix("XLEN"),
 }
+_SIZE_COMMANDS = {"string": "STRLEN", "list": "LLEN", "set": "SCARD", "zset": "ZCARD",
+                  "hash": "HLEN", "stream": "XLEN"}  # fmt: skip
+_MEMORY_ARGS = ("MEMORY", "USAGE")
+_FREQ_ARGS = ("OBJECT", "FREQ")
 
 SizedKey = tuple[bytes, str, int, int | None, int, str | None]
 """(name, type, size, memory, db, shard): size in bytes for strings and elements otherwise;
@@ -49,9 +57,10 @@ FreqKey = tuple[bytes, int, int, str | None]
 """(name, freq, db, shard)."""
 
 
-def _raise_if_all_errors(replies: list[Any], what: str) -> None:
+def _raise_if_all_errors(replies: list[Any], *command: str) -> None:
     if replies and all(isinstance(r, hiredis.ReplyError) for r in replies):
-        raise NodeError(f"{what} refused: {replies[0]}")
+        acl.check_replies(replies[:1], command)
+        raise NodeError(f"{' '.join(command)} refused: {replies[0]}")
 
 
 def _key_frames(keys: list[bytes]) -> list[bytes]:
@@ -76,12 +85,23 @@ def _pack_each(prefix: bytes, heads: list[bytes], keys: list[bytes]) -> bytes:
     return b"\r\n".join(map(bytes.__add__, framed, keys)) + b"\r\n"
 
 
-def _none_reaches(values: list[Any], bound: int) -> bool:
-    """True when no value is an int >= bound (fast when every value is an int)."""
+def _none_reaches(values: list[Any], bound: int, command: tuple[str, ...]) -> bool:
+    """True when no value is an int >= bound (fast when every value is an int); a NOPERM
+    among the replies to ``command`` raises."""
     try:
         return bool(max(values) < bound)
     except TypeError:  # nil (key gone) or an error reply among them
+        acl.check_replies(values, command)
         return not any(v.__class__ is int and v >= bound for v in values)
+
+
+def _check_sizes(sizes: list[Any], names: list[str]) -> None:
+    """A NOPERM among the size replies raises, naming that type's size command."""
+    try:
+        max(sizes)
+    except TypeError:
+        for size, name in zip(sizes, names, strict=True):
+            acl.check_replies([size], (_SIZE_COMMANDS[name],))
 
 
 class SizeProbe(Probe[SizedKey]):
@@ -121,7 +141,7 @@ class SizeProbe(Probe[SizedKey]):
             return self
         try:
             reply = conn.command("CONFIG", "GET", "list-compress-depth")
-        except NodeError:
+        except NodeError:  # NOPERM too: CONFIG GET would read passwords; README: optional
             reply = None
         if isinstance(reply, list) and reply[1:2] == [b"0"]:
             return self
@@ -133,9 +153,10 @@ class SizeProbe(Probe[SizedKey]):
         if bound is not None:
             usage = yield Batch(_pack_each(_MEMORY, _MEMORY_HEADS, keys), len(keys))
             if all(isinstance(u, hiredis.ReplyError) for u in usage):  # stops at the first int
-                self.skip_below_bytes = None  # MEMORY refused (ACL, renamed): size everything
+                acl.check_replies(usage[:1], _MEMORY_ARGS)
+                self.skip_below_bytes = None  # MEMORY renamed or missing: size everything
                 self.ops_per_key = SizeProbe.ops_per_key
-            elif _none_reaches(usage, bound):
+            elif _none_reaches(usage, bound, _MEMORY_ARGS):
                 return []
             else:
                 kept = [i for i, u in enumerate(usage) if u.__class__ is int and u >= bound]
@@ -146,6 +167,7 @@ class SizeProbe(Probe[SizedKey]):
         _raise_if_all_errors(types, "TYPE")
         prefixes = list(map(_SIZE_PREFIXES.get, types))
         if None in prefixes:  # gone since SCAN, or a module type: nothing to size
+            acl.check_replies(types, ("TYPE",))
             kept = [i for i, p in enumerate(prefixes) if p is not None]
             keys = [keys[i] for i in kept]
             frames = [frames[i] for i in kept]
@@ -157,6 +179,7 @@ class SizeProbe(Probe[SizedKey]):
         names = list(map(_TYPE_NAMES.__getitem__, types))
         sized = b"".join(map(bytes.__add__, prefixes, frames))  # type: ignore[arg-type]
         sizes = yield Batch(sized, len(keys))
+        _check_sizes(sizes, names)
         _raise_if_all_errors(sizes, "size command")
         if memory is None:
             memory = [None] * len(keys)
@@ -168,6 +191,7 @@ class SizeProbe(Probe[SizedKey]):
             ]  # fmt: skip
             if ask:
                 usage = yield Batch(_MEMORY + _MEMORY.join([frames[i] for i in ask]), len(ask))
+                acl.check_replies(usage, _MEMORY_ARGS)
                 for i, m in zip(ask, usage, strict=True):
                     memory[i] = m if m.__class__ is int else None
         records = list(zip(keys, names, sizes, memory, repeat(db), repeat(shard)))
@@ -189,9 +213,9 @@ class FreqProbe(Probe[FreqKey]):
 
     def page(self, keys: list[bytes], db: int, shard: str | None) -> ProbeGen[FreqKey]:
         freqs = yield Batch(_pack_each(_FREQ, _FREQ_HEADS, keys), len(keys))
-        _raise_if_all_errors(freqs, "OBJECT FREQ")
+        _raise_if_all_errors(freqs, *_FREQ_ARGS)
         low = self.min_freq
-        if _none_reaches(freqs, low):
+        if _none_reaches(freqs, low, _FREQ_ARGS):
             return []
         return [
             (k, f, db, shard)
@@ -220,3 +244,5 @@ def run_probe(conn: RawConnection, gen: ProbeGen[Any]) -> list[Any]:
     except StopIteration as stop:
         records: list[Any] = stop.value
         return records
+    except NodeError as exc:
+        raise exc.at(conn.endpoint.address) from None

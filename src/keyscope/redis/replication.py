@@ -1,6 +1,7 @@
 """A snapshot of a node over the replication protocol, the way ``redis-cli --rdb`` takes one.
 
-keyscope connects as a replica would: ``AUTH``, ``REPLCONF capa eof`` and
+keyscope connects as a replica would, over the same opening as every connection (TLS where
+set, ``AUTH`` exactly as given, ``PING``): then ``REPLCONF capa eof`` and
 ``REPLCONF rdb-only 1`` (older servers refuse these and are served anyway), then ``SYNC``.
 The node answers with newlines while it prepares the snapshot, then either ``$<length>``
 and that many bytes (disk-based) or ``$EOF:<40-byte mark>`` and bytes up to that mark
@@ -9,7 +10,7 @@ straight into the RDB reader while it arrives; nothing holds the whole file in m
 
 Errors name the node (``host:port``), never the password: ``NodeUnreachable`` when it
 does not answer, times out or closes the connection early, ``NodeAuthFailed`` when it
-refuses the credentials.
+refuses the credentials, ``NodePermissionDenied`` when its ACL denies REPLCONF or SYNC.
 """
 
 from __future__ import annotations
@@ -21,21 +22,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Final
 
+import hiredis
+
 from keyscope import defaults
 from keyscope.domain.errors import NodeAuthFailed, NodeError, NodeUnreachable, RdbFormatError
-from keyscope.redis import allowlist
+from keyscope.redis import acl
 from keyscope.redis.auth import NO_AUTH, Auth
+from keyscope.redis.connection import Endpoint, open_connection, pack
 
 EOF_MARK_SIZE: Final = 40
 _CHUNK: Final = 1 << 20
-
-
-def _command(*args: str) -> bytes:
-    out = [f"*{len(args)}\r\n".encode()]
-    for arg in args:
-        raw = arg.encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
-    return b"".join(out)
 
 
 class ReplicationSnapshot(io.RawIOBase):
@@ -56,15 +52,19 @@ class ReplicationSnapshot(io.RawIOBase):
         self._mark: bytes | None = None
         self._remaining = 0
         self._done = False
+        conn = open_connection(Endpoint(host, port, auth), connect_timeout=connect_timeout,
+                               socket_timeout=timeout)  # fmt: skip
         try:
-            self._sock = allowlist.connect(host, port, connect_timeout)
-        except OSError as exc:
-            raise NodeUnreachable(f"cannot connect: {exc.strerror or exc}", node=self.node) from exc
-        self._sock.settimeout(timeout)
-        try:
-            self._handshake(auth)
+            for option in (("capa", "eof"), ("rdb-only", "1")):
+                conn.send(pack("REPLCONF", *option))
+                (reply,) = conn.read(1)
+                if isinstance(reply, hiredis.ReplyError):  # older servers: served anyway
+                    conn.check_denied([reply], "REPLCONF", *option)
+            self._sock = conn.detach()
+            self._send("SYNC")
+            self._read_payload_header()
         except BaseException:
-            self._sock.close()
+            conn.close()
             raise
 
     # -- protocol ---------------------------------------------------------------------------
@@ -99,28 +99,18 @@ class ReplicationSnapshot(io.RawIOBase):
 
     def _send(self, *args: str) -> None:
         try:
-            self._sock.sendall(_command(*args))
+            self._sock.sendall(pack(*args))
         except OSError as exc:
             raise self._lost(exc) from exc
 
     def _refused(self, reply: bytes) -> NodeError:
         text = reply[1:].decode(errors="replace")
-        if text.startswith(("NOAUTH", "WRONGPASS", "NOPERM")) or "password" in text.lower():
-            return NodeAuthFailed(f"authentication refused: {text}", node=self.node)
+        denied = acl.denial(text, ("SYNC",))
+        if denied is not None:
+            return denied.at(self.node)
+        if text.startswith(("NOAUTH", "WRONGPASS")):
+            return NodeAuthFailed("authentication refused", node=self.node)
         return NodeError(f"refused the snapshot: {text}", node=self.node)
-
-    def _handshake(self, auth: Auth) -> None:
-        if auth.password:
-            self._send("AUTH", *((auth.username,) if auth.username else ()), auth.password)
-            if not self._readline().startswith(b"+"):
-                raise NodeAuthFailed("authentication refused", node=self.node)
-        for option in (("capa", "eof"), ("rdb-only", "1")):
-            self._send("REPLCONF", *option)
-            reply = self._readline()
-            if reply.startswith(b"-NOAUTH"):
-                raise self._refused(reply)
-        self._send("SYNC")
-        self._read_payload_header()
 
     def _read_payload_header(self) -> None:
         line = self._readline()
@@ -191,8 +181,10 @@ class ReplicationSnapshot(io.RawIOBase):
             yield chunk
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._sock.close()
+        sock = getattr(self, "_sock", None)  # absent when the opening itself failed
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
         super().close()
 
 

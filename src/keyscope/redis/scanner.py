@@ -39,6 +39,7 @@ from keyscope.domain.errors import (
 )
 from keyscope.domain.scan import Cancellation, Progress, ScanOptions
 from keyscope.domain.topology import Node
+from keyscope.redis import acl
 from keyscope.redis.auth import Auth
 from keyscope.redis.connection import Endpoint, RawConnection, open_connection, pack
 from keyscope.redis.throttle import Throttle
@@ -208,6 +209,8 @@ class Scanner(Generic[R]):
             socket_timeout=self.options.socket_timeout,
         )
         try:
+            conn.check_marker()
+            throttle.record(1)
             if target.readonly:
                 conn.command("READONLY")
             probe = self.probe.for_node(conn)
@@ -317,6 +320,7 @@ MAX_PAGES_IN_FLIGHT = 4
 
 def _scan_reply(reply: Any) -> tuple[bytes | None, list[bytes]]:
     if isinstance(reply, hiredis.ReplyError):
+        acl.check_replies([reply], ("SCAN",))
         raise NodeError(f"SCAN refused: {reply}")
     cursor, keys = reply
     return (None if cursor == b"0" else cursor), keys
@@ -349,8 +353,8 @@ def _why_lost(exc: NodeUnreachable, target: ScanTarget, auth: Auth) -> KeyscopeE
 
 def _wrap(exc: BaseException, target: ScanTarget) -> BaseException:
     """Every failure of a node's walk names the node."""
-    if isinstance(exc, NodeError) and exc.node is None:
-        return type(exc)(exc.message, node=target.node.address, code=exc.code)
+    if isinstance(exc, NodeError):
+        return exc.at(target.node.address)
     if isinstance(exc, KeyscopeError):
         return exc
     return NodeError(f"scan failed: {type(exc).__name__}: {exc}", node=target.node.address)

@@ -9,7 +9,7 @@ migrating at either moment.
 from __future__ import annotations
 
 from keyscope import defaults
-from keyscope.domain.errors import KeyscopeError
+from keyscope.domain.errors import KeyscopeError, NodePermissionDenied
 from keyscope.domain.topology import InstanceMode, Topology
 from keyscope.redis.auth import Auth
 from keyscope.redis.connection import Endpoint, call
@@ -30,6 +30,8 @@ def slot_layout(
         try:
             raw = call(Endpoint(node.host, node.port, auth), "CLUSTER", "NODES",
                        timeout=timeout)  # fmt: skip
+        except NodePermissionDenied:
+            raise  # a rule the user lacks, not a moving cluster
         except KeyscopeError:
             found.add((node.address, "unreachable"))
             continue

@@ -1,17 +1,31 @@
-"""Discover a deployment from the addresses a user registers: shards, masters, replicas, engine."""
+"""Discover a deployment from the addresses a user registers: shards, masters, replicas, engine.
+
+Discovery is bound by one overall timeout: the registered addresses are tried all at once
+(the first to answer as Redis is the seed), and so are the other nodes' checks, so many
+silent addresses cost one timeout, not one each.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from keyscope import defaults
 from keyscope.domain.errors import InvalidInput, NodeAuthFailed, NodeError
 from keyscope.domain.topology import InstanceMode, Node, NodeRole, Shard, Topology
 from keyscope.redis.auth import Auth
 from keyscope.redis.connection import Endpoint, call, info, parse_address
+from keyscope.redis.transport import not_redis
+
+T = TypeVar("T")
+
+MAX_PARALLEL = 64
+"""Connections discovery opens at once (a registration names at most 64 addresses)."""
 
 
 def node_id(host: str, port: int) -> str:
@@ -33,10 +47,16 @@ class ServerInfo:
 
 def server_info(endpoint: Endpoint, *, timeout: float = defaults.CONNECT_TIMEOUT_S) -> ServerInfo:
     """INFO server/replication/cluster of one node, parsed."""
-    return parse_server_info(info(endpoint, "all", timeout=timeout))
+    values = info(endpoint, "all", timeout=timeout)
+    try:
+        return parse_server_info(values)
+    except (KeyError, ValueError):
+        raise NodeError("INFO does not describe a Redis server", node=endpoint.address) from None
 
 
 def parse_server_info(info: dict[str, Any]) -> ServerInfo:
+    if "redis_version" not in info:
+        raise ValueError("INFO names no redis_version")
     if "valkey_version" in info or info.get("server_name") == "valkey":
         engine, version = "valkey", str(info.get("valkey_version") or info["redis_version"])
     else:
@@ -77,44 +97,111 @@ def discover(
 ) -> Topology:
     """Connect, check the address answers, and lay out the deployment ``mode`` says it is.
 
-    Raises InvalidInput (bad address, no address, mode mismatch), NodeUnreachable and
-    NodeAuthFailed.
+    Ends within about ``timeout`` however many addresses are silent. Raises InvalidInput
+    (bad address, no address, mode mismatch), NodeUnreachable, NodeAuthFailed.
     """
     if not addresses:
         raise InvalidInput("at least one host:port address is needed", code="DCS.4002")
     seeds = [Endpoint(*parse_address(a), auth) for a in addresses]
-    seed, seed_info = _first_answering(seeds, timeout)
+    deadline = time.monotonic() + timeout
+    seed, seed_info = _first_answering(seeds, deadline)
     if mode is InstanceMode.CLUSTER:
         if not seed_info.cluster_enabled:
             raise InvalidInput(f"{seed.address} is not a Redis Cluster node", code="DCS.4002")
-        shards = _cluster_shards(seed, timeout)
+        shards = _cluster_shards(seed, _left(deadline))
     else:
         if seed_info.cluster_enabled:
             raise InvalidInput(
                 f"{seed.address} is a Redis Cluster node; register the instance as 'cluster'",
                 code="DCS.4002",
             )
-        shards = (_replicated_shard(seed, seed_info, mode, auth, timeout),)
+        shards = (_replicated_shard(seed, seed_info, mode, auth, _left(deadline)),)
     topology = Topology(mode, seed_info.engine, seed_info.version, shards)
-    for n in topology.nodes:
-        if (n.host, n.port) != (seed.host, seed.port):
-            call(Endpoint(n.host, n.port, auth), "PING", timeout=timeout)
+    others = [
+        Endpoint(n.host, n.port, auth)
+        for n in topology.nodes
+        if (n.host, n.port) != (seed.host, seed.port)
+    ]
+    _all_answering(others, deadline)
     return topology
 
 
-def _first_answering(seeds: Sequence[Endpoint], timeout: float) -> tuple[Endpoint, ServerInfo]:
-    """The first registered address that answers (a failed-over master may be gone);
-    the first address's error when none does."""
-    first_error: NodeError | None = None
-    for seed in seeds:
+def _left(deadline: float) -> float:
+    return max(deadline - time.monotonic(), 0.001)
+
+
+def _first_answering(seeds: Sequence[Endpoint], deadline: float) -> tuple[Endpoint, ServerInfo]:
+    """The first registered address to answer (a failed-over master may be gone); else the
+    error of the first address in the list."""
+    first = _answers(seeds, server_info, deadline, until_first=True)
+    assert first is not None  # every seed either answered or failed
+    return first
+
+
+def _all_answering(endpoints: Sequence[Endpoint], deadline: float) -> None:
+    """Every node answers PING (and takes the login); else the first one's error."""
+    _answers(endpoints, _ping, deadline, until_first=False)
+
+
+def _answers(
+    endpoints: Sequence[Endpoint],
+    work: Callable[..., T],
+    deadline: float,
+    *,
+    until_first: bool,
+) -> tuple[Endpoint, T] | None:
+    """``work`` on every endpoint at once; the first success when ``until_first``, else
+    None once all succeeded. Failures raise the error of the earliest endpoint; a wrong
+    password is wrong on every address, so it is raised as soon as it comes."""
+    errors: dict[int, NodeError] = {}
+    with contextlib.closing(_outcomes(endpoints, work, deadline)) as outcomes:
+        for i, outcome in outcomes:
+            if isinstance(outcome, NodeAuthFailed):
+                raise outcome
+            if isinstance(outcome, NodeError):
+                errors[i] = outcome
+            elif until_first:
+                return endpoints[i], outcome
+    if errors:
+        raise errors[min(errors)]
+    return None
+
+
+def _ping(endpoint: Endpoint, *, timeout: float) -> object:
+    return call(endpoint, "PING", timeout=timeout)
+
+
+def _outcomes(
+    endpoints: Sequence[Endpoint], work: Callable[..., T], deadline: float
+) -> Generator[tuple[int, T | NodeError]]:
+    """``work(endpoint, timeout=...)`` on every endpoint at once: (index, result or
+    NodeError) as each ends.
+
+    Whatever has not ended by ``deadline`` ends as "no Redis answered"; its thread finishes
+    on its own (each connection has the same deadline) while the caller goes on.
+    """
+    if len(endpoints) == 1:  # the common case needs no thread
         try:
-            return seed, server_info(seed, timeout=timeout)
-        except NodeAuthFailed:
-            raise  # a wrong password is wrong on every address
+            yield 0, work(endpoints[0], timeout=_left(deadline))
         except NodeError as exc:
-            first_error = first_error or exc
-    assert first_error is not None
-    raise first_error
+            yield 0, exc
+        return
+    if not endpoints:
+        return
+    pool = ThreadPoolExecutor(min(len(endpoints), MAX_PARALLEL), thread_name_prefix="discover")
+    futures = {pool.submit(work, ep, timeout=_left(deadline)): i for i, ep in enumerate(endpoints)}
+    try:
+        for future in as_completed(futures, timeout=_left(deadline) + 1.0):
+            try:
+                yield futures[future], future.result()
+            except NodeError as exc:
+                yield futures[future], exc
+    except TimeoutError:
+        for future, i in futures.items():
+            if not future.done():
+                yield i, not_redis(endpoints[i].address, "discovery timed out")
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _replicated_shard(

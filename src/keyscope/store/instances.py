@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,7 +25,11 @@ def add_instance(
     password_encrypted: str | None,
     topology: Topology,
     now: datetime,
+    username: str | None = None,
+    tls: dict[str, Any] | None = None,
+    tls_client_key_encrypted: str | None = None,
 ) -> InstanceRow:
+    """A new instance row (its login columns as ``instance_logins.sealed`` makes them)."""
     row = InstanceRow(
         id=str(uuid.uuid4()),
         project_id=project_id,
@@ -32,6 +37,9 @@ def add_instance(
         mode=topology.mode.value,
         addresses=list(addresses),
         password_encrypted=password_encrypted,
+        username=username,
+        tls=tls,
+        tls_client_key_encrypted=tls_client_key_encrypted,
         engine=topology.engine,
         engine_version=topology.engine_version,
         created_at=now,

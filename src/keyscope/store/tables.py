@@ -61,7 +61,8 @@ ACTIVE_STATUSES = ("waiting", "running")
 
 
 class InstanceRow(Base):
-    """A registered Redis deployment of one project; the password is stored encrypted."""
+    """A registered Redis deployment of one project; the password and the TLS client key are
+    stored encrypted (``store.instance_logins`` turns these columns into an ``Auth``)."""
 
     __tablename__ = "instances"
 
@@ -71,6 +72,11 @@ class InstanceRow(Base):
     mode: Mapped[str] = mapped_column(String(16))
     addresses: Mapped[list[Any]] = mapped_column()
     password_encrypted: Mapped[str | None] = mapped_column(Text)
+    username: Mapped[str | None] = mapped_column(String(255))
+    """The ACL user keyscope logs in as; None: the default user."""
+    tls: Mapped[dict[str, Any] | None] = mapped_column()
+    """TLS settings (``ca_cert``, ``client_cert``, ``server_name``, ``verify``); None: plain."""
+    tls_client_key_encrypted: Mapped[str | None] = mapped_column(Text)
     engine: Mapped[str] = mapped_column(String(32))
     engine_version: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime]

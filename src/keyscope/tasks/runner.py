@@ -24,9 +24,10 @@ from keyscope.domain.errors import KeyscopeError, NotFound, TaskCancelled
 from keyscope.domain.scan import Cancellation, Progress, ScanOptions
 from keyscope.domain.tasks import ScanType, TaskKind
 from keyscope.domain.topology import InstanceMode, Node, NodeRole, Topology
-from keyscope.redis.auth import NO_AUTH, Auth
+from keyscope.redis.auth import Auth
 from keyscope.redis.info import NodeStats, node_stats
 from keyscope.redis.topology import discover as discover_topology
+from keyscope.store import instance_logins
 from keyscope.store import instances as instance_queries
 from keyscope.store.db import SessionFactory, transaction
 from keyscope.store.tables import InstanceRow, NodeRow, TaskRow
@@ -140,10 +141,8 @@ class TaskRunner:
         return self._config.backups_dir
 
     def auth_of(self, instance: InstanceRow) -> Auth:
-        """How to log in to the instance's nodes (its password decrypted)."""
-        if instance.password_encrypted is None:
-            return NO_AUTH
-        return Auth(password=self._decrypt(instance.password_encrypted))
+        """How to log in to the instance's nodes (``store.instance_logins.auth_of``)."""
+        return instance_logins.auth_of(instance, self._decrypt)
 
     def discover(self, mode: InstanceMode, addresses: Sequence[str], auth: Auth) -> Topology:
         """Connect to the deployment and read its shape (NodeError when it does not answer)."""

@@ -1,8 +1,9 @@
-"""Instances, keyscope's own resource: register a Redis deployment, list, show, delete.
+"""Instances, keyscope's own resource: register a Redis deployment, list, show, update, delete.
 
-Registration connects, checks that the addresses answer (and the password), discovers the
-topology and caches its nodes, then stores the password encrypted. The password is never
-returned, logged or put in an error message.
+Registration connects (over TLS where asked), checks that the addresses answer as Redis and
+take the login, discovers the topology and caches its nodes, then stores the password and
+the TLS client key encrypted. An update of the credentials is checked the same way before it
+replaces the stored ones. Secrets are never returned, logged or put in an error message.
 """
 
 from __future__ import annotations
@@ -22,14 +23,34 @@ from keyscope.api.deps import (
     quick_read,
 )
 from keyscope.api.schemas.common import format_time
-from keyscope.api.schemas.instances import InstanceCreated, InstanceIn, InstanceList, InstanceOut
+from keyscope.api.schemas.instances import (
+    InstanceCreated,
+    InstanceIn,
+    InstanceList,
+    InstanceOut,
+    InstanceUpdate,
+    TlsOut,
+)
 from keyscope.domain.tasks import TaskStatus
-from keyscope.redis.auth import Auth
+from keyscope.domain.topology import InstanceMode
+from keyscope.store import instance_logins
 from keyscope.store import instances as queries
 from keyscope.store.backups import remove_instance_files
 from keyscope.store.tables import InstanceRow, TaskRow
 
 router = APIRouter(prefix="/v2/{project_id}", tags=["instances"])
+
+
+def _tls(row: InstanceRow) -> TlsOut | None:
+    if row.tls is None:
+        return None
+    return TlsOut(
+        server_name=row.tls.get("server_name"),
+        verify=bool(row.tls.get("verify", True)),
+        has_ca_cert=bool(row.tls.get("ca_cert")),
+        has_client_cert=bool(row.tls.get("client_cert")),
+        has_client_key=row.tls_client_key_encrypted is not None,
+    )
 
 
 def present(row: InstanceRow) -> InstanceOut:
@@ -41,7 +62,9 @@ def present(row: InstanceRow) -> InstanceOut:
         engine=row.engine,
         engine_version=row.engine_version,
         node_count=len(row.nodes),
+        username=row.username,
         has_password=row.password_encrypted is not None,
+        tls=_tls(row),
         created_at=format_time(row.created_at),
     )
 
@@ -50,20 +73,35 @@ def present(row: InstanceRow) -> InstanceOut:
 def create_instance(
     project_id: ProjectId, body: InstanceIn, session: SessionDep, services: ServicesDep
 ) -> InstanceCreated:
-    password = body.password.get_secret_value() if body.password is not None else None
-    password = password or None
-    topology = services.runner.discover(body.mode, body.addresses, Auth(password=password))
+    auth = body.auth()
+    topology = services.runner.discover(body.mode, body.addresses, auth)
     row = queries.add_instance(
         session,
         project_id=project_id,
         name=body.name,
         addresses=body.addresses,
-        password_encrypted=services.secrets.encrypt(password) if password else None,
         topology=topology,
         now=services.clock(),
+        **instance_logins.sealed(auth, services.secrets.encrypt),
     )
     session.commit()
     return InstanceCreated(instance_id=row.id)
+
+
+@router.put("/instances/{instance_id}", operation_id="UpdateInstance", status_code=204)
+def update_instance(
+    instance: InstanceDep, body: InstanceUpdate, session: SessionDep, services: ServicesDep
+) -> Response:
+    """New credentials (or name): checked live first, so a wrong one changes nothing (400)."""
+    auth = body.auth(services.runner.auth_of(instance))
+    topology = services.runner.discover(InstanceMode(instance.mode), list(instance.addresses), auth)
+    instance_logins.store_login(instance, auth, services.secrets.encrypt)
+    if body.name is not None:
+        instance.name = body.name
+    queries.sync_nodes(instance, topology)
+    instance.updated_at = services.clock()
+    session.commit()
+    return Response(status_code=204)
 
 
 @router.get("/instances", operation_id="ListInstances", response_model=InstanceList)

@@ -144,11 +144,13 @@ async function renderInstances() {
     el("option", { value: "cluster", text: "Redis Cluster" }),
   ]);
   const addresses = el("input", { name: "addresses", required: "", placeholder: "10.0.0.5:6379, 10.0.0.6:6379", size: 34, "data-testid": "instance-addresses" });
+  const username = el("input", { name: "username", autocomplete: "off", placeholder: "default", size: 10, "data-testid": "instance-username" });
   const password = el("input", { name: "password", type: "password", autocomplete: "new-password", "data-testid": "instance-password" });
   const submit = el("button", { type: "submit", "data-testid": "register-instance" }, ["Register"]);
   const form = el("form", { class: "inline", method: "post", action: "#" }, [
     el("label", {}, ["Name", name]), el("label", {}, ["Mode", mode]),
     el("label", {}, ["Addresses (host:port, comma-separated)", addresses]),
+    el("label", {}, ["ACL user (optional)", username]),
     el("label", {}, ["Password (optional)", password]), submit,
   ]);
   form.addEventListener("submit", async (event) => {
@@ -160,6 +162,7 @@ async function renderInstances() {
         name: name.value.trim(), mode: mode.value,
         addresses: addresses.value.split(/[\s,]+/).filter(Boolean),
       };
+      if (username.value.trim()) body.username = username.value.trim();
       if (password.value) body.password = password.value;
       const created = await api("POST", "/instances", body);
       password.value = "";
