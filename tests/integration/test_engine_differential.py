@@ -25,7 +25,8 @@ import redis
 from keyscope.domain.errors import RdbFormatError
 from keyscope.domain.keys import KeyRecord
 from keyscope.rdb import FastRdbReader, PureRdbReader
-from keyscope.rdb.memory import MemoryModel, parse_model
+from keyscope.rdb.engines import parse_model
+from keyscope.rdb.memory import MemoryModel
 from tests.utils.engines import (
     ALL_ENGINES,
     UNSTABLE,

@@ -225,7 +225,7 @@ MemoryModelOption = Annotated[
 def _memory_model(text: str | None) -> MemoryModel | None:
     if text is None:
         return None
-    from keyscope.rdb.memory import parse_model
+    from keyscope.rdb.engines import parse_model
 
     try:
         return parse_model(text)

@@ -174,11 +174,11 @@ class FastRdbReader:
 
 def native_model(reader: Reader, chosen: MemoryModel | None) -> MemoryModel:
     """The model a native reader follows: the one given, else the writer's by
-    ``memory.model_for`` (``mem_model_for`` in C is its twin; ``reader.memory_model`` names
+    ``engines.model_for`` (``mem_model_for`` in C is its twin; ``reader.memory_model`` names
     the one C chose, and the differential tests hold the two to the same estimates)."""
     if chosen is not None:
         return chosen
-    from keyscope.rdb.memory import model_for
+    from keyscope.rdb.engines import model_for
 
     return model_for(reader.aux, reader.version, valkey_magic=reader.valkey)
 

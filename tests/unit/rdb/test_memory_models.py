@@ -9,7 +9,8 @@ import pytest
 from keyscope.analysis.offline import OfflineOptions, analyze_rdb
 from keyscope.domain.errors import InvalidInput
 from keyscope.rdb import FAST_PATH_AVAILABLE, FastRdbReader, PureRdbReader
-from keyscope.rdb.memory import ALLOCATORS, LAYOUTS, MemoryModel, model_for, parse_model
+from keyscope.rdb.engines import model_for, parse_model
+from keyscope.rdb.memory import ALLOCATORS, LAYOUTS, MemoryModel
 from tests.utils.corpus import FILES as CORPUS_FILES
 from tests.utils.rdbgen import write_rdb
 
