@@ -2,8 +2,8 @@
  * The memory model: what a key takes in the running server that wrote the file.
  *
  * The C twin of rdb/memory.py, allocation.py and engines.py (the reference; change both
- * together, in the same order of
- * floating-point operations, so both readers give identical estimates). A MemModel names
+ * together, in the same order of floating-point operations, so both readers give identical
+ * estimates). A MemModel names
  * one engine's layout and one allocator; the reader measures a value (lengths, counts,
  * blob sizes, radix-tree nodes) and asks this layer what it costs; no other file knows an
  * allocator size or a struct size.
