@@ -7,6 +7,7 @@ and stopped at the end.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import socket
@@ -80,6 +81,11 @@ class RedisServer:
     @property
     def binary(self) -> str:
         return self.binaries.server
+
+    @binary.setter
+    def binary(self, server: str) -> None:
+        """Another server binary of the same kind (its cli and arguments kept)."""
+        self.binaries = dataclasses.replace(self.binaries, server=server)
 
     @property
     def cli(self) -> str:

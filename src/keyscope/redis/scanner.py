@@ -216,8 +216,7 @@ class Scanner(Generic[R]):
         try:
             conn.check_marker()
             throttle.record(1)
-            self.stats.no_touch[node.address] = _no_touch(conn)
-            throttle.record(1)
+            self.stats.no_touch[node.address] = _no_touch(conn)  # a setting, like READONLY
             if target.readonly:
                 conn.command("READONLY")
             probe = self.probe.for_node(conn)
