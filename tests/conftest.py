@@ -81,3 +81,26 @@ def engine_cluster3(
     """A 3-shard cluster of the engine named by ``request.param``, shared by a module's tests."""
     with engine_cluster(request.param, tmp_path_factory.mktemp("engine-cluster")) as cluster:
         yield cluster
+
+
+def _hotkeys_engine_server(tmp_path: Path, policy: str) -> Iterator[RedisServer]:
+    """A standalone server of the engine with HOTKEYS (skipped, naming it, where absent)."""
+    from tests.utils.hotkeys_engine import engine_binary
+
+    server = start_server(
+        tmp_path / f"hotkeys-{policy}", extra=["--maxmemory-policy", policy], binary=engine_binary()
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def hotkeys_lru_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """HOTKEYS and an LRU policy: no LFU counters at all."""
+    yield from _hotkeys_engine_server(tmp_path, "allkeys-lru")
+
+
+@pytest.fixture
+def hotkeys_lfu_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """HOTKEYS and an LFU policy: both measurements."""
+    yield from _hotkeys_engine_server(tmp_path, "allkeys-lfu")

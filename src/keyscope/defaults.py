@@ -23,8 +23,31 @@ BIGKEY_MAX_PER_COLLECTION_TYPE = 20
 HOTKEY_MAX_RECORDS = 100
 """Hot keys kept per analysis, the most frequently used first."""
 
-HOTKEY_MIN_FREQ = 1
-"""A key whose LFU counter is below this is never reported as hot."""
+HOTKEY_MIN_ACCESSES = 100
+"""The hot-key floor, in accesses: a key is hot when its LFU counter is one that this many
+accesses reach on average from a new key's counter (5) under the node's ``lfu-log-factor``
+(counter 10 at the default factor 10; see ``keyscope.analysis.lfu``). Untouched keys (5) and
+keys touched a few times never qualify; 100 is where Redis' own table of the factor starts."""
+
+HOTKEYS_WINDOW_S = 5
+"""Seconds the server's own tracking (``HOTKEYS``, Redis 8.6+) watches the traffic: long
+enough to see thousands of commands on a busy node, short enough for an interactive run."""
+
+HOTKEYS_WINDOW_MAX_S = 60
+"""Longest tracking window a caller may ask for: the node pays for the tracking of every
+command while it runs, and a stalled run must not leave it on for long."""
+
+HOTKEYS_DURATION_GRACE_S = 2
+"""The server ends a window by itself this long after keyscope should have (DURATION), so a
+keyscope killed mid-window leaves no tracking behind, and a live one always stops it first."""
+
+HOTKEYS_TOP_K = 64
+"""Keys per metric the server keeps in its top list (COUNT; 64 is the most it accepts)."""
+
+HOTKEY_MIN_SHARE = 0.01
+"""With ``HOTKEYS``: a key is hot when it took at least this share (1%) of the network bytes
+its shard's nodes spent on commands with keys during the window (in and out, replication
+included): among a hundred keys sharing the traffic evenly, none is hot."""
 
 SCAN_COUNT = 1000
 """SCAN COUNT per page: large enough to amortise round trips, small enough to stay responsive."""

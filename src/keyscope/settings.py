@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keyscope import defaults
+from keyscope.domain.scan import ScanOptions
 from keyscope.redis.allowlist import parse_networks
 from keyscope.store.db import is_postgres
 
@@ -36,6 +37,17 @@ class Settings(BaseSettings):
     stall_after_s: float = Field(default=30.0, gt=0)
     """Scale-out: a running task whose worker sent no heartbeat for this long is failed
     (KEYSCOPE_STALL_AFTER_S)."""
+    hotkey_min_accesses: int = Field(default=defaults.HOTKEY_MIN_ACCESSES, ge=1)
+    """Hot-key floor in accesses (KEYSCOPE_HOTKEY_MIN_ACCESSES): a key is hot from the LFU
+    counter this many accesses reach on average under the node's lfu-log-factor."""
+    hotkeys_window_s: int = Field(
+        default=defaults.HOTKEYS_WINDOW_S, ge=1, le=defaults.HOTKEYS_WINDOW_MAX_S
+    )
+    """Seconds of the server's own HOTKEYS tracking where it has the command
+    (KEYSCOPE_HOTKEYS_WINDOW_S, at most 60)."""
+    hotkey_min_share: float = Field(default=defaults.HOTKEY_MIN_SHARE, gt=0, le=1)
+    """With HOTKEYS: the least share of the window's network bytes that makes a key hot
+    (KEYSCOPE_HOTKEY_MIN_SHARE)."""
     allowed_networks: str | None = None
     """CIDRs Redis addresses may resolve to (KEYSCOPE_ALLOWED_NETWORKS, comma-separated);
     unset: every address is allowed."""
@@ -46,6 +58,15 @@ class Settings(BaseSettings):
         if value is not None:
             parse_networks(value)  # a malformed CIDR stops the start-up, naming itself
         return value
+
+    def scan_options(self) -> ScanOptions:
+        """How the online analyses of this process walk and judge a deployment."""
+        return ScanOptions(
+            max_ops_per_sec=self.max_ops_per_sec,
+            hotkey_min_accesses=self.hotkey_min_accesses,
+            hotkeys_window_s=self.hotkeys_window_s,
+            hotkey_min_share=self.hotkey_min_share,
+        )
 
     @property
     def credentials_path(self) -> Path:

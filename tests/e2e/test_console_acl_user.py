@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,9 @@ def test_the_register_form_takes_an_acl_user(tmp_path: Path) -> None:
             page.fill("[data-testid=instance-username]", "console")
             page.fill("[data-testid=instance-password]", SECRET)
             page.click("[data-testid=register-instance]")
-            page.wait_for_function("location.hash.startsWith('#/i/')")
+            # wait_for_url, not wait_for_function: a string predicate is eval'd, which the
+            # console's CSP forbids.
+            page.wait_for_url(re.compile(r".*/console#/i/.+"))
             (instance,) = signed.get("/instances").json()["instances"]
     finally:
         server.stop()

@@ -18,8 +18,10 @@ import pytest
 
 from tests.utils.browser import artifact, launch, sign_in_and_register
 from tests.utils.dcs import AK, SK, SignedClient
+from tests.utils.hotkeys_engine import tracking_active, tracking_left, wait_until
 from tests.utils.servers import RedisServer
 from tests.utils.service import running_app
+from tests.utils.traffic import plant
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -68,11 +70,11 @@ def _seed_hot(server: RedisServer) -> None:
         for i in range(30):
             c.set(f"cold:{i}", "v")
         pipe = c.pipeline(transaction=False)
-        for _ in range(3000):
+        for _ in range(10_000):  # counters far above the floor (10) and the warm keys'
             pipe.get("hot:string")
             pipe.get(ODD_NAME)
             pipe.hget("hot:hash", "f1")
-        for _ in range(400):
+        for _ in range(600):  # above the floor whatever LFULogIncr draws
             pipe.lindex("warm:list", 0)
             pipe.sismember("warm:set", 1)
         pipe.execute()
@@ -106,6 +108,10 @@ def test_console_runs_a_hotkey_analysis_and_its_downloads_match_the_api(
         rows = table.locator("tbody tr")
         for name in ("hot:string", "hot:hash", "warm:list", "warm:set", ODD_NAME):
             assert name in table.inner_text()
+        assert "cold:" not in table.inner_text()  # written once: never hot
+        assert table.locator("th[data-key=node]").count() == 1
+        assert redis_lfu_server.address in rows.first.inner_text()
+        assert "counters from 10 (~100 accesses" in page.inner_text("[data-testid=hot-floor]")
         assert table.locator("i").count() == 0  # the odd name stayed text
         page.click("[data-testid=keys-table] th[data-key=freq]")  # hottest first
         assert rows.first.inner_text().split("\t")[0] in ("hot:string", "hot:hash", ODD_NAME)
@@ -124,7 +130,7 @@ def test_console_runs_a_hotkey_analysis_and_its_downloads_match_the_api(
     listing = signed.request("GET", f"/instances/{instance_id}/hotkey-tasks").json()
     task_id = listing["records"][0]["id"]
     detail = signed.request("GET", f"/instances/{instance_id}/hotkey-task/{task_id}").json()
-    fields = ["name", "type", "shard", "db", "size", "unit", "freq"]
+    fields = ["name", "type", "shard", "db", "size", "unit", "freq", "node"]
     got = _rows(keys_csv)
     assert list(got[0]) == fields
     assert sorted(got, key=json.dumps) == sorted(
@@ -135,6 +141,45 @@ def test_console_runs_a_hotkey_analysis_and_its_downloads_match_the_api(
     history_rows = _rows(history_csv)
     assert history_rows == _as_csv_rows(listing["records"], list(history_rows[0]))
     assert set(history_rows[0]) >= {"id", "status", "scan_type", "created_at"}
+
+
+def test_console_shows_the_hotkeys_shares_where_the_server_measured_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hotkeys_lfu_server: RedisServer
+) -> None:
+    monkeypatch.setenv("KEYSCOPE_HOTKEYS_WINDOW_S", "4")
+    redis = hotkeys_lfu_server.client()
+    with running_app(tmp_path) as (_app, signed), launch() as browser:
+        base = str(signed.http.base_url).rstrip("/")
+        context = browser.new_context(
+            viewport={"width": 1360, "height": 900}, accept_downloads=True
+        )
+        page = context.new_page()
+        errors = _watch_errors(page)
+        sign_in_and_register(page, base, AK, SK, hotkeys_lfu_server.address)
+        page.click("[data-testid=tab-hotkey]")
+        page.click("[data-testid=run-hotkey]")
+        wait_until(lambda: tracking_active(redis), "tracking")
+        planted = plant(lambda _: redis, lambda _: redis)
+        page.wait_for_selector("[data-testid=history-row] .status-success", timeout=120_000)
+        page.click("[data-testid=result-link]")
+        page.wait_for_selector("[data-testid=keys-table] tbody tr")
+        table = page.locator("[data-testid=keys-table]")
+        headers = [h.get_attribute("data-key") for h in table.locator("th").all()]
+        cells = [r.inner_text().split("\t") for r in table.locator("tbody tr").all()]
+        floor = page.inner_text("[data-testid=hot-floor]")
+        keys_csv = _download(page, "download-csv", tmp_path / "hot.csv")
+        page.screenshot(path=str(artifact("console-hotkeys-shares.png")), full_page=True)
+        context.close()
+
+    assert errors == []
+    assert headers[-4:] == ["freq", "node", "net_share", "cpu_share"]
+    assert [c[0] for c in cells] == planted
+    assert all(c[-2].endswith("%") and c[-1].endswith("%") for c in cells)
+    assert "HOTKEYS 4 s on" in floor and "counters from 10" in floor
+    rows = _rows(keys_csv)
+    assert [r["name"] for r in rows] == planted
+    assert all(float(r["net_share"]) >= 0.01 and int(r["freq"]) >= 10 for r in rows)
+    assert tracking_left(redis) is None
 
 
 def test_console_runs_an_expired_key_scan_and_its_downloads_match_the_api(

@@ -161,8 +161,10 @@ def test_the_sdk_drives_hot_keys_expire_scans_schedules_and_nodes(
 ) -> None:
     r = redis_lfu_server.client()
     r.set("user:42", "v")
-    for _ in range(200):
-        r.get("user:42")
+    pipe = r.pipeline(transaction=False)
+    for _ in range(2000):  # well above the hot-key floor (counter 10, ~100 accesses)
+        pipe.get("user:42")
+    pipe.execute()
     instance_id = _register(serve.url, redis_lfu_server)
     client = sdk(serve.url)
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,11 +15,14 @@ import pytest
 from typer.testing import CliRunner
 
 from keyscope.cli.main import app
+from tests.utils.hotkeys_engine import during_window, tracking_left
 from tests.utils.servers import RedisServer, free_port, start_server
+from tests.utils.traffic import plant, read_many
 
 pytestmark = pytest.mark.integration
 
 SECRET = "cli-secret-77"
+KEYSCOPE = str(Path(sys.executable).with_name("keyscope"))
 
 
 @pytest.fixture
@@ -58,19 +65,60 @@ def test_bigkeys_table_lists_the_keys(protected_lfu_server: RedisServer) -> None
     assert "blob" in out and "12000" in out
 
 
-def test_hotkeys_prints_freq(protected_lfu_server: RedisServer) -> None:
+def test_hotkeys_prints_freq_and_the_node(protected_lfu_server: RedisServer) -> None:
     with protected_lfu_server.client() as c:
         c.set("hot", "v")
-        for _ in range(500):
-            c.get("hot")
+        c.set("cold", "v")
+        read_many(c, "hot", 2000)
         freq = int(c.object("freq", "hot"))
 
     code, out, _ = run("hotkeys", protected_lfu_server.url, "--format", "json")
 
     assert code == 0
-    assert json.loads(out)[0] == {
+    assert json.loads(out) == [{
         "name": "hot", "type": "string", "db": 0, "size": 1, "unit": "byte", "freq": freq,
-    }  # fmt: skip
+        "node": protected_lfu_server.address,
+    }]  # fmt: skip
+
+
+def test_hotkeys_table_and_csv_show_the_counter_the_node_and_the_floor(
+    protected_lfu_server: RedisServer,
+) -> None:
+    with protected_lfu_server.client() as c:
+        c.set("hot", "v")
+        read_many(c, "hot", 2000)
+
+    code, table, _ = run("hotkeys", protected_lfu_server.url, "--min-accesses", "50")
+    code_csv, out, _ = run("hotkeys", protected_lfu_server.url, "--format", "csv")
+
+    assert code == code_csv == 0
+    assert "freq" in table and "node" in table and protected_lfu_server.address in table
+    assert "counters from 9 (~50 accesses at lfu-log-factor 10" in " ".join(table.split())
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["name"], r["node"]) for r in rows] == [("hot", protected_lfu_server.address)]
+    assert set(rows[0]) == {"name", "type", "db", "size", "unit", "freq", "node"}
+
+
+def test_hotkeys_on_a_server_with_hotkeys_and_no_lfu_finds_the_planted_keys(
+    hotkeys_lru_server: RedisServer,
+) -> None:
+    redis = hotkeys_lru_server.client()
+    planted: list[str] = []
+    command = [KEYSCOPE, "analyze", "hotkeys", hotkeys_lru_server.url, "--window", "4",
+               "--format", "csv"]  # fmt: skip
+
+    done = during_window(
+        redis,
+        lambda: subprocess.run(command, capture_output=True, text=True, timeout=60, check=False),
+        lambda: planted.extend(plant(lambda _: redis, lambda _: redis)),
+    )
+
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert [r["name"] for r in rows] == planted
+    assert all(float(r["net_share"]) >= 0.01 and float(r["cpu_share"]) > 0 for r in rows)
+    assert "freq" not in rows[0]
+    assert tracking_left(redis) is None
 
 
 def test_expire_reports_the_keys_reclaimed(protected_lfu_server: RedisServer) -> None:

@@ -3,8 +3,9 @@
 ``run_analysis`` does what the service's task does for that analysis (discovery first, the
 slot-layout reads of a cluster scan, the scan itself; a backup's snapshot), so a test can
 run them all as one user, over TLS or not. ``write_keyspace`` writes keys that make each of
-them send every command it can send: big and small keys of every type; ``fill_cluster``
-writes them on every shard of a cluster.
+them send every command it can send: big and small keys of every type, and (with ``big``)
+one key of every type read often enough to be hot, so that the hot-key analysis sizes each
+type; ``fill_cluster`` writes them on every shard of a cluster.
 """
 
 from __future__ import annotations
@@ -52,6 +53,25 @@ def write_keyspace(c: redis.Redis, *, big: bool = True, prefix: str = "") -> Non
     pipe.sadd(f"{prefix}set:small", 1, 2)
     pipe.zadd(f"{prefix}zset:small", {"a": 1})
     pipe.hset(f"{prefix}hash:small", mapping={"f": "v"})
+    pipe.execute()
+    if big:
+        _read_hot(c, prefix)
+
+
+HOT_READS = 3000
+"""Reads that put an LFU counter near 30 (20 at the least), far above the hot-key floor (10)
+even after the minutes a test module runs (a counter loses one per idle minute)."""
+
+
+def _read_hot(c: redis.Redis, prefix: str) -> None:
+    pipe = c.pipeline(transaction=False)
+    for _ in range(HOT_READS):
+        pipe.get(f"{prefix}str:small")
+        pipe.lindex(f"{prefix}list:small", 0)
+        pipe.sismember(f"{prefix}set:small", 1)
+        pipe.zscore(f"{prefix}zset:small", "a")
+        pipe.hget(f"{prefix}hash:small", "f")
+        pipe.xlen(f"{prefix}stream:big")
     pipe.execute()
 
 

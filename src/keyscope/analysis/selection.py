@@ -15,7 +15,7 @@ import heapq
 from collections.abc import Iterable
 from typing import Literal
 
-from keyscope.domain.keys import BigKey, HotKey, KeyType
+from keyscope.domain.keys import BigKey, KeyType
 from keyscope.domain.scan import BigKeyThresholds
 
 TYPE_ORDER: tuple[KeyType, ...] = ("string", "list", "set", "zset", "hash", "stream")
@@ -126,18 +126,3 @@ class HotKeySelector:
     def top(self) -> list[tuple[int, bytes, int, str | None]]:
         """(freq, name, db, shard), hottest first."""
         return sorted(self._heap, key=lambda e: (-e[0], e[1]))
-
-
-def hot_keys(
-    top: Iterable[tuple[int, bytes, int, str | None]],
-    sizes: dict[tuple[str | None, int, bytes], SizedRecord],
-) -> list[HotKey]:
-    """Join the hottest keys with their type and size; keys gone since are left out."""
-    out = []
-    for freq, name, db, shard in top:
-        s = sizes.get((shard, db, name))
-        if s is None or s[1] not in TYPE_ORDER:
-            continue
-        type_: KeyType = s[1]
-        out.append(HotKey(key_name(name), type_, db, s[2], unit_of(type_), freq, shard))
-    return out

@@ -32,7 +32,6 @@ from keyscope.api.routes import (
     nodes,
     offline,
 )
-from keyscope.domain.scan import ScanOptions
 from keyscope.redis import allowlist
 from keyscope.redis.allowlist import parse_networks
 from keyscope.settings import Settings
@@ -125,7 +124,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         allowlist.configure(parse_networks(networks) if networks is not None else None)
         config = RunnerConfig(
             workers=settings.workers,
-            options=ScanOptions(max_ops_per_sec=settings.max_ops_per_sec),
+            options=settings.scan_options(),
             data_dir=settings.data_dir,
             backups_dir=settings.backups_path,
         )

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
@@ -38,7 +38,7 @@ from keyscope.cli.connect_options import ConnectionOptions, connection_options
 from keyscope.cli.formats import OutputFormat, progress_wanted
 from keyscope.cli.progress_columns import KeysPerSecondColumn
 from keyscope.domain.errors import InvalidInput, KeyscopeError
-from keyscope.domain.keys import BigKey, HotKey
+from keyscope.domain.keys import BigKey, HotKey, HotKeyReport, key_record
 from keyscope.domain.scan import Progress as ProgressCallback
 from keyscope.domain.scan import ScanOptions
 from keyscope.domain.topology import InstanceMode, Topology
@@ -135,32 +135,54 @@ def _run(label: str, work: Callable[[ProgressCallback | None], T]) -> T:
             _fail(exc.message)
 
 
-def _record(key: BigKey | HotKey) -> dict[str, Any]:
-    """A record with DCS field names; ``shard`` only where it is set (cluster)."""
-    data = asdict(key)
-    if data.get("shard") is None:
-        data.pop("shard", None)
-    return data
+COLUMNS = ("name", "type", "shard", "db", "size", "unit", "freq", "node", "cpu_share", "net_share")
+"""Record fields in the order the table and CSV show them (those no record has are left out)."""
+
+_NUMERIC = ("db", "size", "freq", "cpu_share", "net_share")
 
 
-def _print_keys(keys: list[BigKey] | list[HotKey], fmt: OutputFormat, title: str) -> None:
-    records = [_record(k) for k in keys]
+def _cell(column: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if column.endswith("_share"):
+        return f"{value:.1%}"
+    return str(value)
+
+
+def _print_keys(
+    keys: list[BigKey] | list[HotKey], fmt: OutputFormat, title: str, caption: str | None = None
+) -> None:
+    records = [key_record(k) for k in keys]
     if fmt is OutputFormat.JSON:
         typer.echo(json.dumps(records, ensure_ascii=False, indent=2))
         return
-    columns = ["name", "type", "shard", "db", "size", "unit", "freq"]
-    present = [c for c in columns if any(c in r for r in records)] or columns[:6]
+    present = [c for c in COLUMNS if any(c in r for r in records)] or list(COLUMNS[:6])
     if fmt is OutputFormat.CSV:
         writer = csv.writer(sys.stdout)
         writer.writerow(present)
         writer.writerows([r.get(c, "") for c in present] for r in records)
         return
-    table = Table(title=f"{title} ({len(records)})")
+    table = Table(title=f"{title} ({len(records)})", caption=caption)
     for c in present:
-        table.add_column(c, justify="right" if c in ("db", "size", "freq") else "left")
+        table.add_column(c, justify="right" if c in _NUMERIC else "left")
     for r in records:
-        table.add_row(*(str(r.get(c, "")) for c in present))
+        table.add_row(*(_cell(c, r.get(c)) for c in present))
     Console().print(table)
+
+
+def _measured(report: HotKeyReport) -> str:
+    """How the hot keys were told apart, for the table's caption."""
+    parts = [
+        f"{f.node}: counters from {f.min_freq} (~{report.min_accesses} accesses at "
+        f"lfu-log-factor {f.log_factor}, -1 per {f.decay_time} idle min)"
+        for f in report.lfu
+    ]
+    if report.tracked_nodes:
+        parts.append(
+            f"HOTKEYS {report.window_s} s on {', '.join(report.tracked_nodes)}: "
+            f"from {report.min_share:.0%} of the network bytes"
+        )
+    return "; ".join(parts)
 
 
 @app.command("bigkeys")
@@ -199,16 +221,48 @@ def hotkeys(
     unthrottled: UnthrottledOpt = False,
     scan_count: CountOpt = defaults.SCAN_COUNT,
     replicas: ReplicaOpt = True,
+    min_accesses: Annotated[
+        int,
+        typer.Option(
+            "--min-accesses",
+            min=1,
+            help="LFU floor: a key is hot from the counter this many accesses reach on average.",
+        ),
+    ] = defaults.HOTKEY_MIN_ACCESSES,
+    window: Annotated[
+        int,
+        typer.Option(
+            "--window",
+            min=1,
+            max=defaults.HOTKEYS_WINDOW_MAX_S,
+            help="Seconds of the server's own HOTKEYS tracking, where it has the command.",
+        ),
+    ] = defaults.HOTKEYS_WINDOW_S,
+    min_share: Annotated[
+        float,
+        typer.Option(
+            "--min-share",
+            min=0.0001,
+            max=1.0,
+            help="HOTKEYS floor: the least share (0-1) of the window's network bytes.",
+        ),
+    ] = defaults.HOTKEY_MIN_SHARE,
 ) -> None:
-    """Hot keys by LFU counter (needs maxmemory-policy allkeys-lfu or volatile-lfu).
+    """Hot keys of every node (master and replicas): LFU counters and, on Redis 8.6+, HOTKEYS.
 
+    Needs maxmemory-policy allkeys-lfu or volatile-lfu, or a server with the HOTKEYS command.
     Example: keyscope analyze hotkeys redis://10.0.0.5:6379 --cluster --format json
     """
-    mode = InstanceMode.CLUSTER if cluster else InstanceMode.SINGLE
+    mode = InstanceMode.CLUSTER if cluster else InstanceMode.HA  # HA: replicas serve reads too
     topology, auth = _topology(url, mode, connection)
-    options = _options(max_ops, unthrottled, scan_count, replicas)
-    keys = _run("hot keys", lambda p: find_hotkeys(topology, auth, options, progress=p))
-    _print_keys(keys, fmt, "Hot keys")
+    options = dataclasses.replace(
+        _options(max_ops, unthrottled, scan_count, replicas),
+        hotkey_min_accesses=min_accesses,
+        hotkeys_window_s=window,
+        hotkey_min_share=min_share,
+    )
+    report = _run("hot keys", lambda p: find_hotkeys(topology, auth, options, progress=p))
+    _print_keys(report.keys, fmt, "Hot keys", _measured(report))
 
 
 @app.command("expire")

@@ -109,7 +109,6 @@ def _run(settings: Settings) -> None:
     from sqlalchemy.exc import OperationalError
 
     from keyscope.api.app import secret_box
-    from keyscope.domain.scan import ScanOptions
     from keyscope.redis import allowlist
     from keyscope.redis.allowlist import parse_networks
     from keyscope.store.db import make_engine, make_session_factory
@@ -133,7 +132,7 @@ def _run(settings: Settings) -> None:
     load_executors()
     config = RunnerConfig(
         workers=settings.workers,
-        options=ScanOptions(max_ops_per_sec=settings.max_ops_per_sec),
+        options=settings.scan_options(),
         data_dir=settings.data_dir,
         backups_dir=settings.backups_path,
     )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
 
 KeyType = Literal["string", "list", "set", "zset", "hash", "stream", "array", "module"]
 """Key types as keyscope reports them; DCS itself names only the first five. ``array`` is
@@ -32,15 +32,73 @@ class BigKey:
 
 @dataclass(frozen=True, slots=True)
 class HotKey:
-    """One hot key, as DCS HotkeysBody: a BigKey plus the LFU counter ``freq`` (0-255)."""
+    """One hot key, as DCS HotkeysBody: a BigKey plus the LFU counter ``freq`` (0-255).
+
+    keyscope's extensions: ``node``, the ``ip:port`` where the key was seen hottest (its
+    highest counter, else its most network bytes); ``cpu_share`` and ``net_share``, the key's
+    part (0-1) of the CPU time and network bytes its shard's nodes spent on commands with
+    keys during a ``HOTKEYS`` window. Each is None where it was not measured (``freq`` too, on
+    a node without an LFU policy).
+    """
 
     name: str
     type: KeyType
     db: int
     size: int
     unit: SizeUnit
-    freq: int
+    freq: int | None
     shard: str | None = None
+    node: str | None = None
+    cpu_share: float | None = None
+    net_share: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LfuFloor:
+    """How one node's LFU counters were judged: its settings and the counter floor they give."""
+
+    node: str
+    log_factor: int
+    decay_time: int
+    min_freq: int
+    """Counters from this up are hot: what ``min_accesses`` reach on average."""
+    from_server: bool
+    """False where CONFIG GET was refused and the Redis defaults were assumed."""
+
+
+@dataclass(frozen=True, slots=True)
+class HotKeyReport:
+    """The hot keys, hottest first, and how they were measured."""
+
+    keys: list[HotKey]
+    min_accesses: int | None = None
+    """The floor in accesses, where LFU counters were read."""
+    lfu: tuple[LfuFloor, ...] = ()
+    window_s: int | None = None
+    """Seconds of ``HOTKEYS`` tracking, where the server's own tracking ran."""
+    min_share: float | None = None
+    tracked_nodes: tuple[str, ...] = ()
+
+    def measured(self) -> dict[str, Any]:
+        """How the keys were found, as the task result keeps it (JSON)."""
+        out: dict[str, Any] = {}
+        if self.lfu:
+            out["min_accesses"] = self.min_accesses
+            out["lfu"] = [
+                {"node": f.node, "lfu_log_factor": f.log_factor, "lfu_decay_time": f.decay_time,
+                 "min_freq": f.min_freq, "from_server": f.from_server}
+                for f in self.lfu
+            ]  # fmt: skip
+        if self.tracked_nodes:
+            out["window_s"] = self.window_s
+            out["min_share"] = self.min_share
+            out["tracked_nodes"] = list(self.tracked_nodes)
+        return out
+
+
+def key_record(key: BigKey | HotKey) -> dict[str, Any]:
+    """A record with the DCS field names; fields that were not measured are left out."""
+    return {name: value for name, value in asdict(key).items() if value is not None}
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,13 @@ class ScanOptions:
     """Read-only analyses read a replica where one exists (DCS behaviour)."""
     bigkeys: BigKeyThresholds = field(default_factory=BigKeyThresholds)
     hotkey_max_records: int = defaults.HOTKEY_MAX_RECORDS
-    hotkey_min_freq: int = defaults.HOTKEY_MIN_FREQ
+    hotkey_min_accesses: int = defaults.HOTKEY_MIN_ACCESSES
+    """The hot-key floor in accesses (see ``defaults.HOTKEY_MIN_ACCESSES``)."""
+    hotkeys_window_s: int = defaults.HOTKEYS_WINDOW_S
+    """Seconds of the server's own tracking where it has ``HOTKEYS`` (capped at
+    ``defaults.HOTKEYS_WINDOW_MAX_S``)."""
+    hotkey_min_share: float = defaults.HOTKEY_MIN_SHARE
+    """With ``HOTKEYS``: the least share of the network bytes that makes a key hot."""
 
 
 class Progress(Protocol):

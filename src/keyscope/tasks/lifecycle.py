@@ -45,6 +45,28 @@ def active_task(factory: SessionFactory, instance_id: str, kind: TaskKind) -> st
         )
 
 
+def _new_row(
+    instance_id: str,
+    kind: TaskKind,
+    scan_type: ScanType,
+    now: datetime,
+    *,
+    params: dict[str, Any] | None,
+    status: TaskStatus,
+) -> TaskRow:
+    return TaskRow(
+        id=str(uuid.uuid4()),
+        instance_id=instance_id,
+        kind=kind.value,
+        status=status.value,
+        scan_type=scan_type.value,
+        created_at=now,
+        num=0,
+        keys_scanned=0,
+        params=params,
+    )
+
+
 def create(
     factory: SessionFactory,
     *,
@@ -55,17 +77,7 @@ def create(
     params: dict[str, Any] | None = None,
 ) -> TaskRow:
     """A new waiting task; ``Conflict`` if one of the same kind is waiting or running."""
-    row = TaskRow(
-        id=str(uuid.uuid4()),
-        instance_id=instance_id,
-        kind=kind.value,
-        status=TaskStatus.WAITING.value,
-        scan_type=scan_type.value,
-        created_at=now,
-        num=0,
-        keys_scanned=0,
-        params=params,
-    )
+    row = _new_row(instance_id, kind, scan_type, now, params=params, status=TaskStatus.WAITING)
     try:
         with transaction(factory) as session:
             session.add(row)
@@ -73,6 +85,29 @@ def create(
         if active_task(factory, instance_id, kind) is not None:
             raise conflict_for(kind, instance_id) from exc
         raise NotFound(f"instance {instance_id} not found", code=codes.INSTANCE_NOT_FOUND) from exc
+    return row
+
+
+def record_refused(
+    factory: SessionFactory,
+    *,
+    instance_id: str,
+    kind: TaskKind,
+    scan_type: ScanType,
+    now: datetime,
+    reason: str,
+    params: dict[str, Any] | None = None,
+) -> TaskRow:
+    """A task that was refused before it could run, stored as failed with the reason.
+
+    A scheduled run leaves this record where a manual one would get the error: the history
+    shows why a schedule did not produce a result.
+    """
+    row = _new_row(instance_id, kind, scan_type, now, params=params, status=TaskStatus.FAILED)
+    row.finished_at = now
+    row.reason = reason[:1024]
+    with transaction(factory) as session:
+        session.add(row)
     return row
 
 

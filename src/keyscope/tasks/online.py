@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from keyscope.domain.keys import BigKey, HotKey
+from keyscope.domain.keys import BigKey, HotKey, key_record
 from keyscope.domain.tasks import TaskKind
 from keyscope.domain.topology import Topology
 from keyscope.redis.auth import Auth
@@ -25,12 +25,7 @@ def _topology(ctx: TaskContext) -> Topology:
 
 
 def _keys_outcome(keys: Sequence[BigKey | HotKey], *, incomplete: bool = False) -> Outcome:
-    records: list[dict[str, Any]] = []
-    for key in keys:
-        record = dataclasses.asdict(key)
-        if record.get("shard") is None:
-            record.pop("shard", None)
-        records.append(record)
+    records = [key_record(key) for key in keys]
     result: dict[str, Any] = {"keys": records}
     if incomplete:
         # A cluster resharded during the walk: keys may be missed or repeated.
@@ -59,11 +54,14 @@ def run_hotkeys(ctx: TaskContext) -> Outcome:
     from keyscope.analysis.hotkeys import find_hotkeys
 
     before = slot_layout(_topology(ctx), ctx.auth)
-    keys = find_hotkeys(
+    report = find_hotkeys(
         _topology(ctx), ctx.auth, ctx.options, progress=ctx.progress, cancel=ctx.cancel
     )
     moved = moved_during(before, slot_layout(_topology(ctx), ctx.auth))
-    return _keys_outcome(keys, incomplete=moved)
+    outcome = _keys_outcome(report.keys, incomplete=moved)
+    if outcome.result is not None:
+        outcome.result["measured"] = report.measured()  # how the floor and window were set
+    return outcome
 
 
 def check_hotkeys(topology: Topology, auth: Auth) -> None:

@@ -201,9 +201,7 @@ class TaskRunner:
             raise NotFound(f"no executor for {kind.value} analyses", code=codes.ROUTE_NOT_FOUND)
         if lifecycle.active_task(self._factory, instance.id, kind) is not None:
             raise lifecycle.conflict_for(kind, instance.id)
-        if spec.check is not None:
-            topology = self.topology_of(instance)
-            spec.check(topology, self.auth_of(instance))
+        self.check_supported(instance, kind)
         row = lifecycle.create(
             self._factory,
             instance_id=instance.id,
@@ -214,6 +212,12 @@ class TaskRunner:
         )
         self.submit(row.id)
         return row
+
+    def check_supported(self, instance: InstanceRow, kind: TaskKind) -> None:
+        """Refuse (with the kind's DCS code) an instance that cannot run this analysis now."""
+        spec = self._spec(kind)
+        if spec is not None and spec.check is not None:
+            spec.check(self.topology_of(instance), self.auth_of(instance))
 
     def _spec(self, kind: TaskKind) -> executors.ExecutorSpec | None:
         if self._registry is not None:

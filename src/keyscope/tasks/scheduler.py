@@ -17,12 +17,13 @@ from typing import Any
 
 from sqlalchemy import or_, update
 
-from keyscope.domain.errors import KeyscopeError
+from keyscope.domain.errors import Conflict, KeyscopeError
 from keyscope.domain.tasks import ScanType, TaskKind
 from keyscope.store import schedules
 from keyscope.store.db import SessionFactory, transaction
 from keyscope.store.instances import get_instance_by_id
 from keyscope.store.tables import AutoscanConfigRow, ExpireAutoscanConfigRow
+from keyscope.tasks import lifecycle
 from keyscope.tasks.clock import Clock, utcnow
 from keyscope.tasks.runner import TaskRunner
 
@@ -161,9 +162,16 @@ class Scheduler:
             return []
         try:
             row = self._runner.create(instance, kind, ScanType.AUTO, params=params)
-        except KeyscopeError as exc:
-            log.warning("auto %s analysis of %s skipped: %s", kind.value, instance_id, exc.message)
+        except Conflict as exc:  # the same analysis is already under way: nothing is lost
+            log.info("auto %s analysis of %s skipped: %s", kind.value, instance_id, exc.message)
             return []
+        except KeyscopeError as exc:  # refused (policy changed, unreachable): say so in the history
+            refused = lifecycle.record_refused(
+                self._factory, instance_id=instance_id, kind=kind, scan_type=ScanType.AUTO,
+                now=self._clock(), reason=exc.message, params=params,
+            )  # fmt: skip
+            log.warning("auto %s analysis of %s failed: %s", kind.value, instance_id, exc.message)
+            return [refused.id]
         log.info("auto %s analysis %s created for %s", kind.value, row.id, instance_id)
         return [row.id]
 

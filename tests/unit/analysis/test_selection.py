@@ -5,11 +5,9 @@ from __future__ import annotations
 from keyscope.analysis.selection import (
     BigKeySelector,
     HotKeySelector,
-    hot_keys,
     is_big,
     key_name,
 )
-from keyscope.domain.keys import HotKey
 from keyscope.domain.scan import BigKeyThresholds
 
 DCS = BigKeyThresholds()
@@ -65,13 +63,6 @@ def test_hot_selector_keeps_the_highest_counters_above_the_minimum() -> None:
     top = selector.top()
 
     assert [(f, n) for f, n, _, _ in top] == [(255, b"top"), (9, b"k9"), (9, b"k99")]
-
-
-def test_hot_keys_joined_with_sizes_drop_keys_gone_since() -> None:
-    top = [(200, b"a", 0, None), (100, b"gone", 0, None)]
-    sizes = {(None, 0, b"a"): (b"a", "list", 12, None, 0, None)}
-
-    assert hot_keys(top, sizes) == [HotKey("a", "list", 0, 12, "count", 200)]
 
 
 def test_binary_key_names_are_escaped_not_lost() -> None:

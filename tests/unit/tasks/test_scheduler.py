@@ -196,3 +196,30 @@ def test_a_schedule_due_while_the_same_analysis_is_active_is_skipped_not_doubled
         assert _auto_tasks(factory) == [("bigkey", "manual")]
     finally:
         r.shutdown()
+
+
+def test_a_scheduled_run_the_instance_now_refuses_leaves_a_failed_record_with_the_reason(
+    factory: SessionFactory, tmp_path: Path
+) -> None:
+    from keyscope.domain.errors import Unsupported
+
+    def policy_changed(_topology: object, _auth: object) -> None:
+        raise Unsupported("Does not support hotkey analyze. maxmemory-policy is 'noeviction'",
+                          code="DCS.4922")  # fmt: skip
+
+    specs = (ExecutorSpec(TaskKind.HOTKEY, run=lambda ctx: Outcome(0), check=policy_changed),)
+    clock = FakeClock(MON)
+    inst = instance(factory, MON)
+    _enable_daily(factory, inst, TaskKind.HOTKEY, ["09:00"], MON)
+    r = runner(factory, tmp_path, specs, clock)
+    try:
+        clock.now = MON.replace(hour=9, minute=1)
+        (fired,) = Scheduler(factory, r, clock=clock).tick()
+        with factory() as session:
+            row = session.get(TaskRow, fired)
+            assert row is not None
+            assert (row.kind, row.scan_type, row.status) == ("hotkey", "auto", "failed")
+            assert row.reason is not None and "noeviction" in row.reason
+            assert row.finished_at is not None
+    finally:
+        r.shutdown()

@@ -40,6 +40,7 @@ def present_task(row: TaskRow, *, with_keys: bool) -> ScanTaskOut:
         keys=keys,
         reason=row.reason,
         incomplete=(row.result or {}).get("incomplete") if keys is not None else None,
+        measured=(row.result or {}).get("measured") or None if keys is not None else None,
     )
 
 

@@ -89,8 +89,14 @@ def show_hotkey_autoscan_config(
     "/hotkey/autoscan", operation_id="UpdateHotkeyAutoScanConfig", response_model=AutoscanConfigOut
 )
 def update_hotkey_auto_scan_config(
-    instance: InstanceDep, session: SessionDep, services: ServicesDep, body: AutoscanConfigIn
+    instance: InstanceDep,
+    session: SessionDep,
+    services: ServicesDep,
+    runner: RunnerDep,
+    body: AutoscanConfigIn,
 ) -> AutoscanConfigOut:
+    if body.enable_auto_scan:  # no schedule that could only ever fail: DCS.4922 now, not at 21:00
+        runner.check_supported(instance, KIND)
     return _scans.update_config(session, instance, KIND, body, services.clock)
 
 

@@ -14,7 +14,8 @@ from keyscope.domain.errors import InvalidInput
 from keyscope.domain.tasks import TaskStatus
 from keyscope.store.tables import TaskRow
 
-COLUMNS = ("name", "type", "shard", "db", "size", "unit", "freq")
+COLUMNS = ("name", "type", "shard", "db", "size", "unit", "freq", "node", "cpu_share", "net_share")
+"""The DCS HotkeysBody fields, then keyscope's: the node, and the shares where measured."""
 
 
 class ExportFormat(StrEnum):

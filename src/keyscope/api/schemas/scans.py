@@ -8,7 +8,7 @@ from keyscope.api.schemas.common import Input, Output
 
 
 class KeyOut(Output):
-    """BigkeysBody, and HotkeysBody when ``freq`` is set."""
+    """BigkeysBody, and HotkeysBody when ``freq`` is set (hot keys also carry extensions)."""
 
     name: str
     type: str
@@ -17,6 +17,30 @@ class KeyOut(Output):
     size: int
     unit: str
     freq: int | None = None
+    node: str | None = None
+    """keyscope addition: the ``ip:port`` where the hot key was seen hottest."""
+    cpu_share: float | None = None
+    """keyscope addition: the key's share (0-1) of its shard's CPU time in the HOTKEYS window."""
+    net_share: float | None = None
+    """keyscope addition: the key's share (0-1) of its shard's network bytes in the window."""
+
+
+class LfuFloorOut(Output):
+    node: str
+    lfu_log_factor: int
+    lfu_decay_time: int
+    min_freq: int
+    from_server: bool
+
+
+class MeasuredOut(Output):
+    """keyscope addition: how a hot-key analysis told hot keys apart."""
+
+    min_accesses: int | None = None
+    lfu: list[LfuFloorOut] | None = None
+    window_s: int | None = None
+    min_share: float | None = None
+    tracked_nodes: list[str] | None = None
 
 
 class ScanTaskOut(Output):
@@ -34,6 +58,9 @@ class ScanTaskOut(Output):
     incomplete: bool | None = None
     """keyscope addition: true when a cluster resharded during the scan (keys may be missed
     or repeated); absent otherwise."""
+    measured: MeasuredOut | None = None
+    """keyscope addition (hot keys): the floor in accesses and counters per node, and the
+    HOTKEYS window, that decided which keys are hot."""
 
 
 class RecordOut(Output):

@@ -258,7 +258,15 @@
       { key: "shard", label: "Shard" }, { key: "db", label: "DB", numeric: true },
       { key: "size", label: "Size", numeric: true }, { key: "unit", label: "Unit" },
     ];
-    if (kind === "hotkey") columns.push({ key: "freq", label: "LFU freq", numeric: true });
+    var measured = task.measured || {};
+    if (kind === "hotkey") {
+      // The counter, the node it was seen on, and the HOTKEYS shares where the server measured them.
+      var has = function (key) { return keys.some(function (k) { return k[key] !== undefined && k[key] !== null; }); };
+      if (has("freq") || !has("net_share")) columns.push({ key: "freq", label: "LFU freq", numeric: true });
+      columns.push({ key: "node", label: "Node" });
+      if (has("net_share")) columns.push({ key: "net_share", label: "Network share", numeric: true, format: percent });
+      if (has("cpu_share")) columns.push({ key: "cpu_share", label: "CPU share", numeric: true, format: percent });
+    }
     var grid = el("div", { class: "chart-grid" });
     root.appendChild(grid);
     var perType = {};
@@ -270,7 +278,7 @@
     var collections = sizeBuckets(keys.filter(function (k) { return k.unit !== "byte"; }).map(function (k) { return k.size; }));
     chart(grid, "Size histogram: strings (bytes)", barOption(strings.names, strings.counts, { color: TYPE_COLORS.string }), "chart-size-strings");
     chart(grid, "Size histogram: collections (elements)", barOption(collections.names, collections.counts, { color: TYPE_COLORS.hash }), "chart-size-collections");
-    if (kind === "hotkey") {
+    if (kind === "hotkey" && keys.some(function (k) { return typeof k.freq === "number"; })) {
       var freqEdges = [0, 32, 64, 96, 128, 160, 192, 224, 256];
       var freqNames = freqEdges.slice(0, -1).map(function (e, i) { return e + "-" + (freqEdges[i + 1] - 1); });
       var freqCounts = freqNames.map(function (_, i) {
@@ -281,9 +289,27 @@
     var base = "keyscope-" + kind + "-" + task.id;
     var table = sortableTable(columns, keys, "keys-table");
     root.appendChild(section(kind === "hotkey" ? "Hot keys" : "Big keys", [
+      kind === "hotkey" ? el("p", { class: "muted", "data-testid": "hot-floor", text: hotFloor(measured) }) : null,
       el("div", { class: "toolbar" }, [typeFilter(table, keys), downloadButtons(base, task, columns, keys)]),
       table,
     ], "keys-section"));
+  }
+
+  function percent(value) {
+    return typeof value === "number" ? (value * 100).toFixed(1) + "%" : "";
+  }
+
+  /* How the hot keys were told apart: the LFU floor per node, the HOTKEYS window. */
+  function hotFloor(measured) {
+    var parts = (measured.lfu || []).map(function (f) {
+      return f.node + ": counters from " + f.min_freq + " (~" + measured.min_accesses + " accesses at lfu-log-factor " +
+        f.lfu_log_factor + ", -1 per " + f.lfu_decay_time + " idle min)";
+    });
+    if (measured.tracked_nodes && measured.tracked_nodes.length) {
+      parts.push("HOTKEYS " + measured.window_s + " s on " + measured.tracked_nodes.join(", ") + ": from " +
+        percent(measured.min_share) + " of the network bytes");
+    }
+    return parts.length ? "Hot from: " + parts.join("; ") : "";
   }
 
   function prefixTree(prefixes) {
