@@ -37,7 +37,7 @@ from tests.utils.servers import Cluster, RedisServer
 
 pytestmark = pytest.mark.integration
 
-FAST = ScanOptions(max_ops_per_sec=None, scan_count=200, hotkey_max_records=5)
+FAST = ScanOptions(max_ops_per_sec=None, scan_count=200, hotkey_max_records=5, hotkeys_window_s=1)
 LFU = ["--maxmemory-policy", "allkeys-lfu"]
 BIG = {
     "big:str": ("string", 12_288),
@@ -47,7 +47,8 @@ BIG = {
     "big:zset": ("zset", 5300),
 }
 """The keys past the DCS thresholds (10 KB strings, 5000 elements), and their sizes."""
-HOT_READS = {"hot:a": 3000, "hot:b": 600, "hot:c": 150}
+HOT_READS = {"hot:a": 4000, "hot:b": 1500, "hot:c": 600}
+"""Reads that make three keys hot, well past the floor of 100 accesses."""
 
 
 def _write(client: redis.Redis | redis.RedisCluster) -> None:
@@ -120,7 +121,7 @@ def _holds(server: RedisServer, key: str) -> bool:
 def _assert_hot_keys(servers: list[RedisServer], topology_args: tuple[InstanceMode, str]) -> None:
     truth = _freqs(servers)
     topology = discover(topology_args[0], [topology_args[1]], NO_AUTH)
-    found = find_hotkeys(topology, NO_AUTH, FAST)
+    found = find_hotkeys(topology, NO_AUTH, FAST).keys
     names = [k.name for k in found]
     assert names[:3] == list(HOT_READS)  # the hottest first, by their LFU counters
     for key in found:
