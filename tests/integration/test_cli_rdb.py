@@ -88,7 +88,7 @@ def test_keys_streams_one_json_line_per_key(generated: tuple[Path, GenStats]) ->
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(lines) == stats.keys
     assert set(lines[0]) == {"db", "key", "type", "encoding", "expiry_ms", "num_elements",
-                             "serialized_size", "memory"}  # fmt: skip
+                             "serialized_size", "memory", "memory_basis"}  # fmt: skip
 
 
 def test_keys_as_csv_has_a_header_and_a_row_per_key(generated: tuple[Path, GenStats]) -> None:

@@ -6,6 +6,20 @@ import random
 
 import redis
 
+SIZE_COMMANDS = {
+    "string": "STRLEN",
+    "list": "LLEN",
+    "set": "SCARD",
+    "zset": "ZCARD",
+    "hash": "HLEN",
+    "stream": "XLEN",
+}
+"""The command that tells a key's size (bytes for strings, elements otherwise), per type."""
+
+_ALNUM = bytes(b"abcdefghijklmnopqrstuvwxyz0123456789"[i % 36] for i in range(256))
+_LETTERS = bytes(b"abcdefghijklmnopqrstuvwxyz"[i % 26] for i in range(256))
+"""Byte tables that turn random bytes into text fast (a keyspace is written per engine)."""
+
 
 def write_mixed_keyspace(client: redis.Redis, *, seed: int = 7, scale: int = 1) -> None:
     """Small and large collections of each type, int/embstr/raw strings, TTLs, two dbs."""
@@ -13,7 +27,7 @@ def write_mixed_keyspace(client: redis.Redis, *, seed: int = 7, scale: int = 1) 
     pipe = client.pipeline(transaction=False)
 
     def text(n: int) -> str:
-        return "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(n))
+        return rnd.randbytes(n).translate(_ALNUM).decode()
 
     for i in range(200 * scale):
         pipe.set(f"str:int:{i}", rnd.randint(-(10**12), 10**12))
@@ -46,3 +60,63 @@ def write_mixed_keyspace(client: redis.Redis, *, seed: int = 7, scale: int = 1) 
     )
     db3.mset({f"db3:{i}": text(30) for i in range(50)})
     db3.close()
+
+
+def write_threshold_keyspace(client: redis.Redis) -> None:
+    """Collections just past the conversions to tables, large list nodes, busy streams."""
+    rnd = random.Random(3)
+
+    def text(n: int) -> str:
+        return rnd.randbytes(n).translate(_LETTERS).decode()
+
+    pipe = client.pipeline(transaction=False)
+    for n in (200, 513, 600, 1500):
+        pipe.hset(f"t:hash:short:{n}", mapping={f"f{i}": text(10) for i in range(n)})
+        pipe.sadd(f"t:set:int:{n}", *rnd.sample(range(10**9), n))
+        pipe.sadd(f"t:set:int64:{n}", *rnd.sample(range(2**40, 2**41), n))
+        pipe.sadd(f"t:set:str:{n}", *{text(16) for _ in range(n)})
+    for n in (100, 600):
+        pipe.hset(f"t:hash:long:{n}", mapping={text(8): text(70) for _ in range(n)})
+    for n in (129, 300, 1000):
+        pipe.zadd(f"t:zset:{n}", {text(20): rnd.random() for _ in range(n)})
+        pipe.zadd(f"t:zset:long:{n}", {text(70): rnd.random() for _ in range(n)})
+    for n in (3, 40):
+        pipe.rpush(f"t:list:wide:{n}", *[text(5000) for _ in range(n)])
+    pipe.set("t:str:lzf", "ab" * 5000)
+    pipe.set("t:str:rand", rnd.randbytes(30_000))
+    for _ in range(2500):
+        pipe.xadd("t:stream:groups", {"f": text(rnd.randint(1, 40))})
+        pipe.xadd("t:stream:trimmed", {"f": text(rnd.randint(1, 40))})
+    pipe.execute()
+    client.xtrim("t:stream:trimmed", maxlen=700)
+    first = [entry_id for entry_id, _ in client.xrange("t:stream:trimmed", count=300)]
+    client.xdel("t:stream:trimmed", *first[::2])
+    for g in range(3):
+        client.xgroup_create("t:stream:groups", f"g{g}", id="0")
+        for consumer in range(g + 2):
+            client.xreadgroup(f"g{g}", f"c{consumer}", {"t:stream:groups": ">"}, count=150 * g + 1)
+
+
+def write_field_ttl_keyspace(client: redis.Redis, *, seed: int = 5) -> None:
+    """Hashes with per-field TTLs (Redis 7.4+): listpackex and hashtable, half the fields timed."""
+    rnd = random.Random(seed)
+    for i in range(40):
+        n = rnd.choice([3, 10, 100, 600])
+        key = f"hfe:{i}"
+        client.hset(key, mapping={f"f{j}": "v" * rnd.randint(1, 30) for j in range(n)})
+        fields = [f"f{j}" for j in range(0, n, 2)]
+        client.execute_command("HPEXPIRE", key, 86_400_000 + i, "FIELDS", len(fields), *fields)
+
+
+def write_module_keyspace(client: redis.Redis) -> dict[str, str]:
+    """One key of each Redis Stack module type; returns key -> the module type TYPE names."""
+    client.execute_command("JSON.SET", "mod:json", "$", '{"a": [1, 2, 3], "b": "hello"}')
+    client.execute_command("TS.CREATE", "mod:ts")
+    for t in range(1, 200):
+        client.execute_command("TS.ADD", "mod:ts", t * 1000, t * 0.5)
+    client.execute_command("BF.ADD", "mod:bloom", "x")
+    client.execute_command("CF.ADD", "mod:cuckoo", "x")
+    client.execute_command("FT.CREATE", "idx", "ON", "HASH", "PREFIX", "1", "doc:",
+                           "SCHEMA", "title", "TEXT")  # fmt: skip
+    client.hset("doc:1", mapping={"title": "hello world"})
+    return {k: client.type(k).decode() for k in ("mod:json", "mod:ts", "mod:bloom", "mod:cuckoo")}

@@ -7,6 +7,8 @@ and stopped at the end.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import os
 import shutil
 import socket
 import subprocess
@@ -19,15 +21,41 @@ import redis
 
 REDIS_SERVER = shutil.which("redis-server") or "redis-server"
 REDIS_CLI = shutil.which("redis-cli") or "redis-cli"
+PORT_CEILING = 55000
+"""Every port we hand out is below this, so a cluster bus port (+10000) stays valid."""
+
+
+@dataclass(frozen=True)
+class Binaries:
+    """How to start one engine: server and cli binaries, fixed arguments, extra environment.
+
+    ``args`` come before a server's own options (module loads, the debug-command switch that
+    Redis 6.2 does not know); replicas and cluster nodes of the same engine inherit them.
+    """
+
+    server: str = REDIS_SERVER
+    cli: str = REDIS_CLI
+    args: tuple[str, ...] = ("--enable-debug-command", "local")
+    env: tuple[tuple[str, str], ...] = ()
+    name: str = ""
+    """The engine's name in ``tests/utils/engines.py`` ("" for the redis-server on PATH)."""
+
+    def environment(self) -> dict[str, str] | None:
+        if not self.env:
+            return None
+        return {**os.environ, **dict(self.env)}
+
+
+DEFAULT_BINARIES = Binaries()
 
 
 def free_port() -> int:
-    """A TCP port free on 127.0.0.1 now; cluster bus ports (+10000) are checked too."""
-    for _ in range(200):
+    """A TCP port below 55000 free on 127.0.0.1 now, its cluster bus port (+10000) too."""
+    for _ in range(2000):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = int(s.getsockname()[1])
-        if port + 10000 > 65535:
+        if port >= PORT_CEILING:
             continue
         with socket.socket() as s:
             try:
@@ -46,9 +74,22 @@ class RedisServer:
     workdir: Path
     password: str | None = None
     extra: list[str] = field(default_factory=list)
-    binary: str = REDIS_SERVER
+    binaries: Binaries = DEFAULT_BINARIES
     process: subprocess.Popen[bytes] | None = None
     host: str = "127.0.0.1"
+
+    @property
+    def binary(self) -> str:
+        return self.binaries.server
+
+    @binary.setter
+    def binary(self, server: str) -> None:
+        """Another server binary of the same kind (its cli and arguments kept)."""
+        self.binaries = dataclasses.replace(self.binaries, server=server)
+
+    @property
+    def cli(self) -> str:
+        return self.binaries.cli
 
     @property
     def address(self) -> str:
@@ -69,12 +110,18 @@ class RedisServer:
             "--save", "",
             "--appendonly", "no",
             "--logfile", str(self.workdir / "server.log"),
-            "--enable-debug-command", "local",
+            *self.binaries.args,
             *self.extra,
         ]  # fmt: skip
         if self.password:
             args += ["--requirepass", self.password, "--masterauth", self.password]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            args,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=self.binaries.environment(),
+            cwd=self.workdir,
+        )
         self.wait_ready()
         return self
 
@@ -103,15 +150,28 @@ class RedisServer:
                 self.process.wait()
 
 
-def start_server(workdir: Path, password: str | None = None, extra: list[str] | None = None,
-                 binary: str = REDIS_SERVER) -> RedisServer:  # fmt: skip
-    return RedisServer(free_port(), workdir, password, list(extra or []), binary).start()
+def start_server(
+    workdir: Path,
+    password: str | None = None,
+    extra: list[str] | None = None,
+    binary: str | None = None,
+    *,
+    binaries: Binaries | None = None,
+) -> RedisServer:
+    """Start a server; ``binary`` names just another server binary, ``binaries`` a whole engine."""
+    kind = binaries or (Binaries(server=binary) if binary else DEFAULT_BINARIES)
+    return RedisServer(free_port(), workdir, password, list(extra or []), kind).start()
 
 
-def start_replica(master: RedisServer, workdir: Path) -> RedisServer:
-    """Start a replica of ``master`` and wait until the initial sync is done."""
+def start_replica(
+    master: RedisServer, workdir: Path, extra: list[str] | None = None
+) -> RedisServer:
+    """Start a replica of ``master`` (same engine) and wait until the initial sync is done."""
     replica = start_server(
-        workdir, master.password, ["--replicaof", master.host, str(master.port)], master.binary
+        workdir,
+        master.password,
+        ["--replicaof", master.host, str(master.port), *(extra or [])],
+        binaries=master.binaries,
     )
     wait_in_sync(master, replica)
     return replica
@@ -160,20 +220,27 @@ class Cluster:
 
 
 def start_cluster(workdir: Path, shards: int = 3, with_replicas: bool = False,
-                  password: str | None = None) -> Cluster:  # fmt: skip
-    """Start ``shards`` cluster masters (and replicas) and join them with redis-cli."""
+                  password: str | None = None, *, binaries: Binaries | None = None,
+                  extra: list[str] | None = None) -> Cluster:  # fmt: skip
+    """Start ``shards`` cluster masters (and replicas) and join them with the engine's cli."""
+    kind = binaries or DEFAULT_BINARIES
     servers: list[RedisServer] = []
     count = shards * (2 if with_replicas else 1)
     for i in range(count):
-        extra = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                 "--cluster-node-timeout", "5000"]  # fmt: skip
-        servers.append(start_server(workdir / f"node{i}", password, extra))
-    args = [REDIS_CLI, "--cluster", "create", *[s.address for s in servers], "--cluster-yes"]
+        node = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                "--cluster-node-timeout", "5000", *(extra or [])]  # fmt: skip
+        servers.append(start_server(workdir / f"node{i}", password, node, binaries=kind))
+    args = [kind.cli, "--cluster", "create", *[s.address for s in servers], "--cluster-yes"]
     if with_replicas:
         args += ["--cluster-replicas", "1"]
     if password:
         args += ["-a", password, "--no-auth-warning"]
-    subprocess.run(args, check=True, capture_output=True, timeout=60)
+    try:
+        subprocess.run(args, check=True, capture_output=True, timeout=60, env=kind.environment())
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        for s in servers:
+            s.stop()
+        raise
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         infos = [s.client().cluster("info") for s in servers]

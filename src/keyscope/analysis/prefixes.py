@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from keyscope import defaults
 
 
-@dataclass(frozen=True, slots=True)
-class PrefixCount:
+class PrefixCount(NamedTuple):
     """One prefix of one key type: how many keys carry it and their bytes."""
 
     prefix: bytes

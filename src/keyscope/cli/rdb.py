@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, Annotated, BinaryIO, TextIO
 import typer
 
 from keyscope import defaults
-from keyscope.analysis.offline import OfflineOptions, OfflineReport, analyze_rdb, display_key
+from keyscope.analysis.offline import OfflineOptions, OfflineReport, analyze_rdb
 from keyscope.cli.formats import OutputFormat, console, progress_wanted
 from keyscope.domain.errors import KeyscopeError
-from keyscope.domain.keys import KeyRecord
+
+if TYPE_CHECKING:
+    from keyscope.rdb.memory import MemoryModel
 
 if TYPE_CHECKING:  # rich is imported where a table or a bar is drawn
     from rich.console import Console
@@ -128,7 +130,12 @@ def _table(title: str, headers: tuple[str, ...], rows: Sequence[tuple[object, ..
 
 
 def _table_report(report: OfflineReport, out: Console) -> None:
+    from rich.text import Text
+
     out.print(f"{report.total_num:,} keys, {report.total_bytes:,} bytes")
+    if report.memory_model is not None:
+        model = report.memory_model
+        out.print(Text(f"memory as {model.name} counts it ({model.source})"))
     types = [(t.type, "", t.bytes, n.num)
              for t, n in zip(report.type_bytes, report.type_num, strict=True)]  # fmt: skip
     out.print(_table("Types", ("type", "", "bytes", "keys"), types))
@@ -177,6 +184,7 @@ def report_command(
         Path | None,
         typer.Option("--html", help="Also write one self-contained HTML page with charts here."),
     ] = None,
+    memory_model: MemoryModelOption = None,
 ) -> None:
     """Print the offline analysis report of an RDB file.
 
@@ -184,7 +192,12 @@ def report_command(
     """
     if not delimiters:
         raise typer.BadParameter("give at least one delimiter", param_hint="--delimiters")
-    options = OfflineOptions(top_keys=top, top_prefixes=prefix_top, delimiters=delimiters)
+    options = OfflineOptions(
+        top_keys=top,
+        top_prefixes=prefix_top,
+        delimiters=delimiters,
+        memory_model=_memory_model(memory_model),
+    )
     with _open(file) as source, _progress(source) as progress:
         try:
             report = analyze_rdb(source, options, progress=progress)
@@ -206,9 +219,33 @@ def report_command(
         _table_report(report, console())
 
 
-def _write_keys_native(source: BinaryIO, fmt: KeysFormat, out: TextIO) -> None:
-    """The rows of ``keys`` formatted by the compiled reader, the same bytes as below."""
-    from keyscope.rdb import FastRdbReader
+MemoryModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--memory-model",
+        help="Estimate memory as another engine counts it, e.g. valkey-8.0 or "
+        "redis-7.0/jemalloc-16 (layout, then optionally /jemalloc, /jemalloc-16 or /libc); "
+        "by default the engine that wrote the file.",
+    ),
+]
+
+
+def _memory_model(text: str | None) -> MemoryModel | None:
+    if text is None:
+        return None
+    from keyscope.rdb.engines import parse_model
+
+    try:
+        return parse_model(text)
+    except KeyscopeError as exc:
+        raise typer.BadParameter(exc.message, param_hint="--memory-model") from None
+
+
+def _write_rows(
+    source: BinaryIO, fmt: KeysFormat, out: TextIO, model: MemoryModel | None = None
+) -> None:
+    """The rows of ``keys`` through the reader's row writer (compiled where built)."""
+    from keyscope.rdb.rows import write_rows
 
     out.flush()
     buffer = getattr(out, "buffer", None)
@@ -219,36 +256,19 @@ def _write_keys_native(source: BinaryIO, fmt: KeysFormat, out: TextIO) -> None:
         target = out.fileno()
     except (AttributeError, OSError, ValueError):
         target = buffer.write if buffer is not None else lambda data: out.write(data.decode())
-    with FastRdbReader(source) as reader:
-        reader.native.write_keys(target, fmt.value)
+    write_rows(source, target, "csv" if fmt is KeysFormat.CSV else "jsonl", memory_model=model)
     if buffer is not None:
         buffer.flush()
 
 
-def _record_dict(rec: KeyRecord) -> dict[str, object]:
-    return {
-        "db": rec.db,
-        "key": display_key(rec.key),
-        "type": rec.type,
-        "encoding": rec.encoding,
-        "expiry_ms": rec.expiry_ms,
-        "num_elements": rec.num_elements,
-        "serialized_size": rec.serialized_size,
-        "memory": rec.memory,
-    }
-
-
-KEY_FIELDS = ("db", "key", "type", "encoding", "expiry_ms", "num_elements", "serialized_size",
-              "memory")  # fmt: skip
-
-
-def _keys_document(file: str, fmt: KeysFormat) -> None:
+def _keys_document(file: str, fmt: KeysFormat, model: MemoryModel | None = None) -> None:
     """``keys`` as one JSON array (still streamed) or one rich table, from the record reader."""
     from keyscope.rdb import RdbReader
+    from keyscope.rdb.rows import ROW_FIELDS, row_fields
 
     out = sys.stdout
     with _open(file) as source, _keys_failures(file):
-        records = (_record_dict(rec) for rec in RdbReader(source))
+        records = (row_fields(rec) for rec in RdbReader(source, memory_model=model))
         if fmt is KeysFormat.JSON:
             opened = False  # "[" waits for the first record: a bad header prints nothing
             for row in records:
@@ -258,7 +278,7 @@ def _keys_document(file: str, fmt: KeysFormat) -> None:
             out.write("\n]\n" if opened else "[]\n")
         else:
             rows = [tuple("" if v is None else v for v in row.values()) for row in records]
-            console().print(_table(f"Keys ({len(rows):,})", KEY_FIELDS, rows))
+            console().print(_table(f"Keys ({len(rows):,})", ROW_FIELDS, rows))
 
 
 @contextlib.contextmanager
@@ -281,28 +301,20 @@ def keys_command(
     fmt: Annotated[KeysFormat, typer.Option("--format", help="Output format.")] = (
         KeysFormat.JSONL
     ),
+    memory_model: MemoryModelOption = None,
 ) -> None:
     """Stream one record per key: JSON lines or CSV (or one JSON array, or a table).
 
     Example: keyscope rdb keys dump.rdb --format csv > keys.csv
     """
-    from keyscope.rdb import FAST_PATH_AVAILABLE, RdbReader
+    from keyscope.rdb.rows import ROW_FIELDS
 
+    model = _memory_model(memory_model)
     if fmt in (KeysFormat.JSON, KeysFormat.TABLE):
-        _keys_document(file, fmt)
+        _keys_document(file, fmt, model)
         return
     out = sys.stdout
-    writer = csv.writer(out) if fmt is KeysFormat.CSV else None
-    if writer is not None:
-        writer.writerow(KEY_FIELDS)
+    if fmt is KeysFormat.CSV:
+        csv.writer(out).writerow(ROW_FIELDS)
     with _open(file) as source, _keys_failures(file):
-        if FAST_PATH_AVAILABLE:
-            _write_keys_native(source, fmt, out)
-            return
-        for rec in RdbReader(source):
-            row = _record_dict(rec)
-            if writer is not None:
-                writer.writerow(["" if v is None else v for v in row.values()])
-            else:
-                out.write(json.dumps(row, ensure_ascii=False))
-                out.write("\n")
+        _write_rows(source, fmt, out, model)

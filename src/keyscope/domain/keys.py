@@ -5,10 +5,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-KeyType = Literal["string", "list", "set", "zset", "hash", "stream", "module"]
-"""Key types as keyscope reports them; DCS itself names only the first five."""
+KeyType = Literal["string", "list", "set", "zset", "hash", "stream", "array", "module"]
+"""Key types as keyscope reports them; DCS itself names only the first five. ``array`` is
+Redis 8.8's native array type; a module value is ``module`` with the module's type name
+as its encoding."""
 
 SizeUnit = Literal["byte", "count"]
+
+MemoryBasis = Literal["model", "serialized"]
+"""How a record's ``memory`` was found: by the engine's memory model, or (a module value,
+whose structures only its module knows) as the key's overhead plus the bytes the value
+serialized to, a floor rather than an estimate."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +116,8 @@ class KeyRecord:
     ``key`` is raw bytes (keys are binary-safe); ``expiry_ms`` is an absolute Unix time in
     milliseconds or None; ``num_elements`` is the byte length for strings and the element
     count otherwise (entries for streams); ``serialized_size`` is the bytes the value took in
-    the file; ``memory`` is the estimated bytes the key takes in a running server.
+    the file; ``memory`` is the estimated bytes the key takes in a running server, found as
+    ``memory_basis`` says.
     """
 
     db: int
@@ -120,3 +128,9 @@ class KeyRecord:
     num_elements: int
     serialized_size: int
     memory: int
+    memory_basis: MemoryBasis = "model"
+
+
+def display_key(raw: bytes) -> str:
+    """A key as text: UTF-8 where it is, backslash escapes for the other bytes."""
+    return raw.decode("utf-8", "backslashreplace")

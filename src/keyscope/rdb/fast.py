@@ -1,9 +1,15 @@
-"""The compiled fast path of the reader, behind the same interface as the pure one.
+"""The compiled fast path of the reader, behind the same interfaces as the pure one.
 
-``keyscope.rdb._speedups`` is a C extension built by ``pip install`` where a compiler is
-present. It is chosen once, at import: ``FAST_PATH_AVAILABLE`` says whether it loaded, and
-``FAST_PATH_STATUS`` why not. ``KEYSCOPE_PURE_PYTHON=1`` keeps the pure-Python reader, which
-stays the reference: ``tests/unit/rdb/test_fast_path.py`` holds both to identical records.
+``keyscope.rdb._speedups`` is a C extension (``rdb/native/``) built by ``pip install``
+where a compiler is present; this module is the only one that imports it. It is chosen
+once, at import: ``FAST_PATH_AVAILABLE`` says whether it loaded, and ``FAST_PATH_STATUS``
+why not. ``KEYSCOPE_PURE_PYTHON=1`` keeps the pure-Python reader, which stays the
+reference: ``tests/unit/rdb/test_fast_path.py`` holds both to identical records, reports
+and rows.
+
+Three passes are offered, each the twin of a pure-Python one: ``FastRdbReader`` (records,
+as ``reader.RdbReader``), ``count_keys`` (the offline counters, as the rules of
+``analysis/counting.py``) and ``write_rows`` (the rows of ``rdb keys``, as ``rows.py``).
 
 A regular file (a path, or an open file object positioned on one) is read by file
 descriptor, without the GIL, its checksum computed by a second thread; any other binary
@@ -16,91 +22,74 @@ import contextlib
 import os
 import stat
 from collections.abc import Callable, Iterator
-from types import ModuleType
-from typing import Any, BinaryIO, Protocol, cast
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from keyscope.domain.errors import RdbFormatError
 from keyscope.domain.keys import KeyRecord
 
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from keyscope.rdb._speedups import Reader
+    from keyscope.rdb.counts import NativeCounts
+    from keyscope.rdb.memory import MemoryModel
+
 BATCH = 4096
 """Records fetched from the extension per call when iterating."""
 
-
-class NativeReader(Protocol):
-    version: int
-    valkey: bool
-    functions: int
-    bytes_read: int
-    finished: bool
-    aux: dict[str, bytes]
-    modules: dict[str, int]
-
-    def next_batch(self, n: int) -> list[tuple[Any, ...]]: ...
-
-    def aggregate(  # noqa: PLR0917 - mirrors the C signature
-        self,
-        top_keys: int,
-        capacity: int,
-        delimiters: bytes,
-        max_depth: int,
-        now_ms: int,
-        progress: Callable[[int, int], None] | None = None,
-        every: int = 8192,
-    ) -> dict[str, Any]: ...
-
-    def write_keys(self, write: Callable[[bytes], object] | int, fmt: str) -> int: ...
-
-    def close(self) -> None: ...
+Source = str | os.PathLike[str] | BinaryIO
 
 
 def _load() -> tuple[ModuleType | None, str]:
     if os.environ.get("KEYSCOPE_PURE_PYTHON", "") not in ("", "0"):
         return None, "disabled by KEYSCOPE_PURE_PYTHON"
     try:
-        from keyscope.rdb import _speedups  # type: ignore[attr-defined]
+        from keyscope.rdb import _speedups
     except ImportError as exc:
         return None, f"not built ({exc})"
     _speedups.set_error_class(RdbFormatError)
-    return cast(ModuleType, _speedups), "compiled"
+    return _speedups, "compiled"
 
 
 _native, FAST_PATH_STATUS = _load()
 FAST_PATH_AVAILABLE = _native is not None
 
 
-def open_native(
-    source: str | os.PathLike[str] | BinaryIO, *, verify_checksum: bool = True
-) -> tuple[NativeReader, Callable[[], None]]:
-    """A native reader over ``source`` and a function that releases what was opened for it."""
+@contextlib.contextmanager
+def _opened(
+    source: Source, *, verify_checksum: bool = True, memory_model: MemoryModel | None = None
+) -> Iterator[Reader]:
+    """A native reader over ``source``; what was opened for it is released on exit."""
     if _native is None:
         raise RuntimeError(f"the compiled reader is unavailable: {FAST_PATH_STATUS}")
+    model = memory_model.name if memory_model is not None else None
     if isinstance(source, (str, os.PathLike)):
         fd = os.open(source, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         try:
-            size = os.fstat(fd).st_size
-            reader = _native.Reader(fd, 0, size, verify_checksum)
-        except BaseException:
+            reader = _native.Reader(fd, 0, os.fstat(fd).st_size, verify_checksum, model)
+            try:
+                yield reader
+            finally:
+                reader.close()
+        finally:
             os.close(fd)
-            raise
-
-        def close_fd() -> None:
-            reader.close()
-            os.close(fd)
-
-        return cast(NativeReader, reader), close_fd
+        return
     fd_info = _regular_file(source)
-    if fd_info is not None:
-        fd, start, size = fd_info
-        reader = _native.Reader(fd, start, size, verify_checksum)
-
-        def after_fd() -> None:
+    if fd_info is None:
+        reader = _native.Reader(source, 0, 0, verify_checksum, model)
+        try:
+            yield reader
+        finally:
             reader.close()
-            with contextlib.suppress(OSError, ValueError):  # leave it after what was read
-                source.seek(start + reader.bytes_read)
-
-        return cast(NativeReader, reader), after_fd
-    reader = _native.Reader(source, 0, 0, verify_checksum)
-    return cast(NativeReader, reader), reader.close
+        return
+    fd, start, size = fd_info
+    reader = _native.Reader(fd, start, size, verify_checksum, model)
+    try:
+        yield reader
+    finally:
+        reader.close()
+        with contextlib.suppress(OSError, ValueError):  # leave it after what was read
+            source.seek(start + reader.bytes_read)
 
 
 def _regular_file(source: BinaryIO) -> tuple[int, int, int] | None:
@@ -122,10 +111,21 @@ class FastRdbReader:
     """``RdbReader`` on the compiled path: the same records, attributes and errors."""
 
     def __init__(
-        self, source: str | os.PathLike[str] | BinaryIO, *, verify_checksum: bool = True
+        self,
+        source: Source,
+        *,
+        verify_checksum: bool = True,
+        memory_model: MemoryModel | None = None,
     ) -> None:
-        self._native, self._release = open_native(source, verify_checksum=verify_checksum)
+        self._chosen_model = memory_model
+        self._context = _opened(source, verify_checksum=verify_checksum, memory_model=memory_model)
+        self._native = self._context.__enter__()
         self._closed = False
+
+    @property
+    def memory_model(self) -> MemoryModel:
+        """The model the estimates follow: the one given, else the writer's (by its aux fields)."""
+        return native_model(self._native, self._chosen_model)
 
     @property
     def version(self) -> int:
@@ -151,14 +151,10 @@ class FastRdbReader:
     def bytes_read(self) -> int:
         return self._native.bytes_read
 
-    @property
-    def native(self) -> NativeReader:
-        return self._native
-
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._release()
+            self._context.__exit__(None, None, None)
 
     def __enter__(self) -> FastRdbReader:
         return self
@@ -174,3 +170,47 @@ class FastRdbReader:
                     yield KeyRecord(*row)
         finally:
             self.close()
+
+
+def native_model(reader: Reader, chosen: MemoryModel | None) -> MemoryModel:
+    """The model a native reader follows: the one given, else the writer's by
+    ``engines.model_for`` (``mem_model_for`` in C is its twin; ``reader.memory_model`` names
+    the one C chose, and the differential tests hold the two to the same estimates)."""
+    if chosen is not None:
+        return chosen
+    from keyscope.rdb.engines import model_for
+
+    return model_for(reader.aux, reader.version, valkey_magic=reader.valkey)
+
+
+def count_keys(
+    source: Source,
+    *,
+    top_keys: int,
+    capacity: int,
+    delimiters: bytes,
+    max_depth: int,
+    now_ms: int,
+    progress: Callable[[int, int], object] | None = None,
+    every: int = 8192,
+    memory_model: MemoryModel | None = None,
+) -> tuple[NativeCounts, MemoryModel]:
+    """Every key of ``source`` counted in C by the offline rules, and the memory model the
+    counts followed; ``RdbFormatError`` if corrupt."""
+    with _opened(source, memory_model=memory_model) as reader:
+        counts = reader.aggregate(top_keys, capacity, delimiters, max_depth, now_ms, progress,
+                                  every)  # fmt: skip
+        return counts, native_model(reader, memory_model)
+
+
+def write_rows(
+    source: Source,
+    target: Callable[[bytes], object] | int,
+    fmt: Literal["jsonl", "csv"],
+    *,
+    memory_model: MemoryModel | None = None,
+) -> int:
+    """Every key of ``source`` as a row to ``target`` (a file descriptor, written without
+    the GIL, or a ``write(bytes)``); the rows formatted before an error are written first."""
+    with _opened(source, memory_model=memory_model) as reader:
+        return reader.write_keys(target, fmt)

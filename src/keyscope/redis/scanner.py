@@ -16,6 +16,9 @@ How one node is walked (one thread per node, each with its own cursor and connec
   budget so the rate holds smoothly and other clients never wait long behind a batch.
 - Cancellation and failure are checked before every write; a node that goes away raises
   NodeUnreachable naming it, and the other nodes' threads stop at their next step.
+- ``CLIENT NO-TOUCH ON`` first, where the node has it (Redis 7.2+, Valkey): the probes'
+  TYPE, STRLEN, ... then leave the keys' LRU/LFU state alone, so one analysis never makes
+  keys look hot to the next. ``ScanStats.no_touch`` says where it held.
 """
 
 from __future__ import annotations
@@ -98,6 +101,8 @@ class ScanStats:
     keys: dict[str, int] = field(default_factory=dict)
     ops: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    no_touch: dict[str, bool] = field(default_factory=dict)
+    """Whether the node took CLIENT NO-TOUCH (older ones have no such subcommand)."""
 
     @property
     def total_keys(self) -> int:
@@ -211,6 +216,7 @@ class Scanner(Generic[R]):
         try:
             conn.check_marker()
             throttle.record(1)
+            self.stats.no_touch[node.address] = _no_touch(conn)  # a setting, like READONLY
             if target.readonly:
                 conn.command("READONLY")
             probe = self.probe.for_node(conn)
@@ -316,6 +322,13 @@ class Scanner(Generic[R]):
 
 MAX_PAGES_IN_FLIGHT = 4
 """Pages of one node being probed at once: enough to keep the node busy, few to bound memory."""
+
+
+def _no_touch(conn: RawConnection) -> bool:
+    """Ask the node not to touch the keys this connection reads; False where it cannot."""
+    conn.send(pack("CLIENT", "NO-TOUCH", "ON"))
+    (reply,) = conn.read(1)
+    return not isinstance(reply, hiredis.ReplyError)
 
 
 def _scan_reply(reply: Any) -> tuple[bytes | None, list[bytes]]:

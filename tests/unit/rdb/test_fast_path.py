@@ -8,7 +8,6 @@ say so (the pure-Python reader then serves, and every other test exercises it).
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -22,15 +21,11 @@ from typing import Any, BinaryIO
 
 import pytest
 
-from keyscope.analysis.offline import (
-    OfflineOptions,
-    analyze_rdb,
-    analyze_records,
-    display_key,
-)
+from keyscope.analysis.offline import OfflineOptions, analyze_rdb, analyze_records
 from keyscope.domain.errors import RdbFormatError
-from keyscope.domain.keys import KeyRecord
-from keyscope.rdb import FAST_PATH_AVAILABLE, FAST_PATH_STATUS, FastRdbReader, PureRdbReader
+from keyscope.domain.keys import KeyRecord, display_key
+from keyscope.rdb import FAST_PATH_AVAILABLE, FAST_PATH_STATUS, FastRdbReader, PureRdbReader, fast
+from keyscope.rdb.rows import RowFormat, write_rows_python
 from tests.utils.corpus import FILES, case_id
 from tests.utils.rdbgen import OP_EOF, enc_len, enc_str, write_rdb
 
@@ -131,7 +126,7 @@ def test_generated_files_give_identical_records_and_reports(tmp_path: Path, seed
     records, error, _ = _assert_same_everywhere(path)
     assert error is None and len(records) == 4000
     options = OfflineOptions(now_ms=NOW_MS, prefix_capacity=2)  # small: prunings happen
-    expected = analyze_records(iter(records), options)
+    expected = analyze_records(PureRdbReader(path), options)
     assert any(not p.exact for p in expected.prefix_accuracy)
     assert analyze_rdb(path, options) == expected
 
@@ -140,7 +135,17 @@ def _corpus_sample(count: int) -> list[Path]:
     return [FILES[i] for i in range(0, len(FILES), max(1, len(FILES) // count))]
 
 
-@pytest.mark.parametrize("path", _corpus_sample(24), ids=_id)
+def _newest_formats() -> list[Path]:
+    """Corpus files past RDB 12 or under the VALKEY magic: every one is mutated below."""
+    heads = {f: f.read_bytes()[:9] for f in FILES}
+    return [
+        f
+        for f, h in heads.items()
+        if h.startswith(b"VALKEY") or (h[5:].isdigit() and int(h[5:]) > 12)
+    ]
+
+
+@pytest.mark.parametrize("path", sorted(set(_corpus_sample(24)) | set(_newest_formats())), ids=_id)
 def test_truncated_and_corrupted_files_fail_identically_on_both_paths(
     tmp_path: Path, path: Path
 ) -> None:
@@ -207,29 +212,22 @@ def _keys_file(path: Path) -> None:
     path.write_bytes(_rdb(body))
 
 
-def _pure_rows(path: Path, fmt: str) -> bytes:
-    from keyscope.cli.rdb import _record_dict
-
-    out = io.StringIO(newline="")
-    writer = csv.writer(out) if fmt == "csv" else None
-    for rec in PureRdbReader(path):
-        row = _record_dict(rec)
-        if writer is not None:
-            writer.writerow(["" if v is None else v for v in row.values()])
-        else:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return out.getvalue().encode()
-
-
-def _native_rows(source: str | Path | BinaryIO, fmt: str) -> bytes:
+def _pure_rows(path: Path, fmt: RowFormat) -> bytes:
     chunks: list[bytes] = []
-    with FastRdbReader(source) as reader:
-        reader.native.write_keys(chunks.append, fmt)
+    write_rows_python(path, chunks.append, fmt)
+    return b"".join(chunks)
+
+
+def _native_rows(source: str | Path | BinaryIO, fmt: RowFormat) -> bytes:
+    chunks: list[bytes] = []
+    fast.write_rows(source, chunks.append, fmt)
     return b"".join(chunks)
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
-def test_key_rows_are_byte_for_byte_those_of_the_pure_formatter(tmp_path: Path, fmt: str) -> None:
+def test_key_rows_are_byte_for_byte_those_of_the_pure_formatter(
+    tmp_path: Path, fmt: RowFormat
+) -> None:
     path = tmp_path / "awkward.rdb"
     _keys_file(path)
     expected = _pure_rows(path, fmt)
@@ -242,7 +240,8 @@ def test_key_rows_are_byte_for_byte_those_of_the_pure_formatter(tmp_path: Path, 
 
 @pytest.mark.parametrize("path", _corpus_sample(16), ids=_id)
 def test_corpus_key_rows_are_byte_for_byte_those_of_the_pure_formatter(path: Path) -> None:
-    for fmt in ("jsonl", "csv"):
+    formats: tuple[RowFormat, ...] = ("jsonl", "csv")
+    for fmt in formats:
         try:
             expected = _pure_rows(path, fmt)
         except RdbFormatError:
@@ -257,8 +256,8 @@ def test_rows_formatted_before_an_error_are_still_written(tmp_path: Path) -> Non
     _keys_file(path)
     path.write_bytes(path.read_bytes()[:-30])
     chunks: list[bytes] = []
-    with pytest.raises(RdbFormatError), FastRdbReader(path) as reader:
-        reader.native.write_keys(chunks.append, "jsonl")
+    with pytest.raises(RdbFormatError):
+        fast.write_rows(path, chunks.append, "jsonl")
     written = b"".join(chunks).decode().splitlines()
     assert written and json.loads(written[0])["key"] == "plain:key"
 
@@ -303,9 +302,24 @@ def test_other_threads_run_while_a_file_is_analysed(tmp_path: Path) -> None:
     assert len(seen) >= 3 and seen[-1] > seen[0]
 
 
-def test_pure_python_is_chosen_when_asked_for() -> None:
-    code = "import keyscope.rdb as r; print(r.FAST_PATH_AVAILABLE, r.RdbReader.__name__)"
-    env = {**os.environ, "KEYSCOPE_PURE_PYTHON": "1"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True)  # fmt: skip
-    assert out.stdout.split() == ["False", "RdbReader"]
+CHOICES = (
+    "import keyscope.rdb as r, keyscope.rdb.rows as rows, keyscope.analysis.counting as c; "
+    "print(r.FAST_PATH_AVAILABLE, r.RdbReader.__name__, rows.write_rows.__name__, "
+    "c.DEFAULT_AGGREGATOR.name)"
+)
+
+
+@pytest.mark.parametrize(
+    ("pure", "expected"),
+    [
+        ("1", ["False", "RdbReader", "write_rows_python", "pure-python"]),
+        ("", ["True", "FastRdbReader", "write_rows", "compiled"]),
+    ],
+)
+def test_the_reader_row_writer_and_aggregator_are_chosen_together_at_import(
+    pure: str, expected: list[str]
+) -> None:
+    env = {**os.environ, "KEYSCOPE_PURE_PYTHON": pure}
+    out = subprocess.run([sys.executable, "-c", CHOICES], env=env, capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    assert out.stdout.split() == expected

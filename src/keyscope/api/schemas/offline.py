@@ -83,3 +83,5 @@ class OfflineTaskOut(Output):
     ttl_distribution: list[dict[str, Any]] | None = None
     size_histograms: list[dict[str, Any]] | None = None
     prefix_accuracy: list[dict[str, Any]] | None = None
+    memory_model: dict[str, str] | None = None
+    """The memory model the byte figures follow (``name``) and why (``source``)."""

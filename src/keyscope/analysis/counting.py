@@ -1,0 +1,216 @@
+"""The offline analysis's per-key rules, and the one interface that applies them to an RDB.
+
+Every key counts toward its type's totals and size histogram (``distributions.SIZE_BOUNDS``),
+its db's totals, its TTL bucket (``distributions.ttl_bucket``), its type's prefix summary
+(``prefixes.py``: cut at the delimiters, Misra-Gries counts) and the top N largest keys
+(``topn.py``). ``KeyCounter.feed`` is those rules in Python: the reference. The compiled
+reader applies the same rules in C (``rdb/native/aggregate.c``) without a Python object
+per key; ``tests/unit/rdb/test_fast_path.py`` holds both to the same report.
+
+``Aggregator`` is the interface to both, the way redis-py hides hiredis: the
+``PythonAggregator`` feeds the pure reader's records to a ``KeyCounter``; the
+``NativeAggregator`` runs the C pass and loads its counters into one. ``DEFAULT_AGGREGATOR``
+is the compiled one where it was built, chosen once at import.
+"""
+
+from __future__ import annotations
+
+import time
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+from keyscope import defaults
+from keyscope.analysis.distributions import SIZE_BOUNDS, TTL_BUCKETS, ttl_bucket
+from keyscope.analysis.prefixes import PrefixCutter, PrefixSummary
+from keyscope.analysis.topn import TopN
+from keyscope.domain.keys import KeyRecord
+from keyscope.rdb.fast import FAST_PATH_AVAILABLE
+
+if TYPE_CHECKING:
+    from keyscope.rdb.counts import NativeCounts
+    from keyscope.rdb.memory import MemoryModel
+
+ProgressFn = Callable[[int, int], None]
+"""Called with (keys read, bytes read) every few thousand keys; may raise to stop."""
+
+Source = str | Path | BinaryIO
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineOptions:
+    """What the caller may tune; the defaults are DCS's."""
+
+    top_keys: int = defaults.OFFLINE_TOP_KEYS
+    top_prefixes: int = defaults.OFFLINE_TOP_PREFIXES
+    delimiters: str = defaults.PREFIX_DELIMITERS
+    prefix_capacity: int = defaults.PREFIX_CAPACITY
+    prefix_max_depth: int = defaults.PREFIX_MAX_DEPTH
+    now_ms: int | None = None
+    """The instant TTLs are measured from; None means when the analysis starts."""
+    memory_model: MemoryModel | None = None
+    """How per-key memory is estimated; None follows the engine that wrote the file."""
+
+
+class TypeCounts:
+    """The counters of one key type."""
+
+    __slots__ = ("bytes", "hist_bytes", "hist_num", "num", "prefixes")
+
+    def __init__(self, prefix_capacity: int) -> None:
+        self.num = 0
+        self.bytes = 0
+        self.hist_num = [0] * (len(SIZE_BOUNDS) + 1)
+        self.hist_bytes = [0] * (len(SIZE_BOUNDS) + 1)
+        self.prefixes = PrefixSummary(prefix_capacity)
+
+
+class KeyCounter:
+    """Feed it records (in as many batches as you like); read the counters after."""
+
+    def __init__(self, options: OfflineOptions | None = None) -> None:
+        self.options = opts = options or OfflineOptions()
+        self.now_ms = opts.now_ms if opts.now_ms is not None else int(time.time() * 1000)
+        self.cutter = PrefixCutter(opts.delimiters, opts.prefix_max_depth)
+        self.types: dict[str, TypeCounts] = {}
+        self.dbs: dict[int, list[int]] = {}
+        """db -> [keys, bytes, keys with a TTL]"""
+        self.ttl_num = [0] * len(TTL_BUCKETS)
+        self.ttl_bytes = [0] * len(TTL_BUCKETS)
+        self.top: TopN[KeyRecord] = TopN(opts.top_keys)
+        self.keys_seen = 0
+        self.memory_model: MemoryModel | None = opts.memory_model
+        """The model the counted records' memory followed, once a reader said which."""
+
+    def feed(self, records: Iterable[KeyRecord]) -> None:
+        """Count every record; the loop body is the per-key cost of the whole analysis."""
+        types, dbs, top = self.types, self.dbs, self.top
+        ttl_num, ttl_bytes, now_ms = self.ttl_num, self.ttl_bytes, self.now_ms
+        cut = self.cutter.cut
+        capacity = self.options.prefix_capacity
+        seen = 0
+        for rec in records:
+            seen += 1
+            mem = rec.memory
+            stats = types.get(rec.type)
+            if stats is None:
+                stats = types[rec.type] = TypeCounts(capacity)
+            stats.num += 1
+            stats.bytes += mem
+            b = bisect_right(SIZE_BOUNDS, mem)
+            stats.hist_num[b] += 1
+            stats.hist_bytes[b] += mem
+            db = dbs.get(rec.db)
+            if db is None:
+                db = dbs[rec.db] = [0, 0, 0]
+            db[0] += 1
+            db[1] += mem
+            t = ttl_bucket(rec.expiry_ms, now_ms)
+            db[2] += t != 0
+            ttl_num[t] += 1
+            ttl_bytes[t] += mem
+            prefixes = cut(rec.key)
+            if prefixes:
+                stats.prefixes.add(prefixes, mem)
+            if mem > top.floor:
+                top.offer(mem, rec)
+        self.keys_seen += seen
+
+    def load(self, counts: NativeCounts) -> None:
+        """Take the counters of the compiled pass, which counted by the rules of ``feed``."""
+        capacity = self.options.prefix_capacity
+        for name, native in counts["types"].items():
+            stats = self.types[name] = TypeCounts(capacity)
+            stats.num, stats.bytes = native["num"], native["bytes"]
+            stats.hist_num, stats.hist_bytes = native["hist_num"], native["hist_bytes"]
+            stats.prefixes.counts.update(native["prefixes"])
+            stats.prefixes.decremented = native["decremented"]
+            stats.prefixes.occurrences = native["occurrences"]
+        for db in counts["dbs"]:
+            self.dbs[db["db"]] = [db["num"], db["bytes"], db["expires"]]
+        self.ttl_num, self.ttl_bytes = counts["ttl_num"], counts["ttl_bytes"]
+        self.top.load([(e["weight"], e["seq"], KeyRecord(*e["record"])) for e in counts["top"]])
+        self.keys_seen += counts["keys"]
+
+
+class Aggregator(Protocol):
+    """Counts every key of an RDB file or stream; ``RdbFormatError`` if it is corrupt."""
+
+    name: str
+
+    def count(
+        self,
+        source: Source,
+        options: OfflineOptions | None = None,
+        *,
+        progress: ProgressFn | None = None,
+        every: int = 8192,
+    ) -> KeyCounter: ...
+
+
+class PythonAggregator:
+    """The pure-Python reader's records fed to the rules of ``KeyCounter.feed``."""
+
+    name = "pure-python"
+
+    def count(
+        self,
+        source: Source,
+        options: OfflineOptions | None = None,
+        *,
+        progress: ProgressFn | None = None,
+        every: int = 8192,
+    ) -> KeyCounter:
+        from keyscope.rdb.reader import RdbReader
+
+        counter = KeyCounter(options)
+        reader = RdbReader(source, memory_model=counter.options.memory_model)
+        if progress is None:
+            counter.feed(reader)
+        else:
+            records = iter(reader)
+            while batch := list(islice(records, every)):
+                counter.feed(batch)
+                progress(counter.keys_seen, reader.bytes_read)
+            progress(counter.keys_seen, reader.bytes_read)
+        counter.memory_model = reader.memory_model
+        return counter
+
+
+class NativeAggregator:
+    """The whole pass in C (no Python object per key), loaded into a ``KeyCounter``."""
+
+    name = "compiled"
+
+    def count(
+        self,
+        source: Source,
+        options: OfflineOptions | None = None,
+        *,
+        progress: ProgressFn | None = None,
+        every: int = 8192,
+    ) -> KeyCounter:
+        from keyscope.rdb.fast import count_keys
+
+        counter = KeyCounter(options)
+        opts = counter.options
+        counts, counter.memory_model = count_keys(
+            source,
+            top_keys=opts.top_keys,
+            capacity=opts.prefix_capacity,
+            delimiters=counter.cutter.delimiters,
+            max_depth=counter.cutter.max_depth,
+            now_ms=counter.now_ms,
+            progress=progress,
+            every=every,
+            memory_model=opts.memory_model,
+        )
+        counter.load(counts)
+        return counter
+
+
+DEFAULT_AGGREGATOR: Aggregator = NativeAggregator() if FAST_PATH_AVAILABLE else PythonAggregator()
+"""The compiled aggregator where the extension was built, else the pure one."""

@@ -1,0 +1,74 @@
+/*
+ * The offline report's counters, kept in C while the reader runs (no Python object per key):
+ * per type totals, size histograms and prefix summaries, per db totals, the TTL buckets and
+ * the top-N heap. The rules are those of analysis/offline.py, prefixes.py and topn.py (the
+ * reference; tests/unit/rdb/test_fast_path.py holds both to the same report).
+ */
+#ifndef KEYSCOPE_NATIVE_AGGREGATE_H
+#define KEYSCOPE_NATIVE_AGGREGATE_H
+
+#include "reader.h"
+
+#define NBOUNDS 10 /* analysis/distributions.py SIZE_BOUNDS */
+
+typedef struct {
+    uint64_t hash;
+    uint32_t off, len; /* into the arena */
+    uint64_t num, bytes;
+} PEntry;
+
+typedef struct {
+    PEntry *entries;
+    size_t n, cap;
+    uint32_t *index; /* open addressing: entry number + 1, 0 empty */
+    size_t mask;
+    u8 *arena;
+    size_t arena_len, arena_cap;
+    uint64_t decremented, occurrences;
+} Prefixes;
+
+typedef struct {
+    uint64_t num, bytes;
+    uint64_t hist_num[NBOUNDS + 1], hist_bytes[NBOUNDS + 1];
+    Prefixes prefixes;
+    int present;
+} TypeStats;
+
+typedef struct { uint64_t db, num, bytes, expires; int used; } DbSlot;
+
+typedef struct {
+    uint64_t weight;
+    int64_t seq;
+    Rec rec; /* rec.key owned (malloc) */
+} TopEntry;
+
+typedef struct {
+    TypeStats types[NTYPES];
+    DbSlot *dbs;
+    size_t db_n, db_cap; /* open addressing on db */
+    uint64_t ttl_num[6], ttl_bytes[6];
+    TopEntry *top;
+    size_t top_n, top_cap;
+    int64_t seq;
+    uint64_t floor;
+    int floor_set; /* floor = -1 until full, as in TopN */
+    /* options */
+    size_t capacity, limit;
+    int max_depth;
+    u8 is_delim[256];
+    int single_delim; /* the delimiter when there is one (memchr finds it), else -1 */
+    DbSlot *last_db;  /* keys come grouped by db: the slot of the previous key */
+    int64_t now_ms;
+    uint64_t keys;
+} Agg;
+
+/* Options as OfflineOptions has them; 0, or -1 when out of memory. */
+int agg_setup(Agg *a, size_t top_keys, size_t capacity, const u8 *delimiters,
+              size_t ndelimiters, int max_depth, int64_t now_ms);
+/* OfflineAggregator.feed for one record: 0, or -1 when out of memory. */
+int agg_feed(Agg *a, const Rec *rec);
+void agg_free(Agg *a);
+/* The counters as Python objects: the Counts shape of rdb/counts.py. */
+PyObject *agg_result(Agg *a);
+
+#endif
