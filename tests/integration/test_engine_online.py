@@ -123,7 +123,9 @@ def _assert_hot_keys(servers: list[RedisServer], topology_args: tuple[InstanceMo
     topology = discover(topology_args[0], [topology_args[1]], NO_AUTH)
     found = find_hotkeys(topology, NO_AUTH, FAST).keys
     names = [k.name for k in found]
-    assert names[:3] == list(HOT_READS)  # the hottest first, by their LFU counters
+    # The three read keys come first; among them the order is the servers' own counters,
+    # which are probabilistic (a key read 1500 times can count lower than one read 600 times).
+    assert set(names[:3]) == set(HOT_READS)
     for key in found:
         assert key.freq == truth[key.name.encode()], key.name
     assert [k.freq for k in found] == sorted((k.freq for k in found), reverse=True)
