@@ -66,13 +66,6 @@ task within this (RELIABILITY.md promises under 10 s); replies of a scan take mi
 SIGNATURE_WINDOW_S = 15 * 60
 """A signed request's X-Sdk-Date may differ from the server clock by at most this."""
 
-REPLAY_GRACE_S = 2.0
-"""A state-changing signed request seen again after this many seconds is a replay (401).
-
-The SDK signs without a nonce and to the second, so the same call made twice within one
-second is signed identically; copies inside this grace are let through as such repeats, and
-a captured request can no longer be replayed for the rest of the signature window."""
-
 OFFLINE_TOP_KEYS = 100
 """Offline analysis reports the 100 largest keys (DCS)."""
 
@@ -96,9 +89,8 @@ PREFIX_MAX_DEPTH = 8
 """Levels of prefix counted per key, so one key with thousands of delimiters costs little."""
 
 BACKUP_UPLOAD_MAX_BYTES = 512 * 1024**2
-"""Largest RDB file the upload endpoint accepts: the signature check reads the body into
-memory, so this bounds what one request can make the service hold. Larger backups are taken
-over replication, which streams to disk."""
+"""Largest RDB file the upload endpoint accepts by default (``KEYSCOPE_UPLOAD_MAX_BYTES``):
+the body streams to disk, so this bounds the disk one request can fill, not memory."""
 
 REPLICATION_TIMEOUT_S = 60.0
 """How long a node may stay silent while it prepares or sends a snapshot."""

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     max_concurrent_requests: int = Field(default=100, ge=1, le=10_000)
     """Requests (and connections) served at once before new ones get 503
     (KEYSCOPE_MAX_CONCURRENT_REQUESTS); the worker-thread pool is sized above it."""
+    upload_max_bytes: int = Field(default=defaults.BACKUP_UPLOAD_MAX_BYTES, ge=1024)
+    """Largest RDB file the upload route takes, enforced as it streams to disk
+    (KEYSCOPE_UPLOAD_MAX_BYTES)."""
     db_connect_attempts: int = Field(default=30, ge=1)
     """Scale-out: tries (1 s apart) to reach PostgreSQL at start (KEYSCOPE_DB_CONNECT_ATTEMPTS)."""
     stall_after_s: float = Field(default=30.0, gt=0)

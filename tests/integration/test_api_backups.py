@@ -100,14 +100,14 @@ def test_link_expiration_outside_the_dcs_range_is_refused(service: Service) -> N
 def test_uploaded_rdb_file_becomes_a_backup(service: Service, tmp_path: Path) -> None:
     write_rdb(tmp_path / "up.rdb", keys=50)
     data = (tmp_path / "up.rdb").read_bytes()
-    response = service.dcs.post(f"{service.base}/backups/upload", content=data)
+    response = service.dcs.upload(f"{service.base}/backups/upload", data)
     assert response.status_code == 200, response.text
     record = _backup_record(service, response.json()["backup_id"])
     assert (record["status"], record["size"]) == ("succeed", len(data))
 
 
 def test_upload_that_is_not_an_rdb_file_is_refused(service: Service) -> None:
-    response = service.dcs.post(f"{service.base}/backups/upload", content=b"not an rdb")
+    response = service.dcs.upload(f"{service.base}/backups/upload", b"not an rdb")
     assert is_dcs_error(response, 400)
 
 

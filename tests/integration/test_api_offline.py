@@ -51,7 +51,7 @@ def _finished(svc: Service, task_id: str) -> dict[str, Any]:
 
 
 def _upload(svc: Service, data: bytes) -> str:
-    response = svc.dcs.post(f"{svc.base}/backups/upload", content=data)
+    response = svc.dcs.upload(f"{svc.base}/backups/upload", data)
     assert response.status_code == 200, response.text
     return str(response.json()["backup_id"])
 
@@ -101,10 +101,26 @@ def test_analysis_of_a_stored_backup_reads_that_file(service: Service, tmp_path:
     assert {t["type"]: t["num"] for t in detail["type_num"]} == dict(stats.per_type)
 
 
-def test_corrupt_backup_fails_the_task_with_the_offset(service: Service, tmp_path: Path) -> None:
+def test_corrupt_upload_is_refused_with_the_offset_and_not_kept(
+    service: Service, tmp_path: Path
+) -> None:
     write_rdb(tmp_path / "g.rdb", keys=500)
     data = (tmp_path / "g.rdb").read_bytes()
-    backup_id = _upload(service, data[: len(data) // 2])
+    response = service.dcs.upload(f"{service.base}/backups/upload", data[: len(data) // 2])
+    assert is_dcs_error(response, 400, "DCS.4990")
+    assert "offset" in response.json()["error_msg"]
+    assert service.dcs.get(f"{service.base}/backups").json()["total_num"] == 0
+    assert list((service.backups_path / service.instance_id).iterdir()) == []
+
+
+def test_backup_corrupted_on_disk_fails_the_task_with_the_offset(
+    service: Service, tmp_path: Path
+) -> None:
+    write_rdb(tmp_path / "g.rdb", keys=500)
+    data = (tmp_path / "g.rdb").read_bytes()
+    backup_id = _upload(service, data)
+    stored = service.backups_path / service.instance_id / f"{backup_id}.rdb"
+    stored.write_bytes(data[: len(data) // 2])
     created = service.dcs.post(
         f"{service.base}/offline/key-analysis",
         json_body={"node_id": _node_id(service), "backup_id": backup_id},

@@ -17,7 +17,15 @@ import pytest
 
 from tests.security.conftest import register
 from tests.security.routes import OPERATIONS, Operation
-from tests.utils.dcs import OTHER_AK, OTHER_PROJECT, OTHER_SK, PROJECT, SignedClient, is_dcs_error
+from tests.utils.dcs import (
+    FILE_CONTENT_TYPE,
+    OTHER_AK,
+    OTHER_PROJECT,
+    OTHER_SK,
+    PROJECT,
+    SignedClient,
+    is_dcs_error,
+)
 from tests.utils.servers import start_server
 from tests.utils.service import running_app
 
@@ -66,7 +74,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             ids["bigkey_id"] = _ok(owner.post(f"{base}/bigkey-task"))["id"]
             ids["hotkey_id"] = _ok(owner.post(f"{base}/hotkey-task"))["id"]
             ids["expire_id"] = _ok(owner.post(f"{base}/scan-expire-keys-task"))["id"]
-            ids["backup_id"] = _ok(owner.post(f"{base}/backups/upload", content=RDB))["backup_id"]
+            ids["backup_id"] = _ok(owner.upload(f"{base}/backups/upload", RDB))["backup_id"]
             groups = _ok(owner.get(f"/instance/{instance}/groups"))
             ids["group_id"] = groups["group_list"][0]["group_id"]  # type: ignore[index]
             ids["node_id"] = groups["group_list"][0]["replication_list"][0]["node_id"]  # type: ignore[index]
@@ -99,7 +107,7 @@ def call(client: SignedClient, world: World, op: Operation, project: str) -> obj
     body = world.body_for(op)
     path = op.url(path_ids(world, op, project))
     if op.operation_id == "UploadBackupFile":
-        return client.request(op.method, "", raw_path=path, content=RDB)
+        return client.request(op.method, "", raw_path=path, content=RDB, content_type=FILE_CONTENT_TYPE)
     return client.request(op.method, "", raw_path=path, json_body=body)
 
 

@@ -28,7 +28,6 @@ from requests.adapters import BaseAdapter
 from keyscope.api.credentials import Credential, CredentialStore
 from keyscope.api.signing import (
     EMPTY_PAYLOAD_HASH,
-    ReplayCache,
     SignedRequest,
     canonical_query,
     canonical_request,
@@ -500,7 +499,7 @@ def test_equivalent_encodings_of_the_same_request_verify() -> None:
     verify_request(escaped, STORE, now=VECTOR_TIME)
 
 
-def test_unsigned_payload_is_refused() -> None:
+def test_unsigned_payload_is_refused_on_a_json_route() -> None:
     # The SDK itself leaves the body unsigned for a content type other than JSON or BSON.
     req = _sdk_signed(
         "PUT",
@@ -510,7 +509,7 @@ def test_unsigned_payload_is_refused() -> None:
         b"anything at all",
     )
     assert req.headers["x-sdk-content-sha256"] == "UNSIGNED-PAYLOAD"
-    assert_refused(req, "unsigned payloads are not accepted", now=datetime.now(UTC))
+    assert_refused(req, "unsigned payloads are not accepted on this route", now=datetime.now(UTC))
 
 
 def test_invalid_utf8_in_path_or_query_is_refused() -> None:
@@ -583,38 +582,43 @@ def test_sign_request_sets_the_date_from_now() -> None:
     verify_request(req, STORE, now=now)
 
 
-# --- replay cache -------------------------------------------------------------------------
+# --- the SigV4 model: a window, no replay cache --------------------------------------------
 
 
-def test_replay_cache_refuses_a_second_use_of_a_mutating_request() -> None:
-    cache = ReplayCache()
+def test_identical_signed_requests_repeated_inside_the_window_all_verify() -> None:
     req = signed(vector_put())
-    verify_request(req, STORE, now=VECTOR_TIME, replay=cache)
-    with pytest.raises(Unauthorized, match="already used"):
-        verify_request(req, STORE, now=VECTOR_TIME, replay=cache)
+    for seconds in (0, 1, 2, 60, 899):
+        verify_request(req, STORE, now=VECTOR_TIME + timedelta(seconds=seconds))
 
 
-def test_replay_cache_lets_reads_repeat() -> None:
-    cache = ReplayCache()
-    req = signed(vector_get())
-    verify_request(req, STORE, now=VECTOR_TIME, replay=cache)
-    verify_request(req, STORE, now=VECTOR_TIME, replay=cache)
-    assert len(cache) == 0
+# --- payload hashes declared in the headers ------------------------------------------------
 
 
-def test_replay_cache_forgets_expired_entries_and_stays_bounded() -> None:
-    cache = ReplayCache(max_entries=3)
-    assert cache.admit("POST", AK, "a", expires_at=10.0, now=0.0)
-    assert not cache.admit("POST", AK, "a", expires_at=10.0, now=5.0)
-    assert cache.admit("POST", AK, "a", expires_at=30.0, now=10.0)  # expired, so forgotten
-    for sig in "bcdef":
-        assert cache.admit("POST", AK, sig, expires_at=20.0, now=11.0)
-    assert len(cache) == 3
+def test_a_declared_body_hash_verifies_and_a_different_body_is_refused() -> None:
+    body = b'{"enable_auto_scan": true}'
+    req = with_headers(vector_put(), x_sdk_content_sha256=hashlib.sha256(body).hexdigest())
+    good = signed(replace(req, body=body))
+    verify_request(good, STORE, now=VECTOR_TIME)
+    assert_refused(replace(good, body=b'{"enable_auto_scan": false}'), "does not match")
 
 
-def test_replay_cache_does_not_record_refused_requests() -> None:
-    cache = ReplayCache()
-    bad = sign_request(vector_put(), AK, "not-the-secret")
-    with pytest.raises(Unauthorized):
-        verify_request(bad, STORE, now=VECTOR_TIME, replay=cache)
-    assert len(cache) == 0
+def test_unsigned_payload_verifies_where_a_route_takes_a_file() -> None:
+    req = _sdk_signed(
+        "POST",
+        f"/v2/{PROJECT}/instances/{INSTANCE}/backups/upload",
+        [],
+        {"X-Project-Id": PROJECT, "Content-Type": "application/octet-stream"},
+        b"REDIS0011 any bytes at all",
+    )
+    now = datetime.now(UTC)
+    assert verify_request(req, STORE, now=now, allow_unsigned=True).access_key == AK
+    tampered_header = replace(req, headers={**req.headers, "x-project-id": "f" * 32})
+    with pytest.raises(Unauthorized, match="signature does not match"):
+        verify_request(tampered_header, STORE, now=now, allow_unsigned=True)
+
+
+def test_sign_request_leaves_a_file_body_unsigned_like_the_sdk() -> None:
+    req = with_headers(vector_put(), content_type="application/octet-stream")
+    ours = sign_request(replace(req, body=b"REDIS0011"), AK, SK)
+    assert ours.headers["x-sdk-content-sha256"] == "UNSIGNED-PAYLOAD"
+    verify_request(ours, STORE, now=VECTOR_TIME, allow_unsigned=True)

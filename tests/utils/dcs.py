@@ -26,6 +26,8 @@ PROJECT = "0123456789abcdef0123456789abcdef"
 OTHER_AK = "KEYSCOPETESTAK000002"
 OTHER_SK = "other-secret-key-0123456789abcdefghi"
 OTHER_PROJECT = "fedcba9876543210fedcba9876543210"
+FILE_CONTENT_TYPE = "application/octet-stream"
+"""What a file is sent as; the SDK's signer leaves such a body unsigned."""
 
 
 def credentials_file(path: Path) -> Path:
@@ -60,11 +62,12 @@ class SignedClient:
         params: dict[str, Any] | None = None,
         project: str | None = None,
         raw_path: str | None = None,
+        content_type: str | None = None,
     ) -> httpx.Response:
         project = project or self.project
         wire_path = raw_path or f"/v2/{project}{path}"
         body = content if content is not None else b""
-        content_type = "application/json"
+        content_type = content_type or "application/json"
         if json_body is not None:
             body = json.dumps(json_body).encode()
             content_type = "application/json;charset=utf-8"
@@ -93,6 +96,10 @@ class SignedClient:
 
     def delete(self, path: str, **kw: Any) -> httpx.Response:
         return self.request("DELETE", path, **kw)
+
+    def upload(self, path: str, data: bytes, **kw: Any) -> httpx.Response:
+        """POST a file as the SDK signs one: ``application/octet-stream``, unsigned payload."""
+        return self.request("POST", path, content=data, content_type=FILE_CONTENT_TYPE, **kw)
 
 
 def is_dcs_error(response: httpx.Response, status: int, code: str | None = None) -> bool:

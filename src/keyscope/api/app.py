@@ -19,6 +19,7 @@ from keyscope import __version__
 from keyscope.api import errors
 from keyscope.api.credentials import ensure_credentials_file
 from keyscope.api.deps import Services
+from keyscope.api.gate import SignatureGate
 from keyscope.api.limits import BodySizeLimitMiddleware
 from keyscope.api.middleware import RequestIdMiddleware
 from keyscope.api.routes import (
@@ -164,6 +165,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         app.include_router(router, responses=errors.ERROR_RESPONSES)
     console.mount_static(app)
     errors.install(app)
-    app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(SignatureGate)  # inside the size limit: it reads JSON bodies
+    app.add_middleware(BodySizeLimitMiddleware, upload_limit=settings.upload_max_bytes)
     app.add_middleware(RequestIdMiddleware)  # outermost: every answer gets a request id
     return app

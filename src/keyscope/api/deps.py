@@ -1,8 +1,8 @@
 """Typed dependencies of the routers: services, DB session, the signed caller, the instance.
 
-``Caller`` verifies the SDK-HMAC-SHA256 signature over the raw method, path, query, headers
-and body, or the web console's bearer token (401 when either fails), and checks that the
-credential owns the ``project_id`` of the path (403). Every DCS route depends on
+``Caller`` is the credential ``gate.SignatureGate`` authenticated (the SDK-HMAC-SHA256
+signature or the web console's bearer token, 401 when either fails, checked before the body
+is read), and ``ProjectId`` checks that it owns the ``project_id`` of the path (403). Every DCS route depends on
 ``ProjectId``, which implies both checks.
 """
 
@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from keyscope import defaults
-from keyscope.api import console_tokens
 from keyscope.api.credentials import Credential, CredentialStore
-from keyscope.api.signing import ReplayCache, SignedRequest, verify_request
-from keyscope.domain.errors import Forbidden
+from keyscope.api.gate import CALLER_KEY
+from keyscope.domain.errors import Forbidden, Unauthorized
 from keyscope.store.db import SessionFactory
 from keyscope.store.instances import get_instance
 from keyscope.store.secrets import SecretBox
@@ -41,10 +40,6 @@ class Services:
     quick_reads: SessionFactory
     """Sessions for the short reads routes do on the event loop (``quick_read``)."""
     signature_window_s: int = defaults.SIGNATURE_WINDOW_S
-    replay: ReplayCache = field(
-        default_factory=lambda: ReplayCache(grace_s=defaults.REPLAY_GRACE_S)
-    )
-    """Refuses a replayed signed request that changes state (see RELIABILITY.md)."""
 
 
 async def get_services(request: Request) -> Services:
@@ -96,26 +91,12 @@ def quick_instance_read(
         yield session, get_instance(session, project_id, instance_id)
 
 
-async def get_caller(request: Request, services: ServicesDep) -> Credential:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == console_tokens.SCHEME.lower():  # the web console's second scheme
-        return console_tokens.verify(token.strip(), services.credentials, now=services.clock())
-    scope = request.scope
-    raw_path = scope.get("raw_path") or scope["path"].encode()
-    signed = SignedRequest(
-        method=request.method,
-        path=raw_path.decode("latin-1"),
-        query=scope.get("query_string", b"").decode("latin-1"),
-        headers={k.lower(): v for k, v in request.headers.items()},
-        body=await request.body(),
-    )
-    return verify_request(
-        signed,
-        services.credentials,
-        now=services.clock(),
-        window_s=services.signature_window_s,
-        replay=services.replay,
-    )
+async def get_caller(request: Request) -> Credential:
+    """The credential ``gate.SignatureGate`` authenticated before the body was read."""
+    credential: Credential | None = request.scope.get(CALLER_KEY)
+    if credential is None:  # a route outside the gated paths asked for a caller
+        raise Unauthorized("missing Authorization header: the request must be signed")
+    return credential
 
 
 CallerDep = Annotated[Credential, Depends(get_caller)]

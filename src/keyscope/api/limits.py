@@ -1,10 +1,10 @@
 """ASGI middleware that refuses request bodies over a size limit before the app reads them.
 
-A JSON request of the DCS API is a few hundred bytes; the signature check reads the whole
-body into memory, so without a ceiling one request could take the process's memory. A
+A JSON request of the DCS API is a few hundred bytes; the signature check of a JSON body
+reads it whole (after its headers have passed, see ``gate``), so it has a small ceiling. A
 declared ``Content-Length`` over the limit is refused at once; a body sent without one
 (chunked) is counted as it arrives and refused as soon as it passes the limit. The upload
-route takes RDB files and has its own, much larger ceiling.
+route takes RDB files, streamed to disk, and has its own, much larger ceiling.
 """
 
 from __future__ import annotations
@@ -21,29 +21,30 @@ MAX_JSON_BODY_BYTES = 1024 * 1024
 """Largest body of an ordinary API request: the largest DCS body is well under 1 KB."""
 
 UPLOAD_PATH_SUFFIX = "/backups/upload"
-"""Requests to paths ending so carry an RDB file (``defaults.BACKUP_UPLOAD_MAX_BYTES``)."""
+"""Requests to paths ending so carry an RDB file (``Settings.upload_max_bytes``)."""
 
 
 class BodyTooLarge(InvalidInput):
     """Raised inside ``receive`` when a body without Content-Length passes the limit."""
 
 
-def body_limit(path: str) -> int:
+def body_limit(path: str, upload_limit: int = defaults.BACKUP_UPLOAD_MAX_BYTES) -> int:
     """The largest body accepted on ``path``."""
     if path.rstrip("/").endswith(UPLOAD_PATH_SUFFIX):
-        return defaults.BACKUP_UPLOAD_MAX_BYTES
+        return upload_limit
     return MAX_JSON_BODY_BYTES
 
 
 class BodySizeLimitMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, upload_limit: int = defaults.BACKUP_UPLOAD_MAX_BYTES) -> None:
         self.app = app
+        self.upload_limit = upload_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = body_limit(str(scope.get("path", "")))
+        limit = body_limit(str(scope.get("path", "")), self.upload_limit)
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await _refuse(send, limit)

@@ -5,6 +5,18 @@ Pure functions over plain values, no web framework. The canonical request is
 ``HMAC-SHA256(SK, "SDK-HMAC-SHA256\\n" + X-Sdk-Date + "\\n" + sha256(canonical request))``;
 ``reference/dcs-cache-analysis-api.md`` has the details and test vectors.
 
+Verification runs in two steps so that nothing of a body is read before its sender is known:
+``check_headers`` (syntax, signed headers, the date window, the access key) needs only the
+headers, and ``check_signature`` needs the payload hash. That hash is in the headers too when
+the request declares it in ``X-Sdk-Content-Sha256`` (``UNSIGNED-PAYLOAD``, as the SDK sends
+file bodies, or the body's hex SHA-256, checked against the body as it streams); otherwise it
+is the SHA-256 of the body, which must then be read first (JSON bodies, capped small).
+
+The model is AWS SigV4's and the SDK's: a signature is valid while ``X-Sdk-Date`` is within
+the window of the server clock, and identical requests repeated inside it are all accepted
+(the SDK signs to the second and without a nonce, so a replay cache refuses genuine calls).
+What keeps a captured request from being sent again by someone else is TLS.
+
 Strings taken from the wire (path, query, header values) are expected the way an ASGI server
 hands them over: each character is one byte of the wire (Latin-1), so non-ASCII header values
 that the SDK sends as UTF-8 bytes are hashed byte for byte as the SDK hashed them.
@@ -13,10 +25,8 @@ that the SDK sends as UTF-8 bytes are hashed byte for byte as the SDK hashed the
 from __future__ import annotations
 
 import hashlib
-import heapq
 import hmac
 import re
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,7 +47,11 @@ EMPTY_PAYLOAD_HASH = hashlib.sha256(b"").hexdigest()
 """Payload hash of a request without a body."""
 
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
-"""``X-Sdk-Content-Sha256`` value by which the SDK leaves non-JSON bodies unsigned; refused."""
+"""``X-Sdk-Content-Sha256`` value by which the SDK leaves non-JSON bodies unsigned (accepted
+only where a route takes a file: ``verify_request(allow_unsigned=True)``)."""
+
+CONTENT_SHA256_HEADER = "x-sdk-content-sha256"
+"""Header whose value, when present, is the payload hash of the canonical request."""
 
 REQUIRED_SIGNED_HEADERS = ("host", "x-sdk-date")
 """Headers every accepted signature must cover."""
@@ -48,7 +62,7 @@ _DATE_RE = re.compile(r"\d{8}T\d{6}Z")
 _SIGNATURE_RE = re.compile(r"[0-9a-fA-F]{64}")
 _HEADER_NAME_RE = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]{1,64}")
 _SAFE_TOKEN_RE = re.compile(r"[A-Za-z0-9._-]{1,32}")
-_MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_HEX_SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -84,19 +98,27 @@ class _Authorization:
     signature: str
 
 
-def verify_request(
+@dataclass(frozen=True)
+class HeaderCheck:
+    """What the headers of a signed request establish before a byte of its body is read."""
+
+    credential: Credential
+    signed_headers: tuple[str, ...]
+    signature: str
+    signed_at: datetime
+
+
+def check_headers(
     req: SignedRequest,
     credentials: CredentialStore,
     *,
     now: datetime,
     window_s: int = defaults.SIGNATURE_WINDOW_S,
-    replay: ReplayCache | None = None,
-) -> Credential:
-    """The credential that signed ``req``; ``Unauthorized`` if the signature is missing or wrong.
+) -> HeaderCheck:
+    """Everything of a signature that the headers alone show; ``Unauthorized`` if it fails.
 
-    ``now`` is the server clock (timezone-aware); ``X-Sdk-Date`` may differ from it by at most
-    ``window_s`` seconds either way. With a ``replay`` cache, a signature already accepted is
-    refused the second time. Error messages never contain a secret or the expected signature.
+    The Authorization header's syntax, the headers it signs, ``X-Sdk-Date`` within
+    ``window_s`` seconds of ``now`` (timezone-aware) either way, and a known access key.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -113,22 +135,72 @@ def verify_request(
     credential = credentials.get(auth.access_key)
     if credential is None:
         raise Unauthorized(f"unknown access key {auth.access_key}")
-    canonical = canonical_request(req, auth.signed_headers)
-    expected = _signature(credential.secret_key.get_secret_value(), signed_at, canonical)
-    if not hmac.compare_digest(expected.encode("ascii"), auth.signature.lower().encode("ascii")):
+    return HeaderCheck(credential, auth.signed_headers, auth.signature.lower(), signed_at)
+
+
+def declared_payload_hash(headers: Mapping[str, str], *, allow_unsigned: bool) -> str | None:
+    """The payload hash ``X-Sdk-Content-Sha256`` declares, or None when it is absent.
+
+    ``UNSIGNED-PAYLOAD`` is refused unless ``allow_unsigned`` (a route that takes a file);
+    anything else must be a lower-case hex SHA-256, which the body is then held to.
+    """
+    value = headers.get(CONTENT_SHA256_HEADER)
+    if value is None:
+        return None
+    value = value.strip()
+    if value.upper() == UNSIGNED_PAYLOAD:
+        if not allow_unsigned:
+            raise Unauthorized(
+                "unsigned payloads are not accepted on this route; sign the body"
+            )
+        return UNSIGNED_PAYLOAD
+    if not _HEX_SHA256_RE.fullmatch(value.lower()):
+        raise Unauthorized("X-Sdk-Content-Sha256 must be UNSIGNED-PAYLOAD or a hex SHA-256")
+    return value
+
+
+def check_signature(req: SignedRequest, check: HeaderCheck, payload_hash: str) -> Credential:
+    """The credential of ``check`` if the signature covers ``req`` with this payload hash.
+
+    ``req.body`` is not looked at: ``payload_hash`` stands for it (see ``payload_hash_of``).
+    Error messages never contain a secret or the expected signature.
+    """
+    canonical = canonical_request(req, check.signed_headers, payload_hash=payload_hash)
+    secret = check.credential.secret_key.get_secret_value()
+    expected = _signature(secret, check.signed_at, canonical)
+    if not hmac.compare_digest(expected.encode("ascii"), check.signature.encode("ascii")):
         raise Unauthorized(
             "signature does not match: the request was altered, or signed with another "
             "secret key, or canonicalised differently"
         )
-    if replay is not None and not replay.admit(
-        req.method,
-        auth.access_key,
-        auth.signature.lower(),
-        expires_at=signed_at.timestamp() + window_s,
-        now=now.timestamp(),
-    ):
-        raise Unauthorized("this signed request was already used; sign a new one")
+    return check.credential
+
+
+def verify_request(
+    req: SignedRequest,
+    credentials: CredentialStore,
+    *,
+    now: datetime,
+    window_s: int = defaults.SIGNATURE_WINDOW_S,
+    allow_unsigned: bool = False,
+) -> Credential:
+    """The credential that signed ``req`` (body included); ``Unauthorized`` if it did not.
+
+    ``check_headers`` then ``check_signature`` over the whole request at once; a body that
+    differs from a hash declared in ``X-Sdk-Content-Sha256`` is refused as well.
+    """
+    check = check_headers(req, credentials, now=now, window_s=window_s)
+    credential = check_signature(req, check, payload_hash_of(req, allow_unsigned=allow_unsigned))
+    declared = declared_payload_hash(req.headers, allow_unsigned=allow_unsigned)
+    if req.body and declared not in (None, UNSIGNED_PAYLOAD):
+        check_body_digest(hashlib.sha256(req.body).hexdigest(), str(declared))
     return credential
+
+
+def check_body_digest(actual: str, declared: str) -> None:
+    """``Unauthorized`` unless the body's SHA-256 is the one its signed header declared."""
+    if not hmac.compare_digest(actual.lower().encode(), declared.lower().encode()):
+        raise Unauthorized("the body does not match its signed X-Sdk-Content-Sha256")
 
 
 def sign_request(
@@ -138,13 +210,17 @@ def sign_request(
 
     ``req.headers`` must hold ``Host`` (``host[:port]`` of the endpoint). An existing
     ``X-Sdk-Date`` is kept, otherwise ``now`` (default: the current time) is used. Every header
-    whose name has no underscore is signed, as the SDK does; send the returned path, query and
-    headers unchanged.
+    whose name has no underscore is signed, as the SDK does, and a body whose content type is
+    neither JSON nor BSON is left unsigned (``X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD``) as the
+    SDK leaves it; send the returned path, query and headers unchanged.
     """
     if not _ACCESS_KEY_RE.fullmatch(access_key):
         raise ValueError("access key has an invalid form")
     headers = {k: _wire_bytes(v).strip().decode("latin-1") for k, v in req.headers.items()}
     headers.pop("authorization", None)
+    content_type = headers.get("content-type", "")
+    if content_type and not content_type.startswith(("application/json", "application/bson")):
+        headers[CONTENT_SHA256_HEADER] = UNSIGNED_PAYLOAD  # the SDK's rule for non-JSON bodies
     if "host" not in headers:
         raise ValueError("sign_request needs a Host header: host[:port] of the endpoint")
     if "x-sdk-date" in headers:
@@ -157,7 +233,8 @@ def sign_request(
         headers["x-sdk-date"] = signed_at.strftime(DATE_FORMAT)
     signed_headers = sorted(name for name in headers if "_" not in name)
     draft = SignedRequest(req.method, req.path, canonical_query(req.query), headers, req.body)
-    signature = _signature(secret_key, signed_at, canonical_request(draft, signed_headers))
+    canonical = canonical_request(draft, signed_headers, payload_hash=_sdk_payload_hash(draft))
+    signature = _signature(secret_key, signed_at, canonical)
     headers["authorization"] = (
         f"{ALGORITHM} Access={access_key}, SignedHeaders={';'.join(signed_headers)}, "
         f"Signature={signature}"
@@ -211,8 +288,13 @@ def canonical_query(raw_query: str) -> str:
     return "&".join(f"{quote(n, safe='~')}={quote(v, safe='~')}" for n, v in pairs)
 
 
-def canonical_request(req: SignedRequest, signed_headers: Sequence[str]) -> bytes:
-    """The bytes whose SHA-256 is signed, for the given list of signed header names."""
+def canonical_request(
+    req: SignedRequest, signed_headers: Sequence[str], *, payload_hash: str | None = None
+) -> bytes:
+    """The bytes whose SHA-256 is signed, for the given list of signed header names.
+
+    ``payload_hash`` stands for the body when given; by default it is ``payload_hash_of(req)``.
+    """
     header_lines = b"".join(
         name.encode("ascii") + b":" + _wire_bytes(req.headers[name]).strip() + b"\n"
         for name in signed_headers
@@ -224,7 +306,7 @@ def canonical_request(req: SignedRequest, signed_headers: Sequence[str]) -> byte
             canonical_query(req.query).encode("ascii"),
             header_lines,
             ";".join(signed_headers).encode("ascii"),
-            _payload_hash(req).encode("ascii"),
+            (payload_hash or payload_hash_of(req)).encode("ascii"),
         ]
     )
 
@@ -240,14 +322,21 @@ def _signature(secret_key: str, signed_at: datetime, canonical: bytes) -> str:
     return hmac.new(secret_key.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 
-def _payload_hash(req: SignedRequest) -> str:
+def payload_hash_of(req: SignedRequest, *, allow_unsigned: bool = False) -> str:
+    """The payload hash of the canonical request for ``req`` as received, the SDK's rule:
+    empty-body hash without a body, else the declared ``X-Sdk-Content-Sha256``, else the
+    body's SHA-256."""
     if not req.body:
-        # The SDK ignores X-Sdk-Content-Sha256 when there is no body.
+        return EMPTY_PAYLOAD_HASH  # the SDK ignores X-Sdk-Content-Sha256 without a body
+    declared = declared_payload_hash(req.headers, allow_unsigned=allow_unsigned)
+    return declared if declared is not None else hashlib.sha256(req.body).hexdigest()
+
+
+def _sdk_payload_hash(req: SignedRequest) -> str:
+    if not req.body:
         return EMPTY_PAYLOAD_HASH
-    if req.headers.get("x-sdk-content-sha256", "").strip().upper() == UNSIGNED_PAYLOAD:
-        raise Unauthorized("unsigned payloads are not accepted; sign the body")
-    # A declared hash other than the body's own cannot match the signature below either.
-    return hashlib.sha256(req.body).hexdigest()
+    declared = req.headers.get(CONTENT_SHA256_HEADER)
+    return declared.strip() if declared else hashlib.sha256(req.body).hexdigest()
 
 
 def _decode_query_part(part: bytes) -> str:
@@ -303,60 +392,3 @@ def _check_signed_headers(signed: Sequence[str], headers: Mapping[str, str]) -> 
     for name in signed:
         if name not in headers:
             raise Unauthorized(f"signed header {name} is not in the request")
-
-
-class ReplayCache:
-    """Refuses a second use of an accepted signature while its date is inside the window.
-
-    Per process and bounded: with several processes each keeps its own (or pass none). Only
-    the methods in ``methods`` are checked, by default those that change state. The SDK
-    signs without a nonce and ``X-Sdk-Date`` has one-second resolution, so two identical
-    calls in the same second carry the same signature: with ``grace_s`` > 0 a copy arriving
-    within that many seconds of the first use is admitted (a legitimate repeat), a later
-    one refused; with 0 every second use is refused.
-    When full, the entry closest to expiry is dropped first.
-    """
-
-    def __init__(
-        self,
-        *,
-        max_entries: int = 100_000,
-        methods: frozenset[str] = _MUTATING_METHODS,
-        grace_s: float = 0.0,
-    ) -> None:
-        if max_entries < 1:
-            raise ValueError("max_entries must be positive")
-        self._max_entries = max_entries
-        self._methods = frozenset(m.upper() for m in methods)
-        self._grace_s = grace_s
-        self._expiry: dict[tuple[str, str], float] = {}
-        self._first_seen: dict[tuple[str, str], float] = {}
-        self._heap: list[tuple[float, tuple[str, str]]] = []
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._expiry)
-
-    def admit(
-        self, method: str, access_key: str, signature: str, *, expires_at: float, now: float
-    ) -> bool:
-        """True the first time a (key, signature) is seen before ``expires_at``, else False."""
-        if method.upper() not in self._methods:
-            return True
-        key = (access_key, signature)
-        with self._lock:
-            while self._heap and self._heap[0][0] <= now:
-                self._pop()
-            if key in self._expiry:
-                return now - self._first_seen[key] < self._grace_s
-            while len(self._heap) >= self._max_entries:
-                self._pop()
-            self._expiry[key] = expires_at
-            self._first_seen[key] = now
-            heapq.heappush(self._heap, (expires_at, key))
-            return True
-
-    def _pop(self) -> None:
-        _, old = heapq.heappop(self._heap)
-        del self._expiry[old]
-        del self._first_seen[old]

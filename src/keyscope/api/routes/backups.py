@@ -11,14 +11,16 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from keyscope import defaults
+from keyscope.api import uploads
 from keyscope.api.deps import InstanceDep, RunnerDep, ServicesDep, SessionDep
 from keyscope.api.schemas.backups import (
     BackupId,
@@ -32,6 +34,7 @@ from keyscope.api.schemas.backups import (
 from keyscope.api.schemas.common import format_time
 from keyscope.domain import codes
 from keyscope.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from keyscope.rdb.check import check_rdb_file
 from keyscope.store import backups as queries
 from keyscope.store.tables import BackupRow, InstanceRow, NodeRow
 from keyscope.tasks.backups import BackupJobs, SnapshotTarget, run_backup
@@ -40,7 +43,6 @@ router = APIRouter(prefix="/v2/{project_id}/instances/{instance_id}", tags=["bac
 
 BUCKET_NAME = "keyscope"
 TIME_FORMAT = "%Y%m%d%H%M%S"
-RDB_MAGIC = b"REDIS"
 
 
 def present(row: BackupRow) -> BackupRecordOut:
@@ -207,23 +209,9 @@ def download_backup_file(
                         filename=f"{backup_id}.rdb")  # fmt: skip
 
 
-def upload_size(request: Request) -> int:
-    """Refuse an upload before its body is read: it must announce a length within the limit."""
-    length = request.headers.get("content-length", "")
-    if not length.isdigit():
-        raise InvalidInput("an upload needs a Content-Length", code=codes.INVALID_REQUEST)
-    if int(length) > defaults.BACKUP_UPLOAD_MAX_BYTES:
-        raise InvalidInput(
-            f"the file is larger than {defaults.BACKUP_UPLOAD_MAX_BYTES} bytes",
-            code=codes.INVALID_REQUEST,
-        )
-    return int(length)
-
-
 @router.post("/backups/upload", operation_id="UploadBackupFile", response_model=BackupId)
 async def upload_backup_file(
     *,
-    size: Annotated[int, Depends(upload_size)],
     instance: InstanceDep,
     session: SessionDep,
     services: ServicesDep,
@@ -231,21 +219,28 @@ async def upload_backup_file(
     request: Request,
     remark: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> BackupId:
-    data = await request.body()  # already read (and size-checked) to verify the signature
-    if len(data) != size or not data.startswith(RDB_MAGIC):
-        raise InvalidInput("the body is not an RDB file", code=codes.INVALID_REQUEST)
-    now = services.clock()
-    row = queries.new_backup(session, instance_id=instance.id, node_id=None, now=now,
-                             remark=remark or "uploaded", status="succeed")  # fmt: skip
-    dest = queries.backup_file(runner.backups_dir, instance.id, row.id)
-
-    def write() -> None:
-        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-
-    await run_in_threadpool(write)
-    row.size = len(data)
-    row.path = str(dest)
-    session.commit()
+    """keyscope extension: an RDB file becomes a backup. Sign it as the SDK signs files
+    (``X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD``) or declare its SHA-256 there; the body
+    streams to disk under the size cap and a file the RDB reader cannot read is not kept."""
+    # The row is written once the file has passed: no database transaction spans the upload.
+    part = queries.backup_file(runner.backups_dir, instance.id, f".upload-{uuid.uuid4().hex}")
+    dest: str | None = None
+    try:
+        size = await uploads.save_stream(request.stream(), part)
+        await run_in_threadpool(check_rdb_file, part)
+        row = queries.new_backup(session, instance_id=instance.id, node_id=None,
+                                 now=services.clock(), remark=remark or "uploaded",
+                                 status="succeed")  # fmt: skip
+        dest = str(queries.backup_file(runner.backups_dir, instance.id, row.id))
+        os.replace(part, dest)
+        row.size = size
+        row.path = dest
+        session.commit()
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(dest or part)
+        raise
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(part)
     return BackupId(backup_id=row.id)
