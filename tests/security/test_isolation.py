@@ -18,7 +18,6 @@ import pytest
 from tests.security.conftest import register
 from tests.security.routes import OPERATIONS, Operation
 from tests.utils.dcs import (
-    FILE_CONTENT_TYPE,
     OTHER_AK,
     OTHER_PROJECT,
     OTHER_SK,
@@ -107,7 +106,7 @@ def call(client: SignedClient, world: World, op: Operation, project: str) -> obj
     body = world.body_for(op)
     path = op.url(path_ids(world, op, project))
     if op.operation_id == "UploadBackupFile":
-        return client.request(op.method, "", raw_path=path, content=RDB, content_type=FILE_CONTENT_TYPE)
+        return client.upload("", RDB, raw_path=path)
     return client.request(op.method, "", raw_path=path, json_body=body)
 
 

@@ -2,8 +2,8 @@
 
 ``Caller`` is the credential ``gate.SignatureGate`` authenticated (the SDK-HMAC-SHA256
 signature or the web console's bearer token, 401 when either fails, checked before the body
-is read), and ``ProjectId`` checks that it owns the ``project_id`` of the path (403). Every DCS route depends on
-``ProjectId``, which implies both checks.
+is read), and ``ProjectId`` checks that it owns the ``project_id`` of the path (403). Every
+DCS route depends on ``ProjectId``, which implies both checks.
 """
 
 from __future__ import annotations

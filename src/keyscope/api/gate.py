@@ -83,8 +83,8 @@ async def _authenticate(scope: Scope, receive: Receive) -> tuple[Credential, Rec
     headers = _headers(scope)
     scheme, _, token = headers.get("authorization", "").partition(" ")
     if scheme.lower() == console_tokens.SCHEME.lower():  # the web console's second scheme
-        credential = console_tokens.verify(token.strip(), services.credentials, now=services.clock())
-        return credential, receive
+        now = services.clock()
+        return console_tokens.verify(token.strip(), services.credentials, now=now), receive
     raw_path: bytes = scope.get("raw_path") or str(scope["path"]).encode()
     req = SignedRequest(
         method=str(scope["method"]),
