@@ -150,9 +150,7 @@ def declared_payload_hash(headers: Mapping[str, str], *, allow_unsigned: bool) -
     value = value.strip()
     if value.upper() == UNSIGNED_PAYLOAD:
         if not allow_unsigned:
-            raise Unauthorized(
-                "unsigned payloads are not accepted on this route; sign the body"
-            )
+            raise Unauthorized("unsigned payloads are not accepted on this route; sign the body")
         return UNSIGNED_PAYLOAD
     if not _HEX_SHA256_RE.fullmatch(value.lower()):
         raise Unauthorized("X-Sdk-Content-Sha256 must be UNSIGNED-PAYLOAD or a hex SHA-256")
