@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keyscope import defaults
@@ -30,8 +30,26 @@ class Settings(BaseSettings):
     workers: int = Field(default=2, ge=1, le=64)
     log_level: str = "info"
     max_concurrent_requests: int = Field(default=100, ge=1, le=10_000)
-    """Requests (and connections) served at once before new ones get 503
-    (KEYSCOPE_MAX_CONCURRENT_REQUESTS); the worker-thread pool is sized above it."""
+    """Requests in flight at once (KEYSCOPE_MAX_CONCURRENT_REQUESTS); more wait for a slot
+    (below); the worker-thread pool is sized above it. Open connections do not count."""
+    max_waiting_requests: int = Field(default=1000, ge=0, le=100_000)
+    """Requests that may wait for a slot before new ones get 503 (KEYSCOPE_MAX_WAITING_REQUESTS)."""
+    request_wait_s: float = Field(default=10.0, ge=0, le=300)
+    """How long a request waits for a slot before it gets 503 (KEYSCOPE_REQUEST_WAIT_S)."""
+    max_connections: int = Field(default=1000, ge=1, le=100_000)
+    """Open connections before a new one gets 503 (KEYSCOPE_MAX_CONNECTIONS); keep it under
+    the process's open-file limit."""
+    header_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    """Seconds a request's line and headers may take in all (KEYSCOPE_HEADER_TIMEOUT_S)."""
+    body_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    """Seconds without a byte of a body being read before the connection is closed
+    (KEYSCOPE_BODY_TIMEOUT_S)."""
+    keep_alive_s: float = Field(default=5.0, ge=1, le=600)
+    """Seconds an idle connection is kept between two requests (KEYSCOPE_KEEP_ALIVE_S)."""
+    tls_cert: Path | None = None
+    """PEM certificate (chain) to serve HTTPS with (KEYSCOPE_TLS_CERT); needs ``tls_key``."""
+    tls_key: Path | None = None
+    """PEM private key of ``tls_cert`` (KEYSCOPE_TLS_KEY)."""
     upload_max_bytes: int = Field(default=defaults.BACKUP_UPLOAD_MAX_BYTES, ge=1024)
     """Largest RDB file the upload route takes, enforced as it streams to disk
     (KEYSCOPE_UPLOAD_MAX_BYTES)."""
@@ -61,6 +79,12 @@ class Settings(BaseSettings):
         if value is not None:
             parse_networks(value)  # a malformed CIDR stops the start-up, naming itself
         return value
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("--tls-cert and --tls-key go together: give both or neither")
+        return self
 
     def scan_options(self) -> ScanOptions:
         """How the online analyses of this process walk and judge a deployment."""

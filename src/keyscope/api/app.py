@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI
 
 from keyscope import __version__
 from keyscope.api import errors
+from keyscope.api.admission import AdmissionMiddleware
 from keyscope.api.credentials import ensure_credentials_file
 from keyscope.api.deps import Services
 from keyscope.api.gate import SignatureGate
@@ -94,7 +95,7 @@ def size_thread_pool(max_concurrent_requests: int) -> None:
     across the hops to worker threads (dependency, endpoint, response check). With fewer
     tokens than requests, every token could be held by a thread waiting for a connection
     while every connection is held by a request waiting for a token: a deadlock, seen
-    under load. uvicorn's ``limit_concurrency`` bounds the requests in flight.
+    under load. ``admission.AdmissionMiddleware`` bounds the requests in flight.
     """
     limiter = anyio.to_thread.current_default_thread_limiter()
     limiter.total_tokens = max(limiter.total_tokens, max_concurrent_requests + THREAD_MARGIN)
@@ -167,5 +168,11 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
     errors.install(app)
     app.add_middleware(SignatureGate)  # inside the size limit: it reads JSON bodies
     app.add_middleware(BodySizeLimitMiddleware, upload_limit=settings.upload_max_bytes)
+    app.add_middleware(
+        AdmissionMiddleware,
+        max_in_flight=settings.max_concurrent_requests,
+        max_waiting=settings.max_waiting_requests,
+        wait_s=settings.request_wait_s,
+    )
     app.add_middleware(RequestIdMiddleware)  # outermost: every answer gets a request id
     return app

@@ -20,6 +20,7 @@ def _settings(**given: Any) -> Settings:
 
 @app.command()
 def serve(
+    *,
     host: Annotated[
         str | None,
         typer.Option(help="Interface to listen on (env KEYSCOPE_HOST; default 127.0.0.1)"),
@@ -45,6 +46,14 @@ def serve(
             " (env KEYSCOPE_DATABASE_URL; default SQLite in DATA_DIR, run in-process)"
         ),
     ] = None,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(help="PEM certificate to serve HTTPS with (env KEYSCOPE_TLS_CERT)"),
+    ] = None,
+    tls_key: Annotated[
+        Path | None,
+        typer.Option(help="PEM private key of --tls-cert (env KEYSCOPE_TLS_KEY)"),
+    ] = None,
 ) -> None:
     """Start the DCS-compatible cache-analysis API (SQLite and workers in-process).
 
@@ -53,14 +62,27 @@ def serve(
     Example: keyscope serve --port 8080 --data-dir ./keyscope-data
     """
     import uvicorn
+    from pydantic import ValidationError
 
     from keyscope.api.app import create_app
     from keyscope.api.credentials import ensure_credentials_file
+    from keyscope.api.server import ConnectionLimits, is_loopback, uvicorn_config
     from keyscope.domain.errors import KeyscopeError
 
-    settings = _settings(
-        host=host, port=port, data_dir=data_dir, credentials=credentials, database_url=database_url
-    )
+    try:
+        settings = _settings(
+            host=host, port=port, data_dir=data_dir, credentials=credentials,
+            database_url=database_url, tls_cert=tls_cert, tls_key=tls_key,
+        )  # fmt: skip
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        typer.echo(f"keyscope: {where + ': ' if where else ''}{first['msg']}", err=True)
+        raise typer.Exit(2) from None
+    for path in (settings.tls_cert, settings.tls_key):
+        if path is not None and not path.is_file():
+            typer.echo(f"keyscope: no such file: {path}", err=True)
+            raise typer.Exit(2)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -79,11 +101,26 @@ def serve(
         typer.echo(
             f"Credentials: {settings.credentials_path.resolve()} ({len(store)} access key(s))"
         )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.lower(),
-        log_config=None,
-        limit_concurrency=settings.max_concurrent_requests,
+    if settings.tls_cert is None and not is_loopback(settings.host):
+        typer.echo(
+            f"keyscope: WARNING: listening on {settings.host} over plain HTTP: signatures and "
+            "console tokens cross the network in clear; give --tls-cert and --tls-key",
+            err=True,
+        )
+    limits = ConnectionLimits(
+        header_timeout_s=settings.header_timeout_s,
+        body_timeout_s=settings.body_timeout_s,
+        keep_alive_s=settings.keep_alive_s,
+        max_connections=settings.max_connections,
     )
+    config = uvicorn_config(
+        create_app(settings), host=settings.host, port=settings.port, limits=limits,
+        log_level=settings.log_level.lower(),
+        tls_cert=str(settings.tls_cert) if settings.tls_cert else None,
+        tls_key=str(settings.tls_key) if settings.tls_key else None,
+    )  # fmt: skip
+    try:
+        uvicorn.Server(config).run()
+    except OSError as exc:  # e.g. an unreadable or mismatched certificate, a port in use
+        typer.echo(f"keyscope: cannot serve: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None

@@ -18,3 +18,6 @@ NODE_NOT_FOUND = "DCS.4044"
 ROUTE_NOT_FOUND = "DCS.4040"
 ANALYSIS_ALREADY_RUNNING = "DCS.4960"
 INTERNAL_ERROR = "DCS.5000"
+SERVICE_BUSY = "DCS.5030"
+"""keyscope's own: every request slot is taken, or too many connections are open (503 with
+``Retry-After``)."""
