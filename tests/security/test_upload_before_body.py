@@ -135,8 +135,8 @@ def test_a_100_mb_rdb_signed_by_the_sdk_signer_streams_to_disk_and_becomes_a_bac
     write_rdb(rdb, size_mb=100)
     with serve.client() as http:
         dcs = SignedClient(http)
-        created = dcs.post("/instances", json_body={"name": "u", "mode": "single",
-                                                    "addresses": [redis_server.address]})  # fmt: skip
+        body = {"name": "u", "mode": "single", "addresses": [redis_server.address]}
+        created = dcs.post("/instances", json_body=body)
         instance_id = created.json()["instance_id"]
         path = f"/v2/{PROJECT}/instances/{instance_id}/backups/upload"
         headers = _sdk_signed_upload(serve, path, rdb.read_bytes()[:5])
