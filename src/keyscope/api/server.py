@@ -13,7 +13,12 @@ protocol, extended) instead gives each connection:
   the connection (nginx's ``client_body_timeout``); the route sees a disconnect. Time the app
   spends not reading does not count;
 - a ceiling of ``max_connections`` open connections, past which a new one gets the DCS 503
-  with ``Retry-After`` and is closed.
+  with ``Retry-After`` and is closed;
+- a lingering close: when the server hangs up on a client still sending (a refusal before
+  its body), it half-closes, discards what still arrives for ``LINGER_S`` and only then
+  closes. Closing a socket with unread data sends a reset, and a reset makes the client's
+  system drop the answer it had not read yet: the refusal would be lost (nginx's
+  ``lingering_close``).
 
 The requests in flight are bounded by ``admission.AdmissionMiddleware`` instead, inside the
 app, where ``/healthz`` and ``/metrics`` pass by it.
@@ -26,7 +31,7 @@ import ipaddress
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -37,6 +42,9 @@ log = logging.getLogger(__name__)
 
 BUSY_RETRY_AFTER_S = 1
 """``Retry-After`` of a 503: a request in flight takes milliseconds."""
+
+LINGER_S = 2.0
+"""How long a hung-up connection still reads and discards, so its answer is not reset."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +73,33 @@ def busy_response(message: str) -> bytes:
 _TIMEOUT_408 = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
 
+class _LingeringTransport:
+    """A transport whose ``close`` half-closes, drains for ``LINGER_S``, then closes."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._closing = False
+
+    def close(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        raw = self._transport
+        if raw.is_closing() or not raw.can_write_eof():  # TLS cannot half-close
+            raw.close()
+            return
+        raw.write_eof()  # after what is buffered: the answer goes out, then FIN
+        raw.resume_reading()
+        self._loop.call_later(LINGER_S, raw.close)
+
+    def is_closing(self) -> bool:
+        return self._closing or self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class GuardedProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a header deadline, a body timeout and a ceiling."""
 
@@ -78,6 +113,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._bytes_seen = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        transport = cast(asyncio.Transport, _LingeringTransport(transport, self.loop))
         super().connection_made(transport)
         if len(self.connections) > self.limits.max_connections:
             log.warning("refused a connection: %d open", len(self.connections) - 1)
@@ -91,6 +127,8 @@ class GuardedProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self.transport.is_closing():
+            return  # lingering: read only to be discarded
         self._bytes_seen = True
         super().data_received(data)
 
