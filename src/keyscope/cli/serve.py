@@ -77,7 +77,8 @@ def serve(
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first.get("loc", ()))
-        typer.echo(f"keyscope: {where + ': ' if where else ''}{first['msg']}", err=True)
+        message = str(first["msg"]).removeprefix("Value error, ")
+        typer.echo(f"keyscope: {where + ': ' if where else ''}{message}", err=True)
         raise typer.Exit(2) from None
     for path in (settings.tls_cert, settings.tls_key):
         if path is not None and not path.is_file():
