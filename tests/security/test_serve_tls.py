@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
+from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkdcs.v2 import DcsClient, ListBigkeyScanTasksRequest
 
@@ -44,8 +45,10 @@ def test_serve_with_a_certificate_answers_https_to_the_sdk_and_nothing_in_clear(
             .build()
         )
         request = ListBigkeyScanTasksRequest(instance_id="5560df16-cebf-4473-95c4-d1b573c16e79")
-        with pytest.raises(Exception, match="DCS.4041"):  # signed, verified, then not found
+        with pytest.raises(ClientRequestException) as refused:
             client.list_bigkey_scan_tasks(request)
+        # Signed over TLS and verified: refused only because no such instance is registered.
+        assert (refused.value.status_code, refused.value.error_code) == (404, "DCS.4041")
         with pytest.raises(httpx.TransportError):
             httpx.get(f"http://127.0.0.1:{serve.port}/healthz", timeout=10)
     assert WARNING not in serve.output()
