@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     (KEYSCOPE_BODY_TIMEOUT_S)."""
     keep_alive_s: float = Field(default=5.0, ge=1, le=600)
     """Seconds an idle connection is kept between two requests (KEYSCOPE_KEEP_ALIVE_S)."""
+    console_token_ttl_s: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    """Lifetime of a console sign-in (KEYSCOPE_CONSOLE_TOKEN_TTL_S)."""
+    console_sessions_per_key: int = Field(default=10, ge=1, le=1000)
+    """Console sign-ins one access key may hold at once; a new one past it ends the oldest
+    (KEYSCOPE_CONSOLE_SESSIONS_PER_KEY)."""
     tls_cert: Path | None = None
     """PEM certificate (chain) to serve HTTPS with (KEYSCOPE_TLS_CERT); needs ``tls_key``."""
     tls_key: Path | None = None

@@ -140,8 +140,10 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         if over.scheduler_poll_s is not None and not settings.scale_out:
             scheduler.start()  # scale-out: the workers' periodic job drives the same tick
         app.state.services = Services(
-            factory, credentials, box, runner, over.clock, make_session_factory(loop_engine)
-        )
+            factory, credentials, box, runner, over.clock, make_session_factory(loop_engine),
+            console_token_ttl_s=settings.console_token_ttl_s,
+            console_sessions_per_key=settings.console_sessions_per_key,
+        )  # fmt: skip
         app.state.scheduler = scheduler
         app.state.engine = engine
         log.info("keyscope %s ready (%d credential(s))", __version__, len(credentials))

@@ -2,8 +2,11 @@
 
 A token is ``<access key>.<expiry, unix seconds>.<nonce>.<mac>`` where ``mac`` is an
 HMAC-SHA256 over the first three parts, keyed by a key derived from the credential's secret
-key. Nothing is stored: every ``keyscope serve`` behind a balancer that reads the same
-credentials file accepts it, it expires on its own, and rotating the secret key revokes it.
+key: a forged or altered token is refused without a look-up. A genuine one is accepted only
+while its session row lives in the database (``store.console_sessions``, keyed by
+``session_id``, the SHA-256 of its nonce; the token itself is not stored), so every
+``keyscope serve`` sharing the database honours a sign-out, and the number of sessions per
+access key is bounded. It expires on its own, and rotating the secret key revokes it too.
 The token never contains the secret key nor anything from which it can be recovered.
 """
 
@@ -19,7 +22,12 @@ from keyscope.api.credentials import Credential, CredentialStore
 from keyscope.domain.errors import Unauthorized
 
 TOKEN_TTL_S = 3600
-"""How long a console token is accepted after sign-in."""
+"""How long a console token is accepted after sign-in, by default
+(``Settings.console_token_ttl_s``)."""
+
+SESSIONS_PER_KEY = 10
+"""Console sessions one access key may hold at once, by default
+(``Settings.console_sessions_per_key``); a new sign-in past it ends the oldest."""
 
 SCHEME = "Bearer"
 """The Authorization scheme a console request uses (the SDK's is ``SDK-HMAC-SHA256``)."""
@@ -58,6 +66,12 @@ def verify(token: str, credentials: CredentialStore, *, now: datetime) -> Creden
     if int(expires) <= now.timestamp():
         raise Unauthorized("the console token has expired; sign in again")
     return credential
+
+
+def session_id(token: str) -> str:
+    """The key of a token's session row: the hex SHA-256 of its nonce (``verify`` it first)."""
+    nonce = token.rsplit(".", 3)[2] if token.count(".") >= 3 else token
+    return hashlib.sha256(nonce.encode("utf-8", "replace")).hexdigest()
 
 
 def check_secret(credentials: CredentialStore, access_key: str, secret_key: str) -> Credential:

@@ -17,6 +17,7 @@ from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from keyscope import defaults
+from keyscope.api import console_tokens
 from keyscope.api.credentials import Credential, CredentialStore
 from keyscope.api.gate import CALLER_KEY
 from keyscope.domain.errors import Forbidden, Unauthorized
@@ -40,6 +41,8 @@ class Services:
     quick_reads: SessionFactory
     """Sessions for the short reads routes do on the event loop (``quick_read``)."""
     signature_window_s: int = defaults.SIGNATURE_WINDOW_S
+    console_token_ttl_s: int = console_tokens.TOKEN_TTL_S
+    console_sessions_per_key: int = console_tokens.SESSIONS_PER_KEY
 
 
 async def get_services(request: Request) -> Services:

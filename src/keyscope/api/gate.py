@@ -41,6 +41,7 @@ from keyscope.api.signing import (
     payload_hash_of,
 )
 from keyscope.domain.errors import Unauthorized
+from keyscope.store import console_sessions
 
 CALLER_KEY = "keyscope.caller"
 """Scope key under which the authenticated ``Credential`` is handed to the routes."""
@@ -83,8 +84,7 @@ async def _authenticate(scope: Scope, receive: Receive) -> tuple[Credential, Rec
     headers = _headers(scope)
     scheme, _, token = headers.get("authorization", "").partition(" ")
     if scheme.lower() == console_tokens.SCHEME.lower():  # the web console's second scheme
-        now = services.clock()
-        return console_tokens.verify(token.strip(), services.credentials, now=now), receive
+        return _console_caller(services, token.strip()), receive
     raw_path: bytes = scope.get("raw_path") or str(scope["path"]).encode()
     req = SignedRequest(
         method=str(scope["method"]),
@@ -112,6 +112,19 @@ async def _authenticate(scope: Scope, receive: Receive) -> tuple[Credential, Rec
     body, rest = await _read_body(receive)
     full = replace(req, body=body)
     return check_signature(req, check, payload_hash_of(full)), _replaying(body, rest)
+
+
+def _console_caller(services: Any, token: str) -> Credential:
+    """The credential of a console token whose session is still open (not signed out)."""
+    now = services.clock()
+    credential = console_tokens.verify(token, services.credentials, now=now)
+    with services.quick_reads() as session:  # one indexed read, on the loop's own pool
+        alive = console_sessions.is_open(
+            session, console_tokens.session_id(token), credential.access_key, now=now
+        )
+    if not alive:
+        raise Unauthorized("the console session has ended (signed out or replaced); sign in again")
+    return credential
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -210,3 +210,17 @@ class BackupRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     execution_at: Mapped[datetime | None]
+
+
+class ConsoleSessionRow(Base):
+    """A signed-in web console: its bearer token is accepted while this row lives and is not
+    past ``expires_at``. Deleted at sign-out, and the oldest of an access key's are deleted
+    past the per-key bound."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """Hex SHA-256 of the token's nonce (the token itself is never stored)."""
+    access_key: Mapped[str] = mapped_column(String(128), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

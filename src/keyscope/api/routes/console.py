@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -19,6 +19,8 @@ from keyscope.api import console_tokens
 from keyscope.api.credentials import ACCESS_KEY_PATTERN
 from keyscope.api.deps import ServicesDep
 from keyscope.api.schemas.common import Input, Output, format_time
+from keyscope.domain.errors import Unauthorized
+from keyscope.store import console_sessions
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "web" / "static"
 """The console's files, shipped in the package (``web/static/**/*`` in package-data)."""
@@ -57,13 +59,22 @@ class SessionOut(Output):
     include_in_schema=False,  # the console's own door, not a DCS operation: unsigned, no project
 )  # fmt: skip
 def create_console_session(body: SessionIn, services: ServicesDep) -> SessionOut:
-    """keyscope extension: a short-lived bearer token for the console, in exchange for AK + SK."""
+    """keyscope extension: a short-lived bearer token for the console, in exchange for AK + SK.
+
+    Its lifetime and the sessions one access key may hold are settings
+    (``console_token_ttl_s``, ``console_sessions_per_key``)."""
     credential = console_tokens.check_secret(
         services.credentials, body.access_key, body.secret_key.get_secret_value()
     )
     now = services.clock()
-    token, expires = console_tokens.issue(credential, now=now)
+    token, expires = console_tokens.issue(credential, now=now, ttl_s=services.console_token_ttl_s)
     expires_at = now.fromtimestamp(expires, tz=now.tzinfo)
+    with services.session_factory() as session:
+        console_sessions.open_session(
+            session, console_tokens.session_id(token), credential.access_key, now=now,
+            expires_at=expires_at, keep=services.console_sessions_per_key,
+        )  # fmt: skip
+        session.commit()
     return SessionOut(
         token=token,
         token_type=console_tokens.SCHEME,
@@ -71,6 +82,19 @@ def create_console_session(body: SessionIn, services: ServicesDep) -> SessionOut
         access_key=credential.access_key,
         projects=sorted(credential.projects),
     )
+
+
+@router.delete("/console/api/session", include_in_schema=False, status_code=204)
+def end_console_session(services: ServicesDep, request: Request) -> Response:
+    """keyscope extension: sign-out; the bearer token of the request stops working at once."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != console_tokens.SCHEME.lower():
+        raise Unauthorized("sign-out needs the console's Authorization: Bearer <token>")
+    console_tokens.verify(token.strip(), services.credentials, now=services.clock())
+    with services.session_factory() as session:
+        console_sessions.end_session(session, console_tokens.session_id(token.strip()))
+        session.commit()
+    return Response(status_code=204)
 
 
 @router.get("/console", include_in_schema=False)

@@ -126,7 +126,7 @@ function renderSignIn(message) {
   });
   app.replaceChildren(el("div", { class: "card signin" }, [
     el("h1", { text: "Sign in to keyscope" }),
-    el("p", { class: "muted", text: "Use an access key and secret key from the server's credentials file. The secret key is exchanged for a one-hour token and is not kept by this page." }),
+    el("p", { class: "muted", text: "Use an access key and secret key from the server's credentials file. The secret key is exchanged for a short-lived token and is not kept by this page." }),
     form,
   ]));
   ak.focus();
@@ -486,6 +486,14 @@ document.getElementById("project-select").addEventListener("change", (event) => 
   location.hash = "#/instances";
   render();
 });
-document.getElementById("sign-out").addEventListener("click", () => signOut("Signed out."));
+document.getElementById("sign-out").addEventListener("click", () => {
+  // The server ends the session, so the token stops working everywhere, not only in this tab.
+  if (session) {
+    fetch("/console/api/session", {
+      method: "DELETE", headers: { Authorization: `Bearer ${session.token}` }, cache: "no-store",
+    }).catch(() => {});
+  }
+  signOut("Signed out.");
+});
 window.addEventListener("hashchange", () => render());
 render();
