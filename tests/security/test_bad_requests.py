@@ -9,9 +9,10 @@ import httpx
 import pytest
 
 from keyscope.api.limits import MAX_JSON_BODY_BYTES
+from keyscope.api.signing import SignedRequest, sign_request
 from tests.security.conftest import Service
 from tests.security.routes import DESTRUCTIVE, OPERATIONS, Operation
-from tests.utils.dcs import PROJECT, is_dcs_error
+from tests.utils.dcs import AK, PROJECT, SK, is_dcs_error
 
 pytestmark = pytest.mark.integration
 
@@ -99,13 +100,20 @@ def test_an_oversized_body_is_400_before_it_is_read(service: Service, op: Operat
 
 
 def test_a_chunked_body_over_the_limit_is_400(service: Service) -> None:
+    count = MAX_JSON_BODY_BYTES // 65536 + 2
+
     def chunks():  # type: ignore[no-untyped-def]
-        for _ in range(MAX_JSON_BODY_BYTES // 65536 + 2):
+        for _ in range(count):
             yield b"x" * 65536
 
     path = f"/v2/{PROJECT}/instances"
-    response = service.client.http.post(path, content=chunks())
+    host = service.client.http.base_url.netloc.decode()
+    headers = {"host": host, "content-type": "application/json", "x-project-id": PROJECT}
+    signed = sign_request(SignedRequest("POST", path, "", headers, b"x" * 65536 * count), AK, SK)
+    response = service.client.http.post(path, content=chunks(), headers=dict(signed.headers))
     assert_refused_cleanly(response, 400)
+    # Unsigned, it is refused from its headers, before any of it is read.
+    assert_refused_cleanly(service.client.http.post(path, content=chunks()), 401)
 
 
 @pytest.mark.parametrize("op", OPERATIONS, ids=str)
