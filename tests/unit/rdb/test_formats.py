@@ -302,6 +302,32 @@ def test_the_rdb_14_file_of_the_unstable_engine_reads_as_that_server_reported_it
         ), row["key"]
 
 
+HDT3213 = CORPUS / "hdt3213-rdb"
+
+
+def test_valkey_9_files_of_hdt3213_read_to_the_end_with_their_keys_slot_import_included() -> None:
+    """Written by Valkey 9.0.3 nodes: one mid slot import (opcode 243 under the VALKEY magic),
+    one with the ``slot-info`` aux field and a key, one with a hash whose fields expire."""
+    importing = (HDT3213 / "valkey_cluster_slot_import.rdb").read_bytes()
+    assert importing[:9] == b"VALKEY080" and b"\xf3\x28" in importing  # the job's 40-byte name
+    expected = {
+        "valkey_cluster_slot_import": [],
+        "valkey_cluster_slot_info": [(b"{6ZJ}:fixture", "string", "embstr", 5)],
+        "valkey_hash2_with_hfe": [(b"hash2-hfe", "hash", "hashtable", 3)],
+    }
+    for name, found in expected.items():
+        path = HDT3213 / f"{name}.rdb"
+        assert keys(path.read_bytes()) == found, name
+        dump = json.loads(path.with_suffix(".json").read_text())
+        assert [o["key"].encode() for o in dump] == [k for k, *_ in found], name
+        for make in READERS:
+            reader = make(path)
+            list(reader)
+            assert (reader.version, reader.valkey) == (80, True)
+            assert reader.bytes_read == path.stat().st_size
+            assert reader.aux["valkey-ver"].startswith(b"9.0.")
+
+
 @pytest.mark.parametrize("name", sorted(REFUSED))
 def test_corpus_files_kept_to_be_refused_are_refused_with_the_typed_error(name: str) -> None:
     path = CORPUS / name
