@@ -31,6 +31,7 @@ ENGINES = [
     "redis-7.2.6",
     "valkey-unstable-20250127",
     "valkey-8.0.1",
+    "valkey-9.1-libc",
 ]
 """Engines with ``--enable-debug-command`` (7.0+), which the test server helper passes."""
 
@@ -47,6 +48,8 @@ COUNT_COMMAND = {
 FIELD_TTL_SECONDS = 86_400
 T_MODULE_2, T_HASH_METADATA, T_HASH_LISTPACK_EX, T_STREAM_5, T_ARRAY = 7, 24, 25, 27, 28
 """RDB type bytes (redis ``src/rdb.h``) the unstable engine's file must hold."""
+T_VALKEY_HASH_2 = 22
+"""The type byte (valkey ``src/rdb.h``, RDB_TYPE_HASH_2) of a Valkey 9 hash whose fields expire."""
 
 
 def _start(name: str, workdir: Path) -> RedisServer:
@@ -178,6 +181,11 @@ def test_a_saved_keyspace_of_every_type_reads_as_the_server_reports_it(
         # DUMP starts with the RDB type byte: the file held each of the newest types
         types = {client.dump(r.key)[0] for r in records}
         assert types >= {T_MODULE_2, T_HASH_METADATA, T_HASH_LISTPACK_EX, T_STREAM_5, T_ARRAY}
+    if engine.binaries.name == "valkey-9.1-libc":  # Valkey 9: the VALKEY magic, RDB 80
+        assert version == b"VALKEY080"
+        assert {client.dump(r.key)[0] for r in records if r.key.startswith(b"hash:ttl")} == {
+            T_VALKEY_HASH_2
+        }
 
 
 STACK_MODULE_KEYS = {

@@ -284,12 +284,23 @@ def test_the_rdb_13_streams_of_librdb_read_with_their_entries() -> None:
     assert [(r.key, r.num_elements) for r in idmp] == [(b"stream_lp1_cg2_pel1_prod2_ent1", 3)]
 
 
-def test_the_rdb_14_file_of_the_unstable_engine_reads_as_that_server_reported_it() -> None:
-    path = CORPUS / "keyscope-engines" / "redis-unstable-20260625.rdb"
+ENGINE_FILES = {
+    "redis-unstable-20260625.rdb": (b"REDIS0014", {7, 24, 25, 27, 28}),
+    "valkey-9.1.2.rdb": (b"VALKEY080", {22}),
+}
+"""Files written by real engines -> their header and the newest type bytes they hold."""
+
+
+@pytest.mark.parametrize("name", sorted(ENGINE_FILES))
+def test_a_file_a_real_engine_wrote_reads_as_that_server_reported_it(name: str) -> None:
+    path = CORPUS / "keyscope-engines" / name
+    header, newest_types = ENGINE_FILES[name]
     reported = json.loads(path.with_suffix(".server.json").read_text())
-    records, error = read_all(path.read_bytes())
+    data = path.read_bytes()
+    assert data[:9] == header
+    records, error = read_all(data)
     assert error is None
-    assert {row["rdb_type"] for row in reported} >= {7, 24, 25, 27, 28}
+    assert {row["rdb_type"] for row in reported} >= newest_types
     found = {r.key.decode(): r for r in records}
     assert sorted(found) == sorted(row["key"] for row in reported)
     for row in reported:
