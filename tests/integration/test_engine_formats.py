@@ -1,12 +1,12 @@
 """Files written by real engines read with what the live server reports, on both readers.
 
-Each engine of ``../shared/engines/`` that is present writes a keyspace of every type and
-encoding it has (Redis 8.8 unstable: arrays, vector sets, streams with idempotent producers
-and a NACK zone, hashes with field TTLs; Redis 7.4: field TTLs; every engine: streams with
-consumer groups and pending entries, TTLs), saves it, and the file's records must match
-the server key for key: type (a module key: its module's type name), element count and
-expiry, with the pure and the compiled reader agreeing. An engine that is absent skips by
-name. (``tests/utils/engines.py``, when it lands, offers the same engines as fixtures.)
+Each engine of ``tests/utils/engines.py`` that is present writes a keyspace of every type
+and encoding it has (Redis 8.8 unstable: arrays, vector sets, streams with idempotent
+producers and a NACK zone, hashes with field TTLs; Redis 7.4 and Valkey 9: field TTLs;
+every engine: streams with consumer groups and pending entries, TTLs), saves it, and the
+file's records must match the server key for key: type (a module key: its module's type
+name), element count and expiry, with the pure and the compiled reader agreeing. An engine
+that is absent skips by name.
 """
 
 from __future__ import annotations
@@ -20,20 +20,22 @@ import redis
 
 from keyscope.domain.keys import KeyRecord
 from keyscope.rdb import FAST_PATH_AVAILABLE, FastRdbReader, PureRdbReader
-from tests.utils.servers import RedisServer, start_server
+from tests.utils import engines
+from tests.utils.servers import RedisServer
 
 pytestmark = pytest.mark.integration
 
-ENGINES_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "engines"
 ENGINES = [
     "redis-unstable-20260625",
     "redis-7.4.1",
     "redis-7.2.6",
+    "redis-7.0",
     "valkey-unstable-20250127",
+    "valkey-8.1-libc",
     "valkey-8.0.1",
     "valkey-9.1-libc",
 ]
-"""Engines with ``--enable-debug-command`` (7.0+), which the test server helper passes."""
+"""Engines with PEXPIRETIME (7.0+), which the check of each key's expiry uses."""
 
 COUNT_COMMAND = {
     "string": "STRLEN",
@@ -53,16 +55,8 @@ T_VALKEY_HASH_2 = 22
 
 
 def _start(name: str, workdir: Path) -> RedisServer:
-    """Engine ``name`` started on a free port: through the shared engine fixture where this
-    branch has it (``tests/utils/engines.py``), else from ``../shared/engines`` directly."""
-    try:
-        from tests.utils import engines  # type: ignore[attr-defined]
-    except ImportError:
-        binary = ENGINES_DIR / name / "bin" / "redis-server"
-        if not os.access(binary, os.X_OK):
-            pytest.skip(f"engine {name} is not available at {binary}")
-        return start_server(workdir, binary=str(binary))
-    return engines.start_engine(name, workdir)  # type: ignore[no-any-return]
+    """Engine ``name`` started on a free port (skips, naming it, when it is absent)."""
+    return engines.start_engine(name, workdir)
 
 
 @pytest.fixture(params=ENGINES)
