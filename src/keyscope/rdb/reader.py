@@ -454,9 +454,13 @@ class RdbReader(SkippingDecoder):
         return "module", name, count, self._mem.module_value(self._src.offset - at)
 
     def _v_module_pre_ga(self) -> Measured:
+        """Redis 4.0 release candidates saved a module's value in the module's own format,
+        without the opcodes that let a reader skip it (Redis itself refuses it since)."""
+        at = self._src.offset
+        name = _module_name(self._len())
         raise RdbFormatError(
-            "module value of a Redis 4.0 release candidate cannot be skipped safely",
-            offset=self._src.offset - 1,
+            f"module value of a Redis 4.0 release candidate (module {name}) cannot be skipped",
+            offset=at,
         )
 
 

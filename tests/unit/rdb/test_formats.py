@@ -202,6 +202,37 @@ def test_a_vector_set_counts_its_elements_from_its_module_value() -> None:
     ]
 
 
+def _module_id(name: str, encoding_version: int = 0) -> int:
+    """The 64-bit module type id Redis saves: nine 6-bit characters and a 10-bit version."""
+    charset = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    chars = sum(charset.index(ch) << (10 + 6 * (8 - i)) for i, ch in enumerate(name))
+    return chars | encoding_version
+
+
+def test_module_values_are_reported_with_their_modules_name_and_serialized_size() -> None:
+    body = b""
+    for key, name in ((b"json", "ReJSON-RL"), (b"series", "TSDB-TYPE"), (b"bloom", "MBbloom--")):
+        value = enc_len(_module_id(name, 3)) + enc_len(2) + enc_len(1) + enc_len(5)
+        value += enc_str(b"a payload") + enc_len(4) + struct.pack("<d", 1.5) + enc_len(0)
+        body += b"\x07" + enc_str(key) + value
+    for make in READERS:
+        records = list(make(io.BytesIO(rdb(b"REDIS0011", b"\xfe\x00" + body))))
+        value_size = len(enc_len(_module_id("ReJSON-RL", 3))) + 1 + 1 + 1 + 10 + 1 + 8 + 1
+        assert [(r.key, r.type, r.encoding, r.serialized_size) for r in records] == [
+            (b"json", "module", "ReJSON-RL", value_size),
+            (b"series", "module", "TSDB-TYPE", value_size),
+            (b"bloom", "module", "MBbloom--", value_size),
+        ]
+
+
+def test_a_module_value_of_the_40_release_candidates_is_refused_naming_its_module() -> None:
+    body = b"\x06" + enc_str(b"m") + enc_len(_module_id("ReJSON-RL")) + b"opaque"
+    assert read_all(rdb(b"REDIS0008", body)) == (
+        [],
+        ("module value of a Redis 4.0 release candidate (module ReJSON-RL) cannot be skipped", 12),
+    )
+
+
 def _synthetic_files() -> list[bytes]:
     meta = b"\xf3" + enc_len(1) + b"\x01\x02\x03\x04" + enc_len(2) + enc_len(7) + enc_len(0)
     array = enc_len(2) + enc_len(1) + enc_len(9) + enc_len(0) + enc_len(1) + struct.pack("<q", 1)
