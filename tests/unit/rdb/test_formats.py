@@ -317,9 +317,11 @@ def test_the_rdb_13_streams_of_librdb_read_with_their_entries() -> None:
 
 ENGINE_FILES = {
     "redis-unstable-20260625.rdb": (b"REDIS0014", {7, 24, 25, 27, 28}),
+    "redis-unstable-20260625-keymeta.rdb": (b"REDIS0014", {243}),
     "valkey-9.1.2.rdb": (b"VALKEY080", {22}),
 }
-"""Files written by real engines -> their header and the newest type bytes they hold."""
+"""Files written by real engines -> their header and the newest type bytes they hold (243:
+the key's metadata, ``KEY_META``, before its type; DUMP starts with it too)."""
 
 
 @pytest.mark.parametrize("name", sorted(ENGINE_FILES))
