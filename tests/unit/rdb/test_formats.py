@@ -263,12 +263,29 @@ def test_new_format_files_cut_anywhere_or_flipped_fail_identically_on_both_reade
                 read_all(bytes(flipped))  # both readers: the same records and the same error
 
 
+LIBRDB_DUMPS = {
+    "cluster_slot_info.rdb": "cluster_slot_info.json",
+    "function2.rdb": "function2.json",
+    "hash_lp_with_hexpire_v12.rdb": "hash_lp_ex_v12_data.json",
+    "hash_v3.rdb": "hash_data.json",
+    "hash_with_expire_v12.rdb": "hash_ex_v12_data.json",
+    "quicklist2_v11.rdb": "single_list_data.json",
+    "stream_v11.rdb": "stream_data.json",
+    "stream_v13_idmp.rdb": "stream_v13.json",
+    "string_int_encoded.rdb": "string_int_encoded.json",
+    "ziplist_v3.rdb": "ziplist_data.json",
+}
+"""librdb's JSON dumps not named ``<file>_data.json``, as its ``test/test_rdb_to_json.c`` pairs
+them with their files."""
+
+
+def _librdb_dump(path: Path) -> Path:
+    return path.with_name(LIBRDB_DUMPS.get(path.name, path.stem + "_data.json"))
+
+
 def _librdb_expected(path: Path) -> dict[tuple[int, str], Any]:
     """librdb's JSON dump of ``path``: a fragment of ``"key": value`` pairs, or one per db."""
-    dump = path.with_name(path.stem + "_data.json")
-    if path.name == "stream_v13_idmp.rdb":
-        dump = path.with_name("stream_v13.json")
-    text = dump.read_text().strip()
+    text = _librdb_dump(path).read_text().strip()
     parsed = json.loads(text if text.startswith("[") else "{" + text + "}")
     per_db = parsed if isinstance(parsed, list) else [parsed]
     return {
@@ -287,11 +304,7 @@ def _count_of(value: Any) -> int | None:
     return len(value)
 
 
-WITH_DUMPS = sorted(
-    p
-    for p in LIBRDB.glob("*.rdb")
-    if p.with_name(p.stem + "_data.json").is_file() or p.name == "stream_v13_idmp.rdb"
-)
+WITH_DUMPS = sorted(p for p in LIBRDB.glob("*.rdb") if _librdb_dump(p).is_file())
 
 
 @pytest.mark.parametrize("path", WITH_DUMPS, ids=case_id)
