@@ -363,6 +363,32 @@ def test_a_file_a_real_engine_wrote_reads_as_that_server_reported_it(name: str) 
         ), row["key"]
 
 
+def test_module_keys_redis_stack_wrote_carry_their_modules_name_and_serialized_size() -> None:
+    """Seven module types and a search index, whose module aux data (opcode 247) the file holds
+    before and after the keys; the size of each value is that of the server's DUMP of it (less
+    its type byte, RDB version and CRC-64)."""
+    path = CORPUS / "keyscope-engines" / "redis-stack-7.4.rdb"
+    data = path.read_bytes()
+    reported = {row["key"]: row for row in json.loads(path.with_suffix(".server.json").read_text())}
+    records, error = read_all(data)
+    assert error is None
+    assert sorted(r.key.decode() for r in records) == sorted(reported)
+    modules = [r for r in records if r.type == "module"]
+    assert {r.encoding for r in modules} == {
+        "ReJSON-RL", "TSDB-TYPE", "MBbloom--", "MBbloomCF", "CMSk-TYPE", "TopK-TYPE", "TDIS-TYPE"
+    }  # fmt: skip
+    for rec in records:
+        row = reported[rec.key.decode()]
+        assert (rec.encoding if rec.type == "module" else rec.type) == row["type"]
+        assert rec.serialized_size == row["dump_value_bytes"], rec.key
+        assert rec.expiry_ms == row["expiry_ms"], rec.key
+    for make in READERS:
+        reader = make(path)
+        list(reader)
+        assert reader.bytes_read == len(data)
+        assert sum(reader.modules.values()) == len(modules)
+
+
 HDT3213 = CORPUS / "hdt3213-rdb"
 
 
