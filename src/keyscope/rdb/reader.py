@@ -189,6 +189,8 @@ class RdbReader(SkippingDecoder):
     def _unknown_type(self, op: int) -> str:
         if self.valkey and op == c.T_VALKEY_PATH_HASH:
             return "Valkey path hash (type 23): its format is not supported yet"
+        if not self.valkey and op == c.T_GCRA:
+            return "GCRA rate limiter (type 29, a Redis built with ENABLE_GCRA) is not supported"
         return f"unknown value type {op}"
 
     def _trailer(self) -> None:

@@ -125,6 +125,15 @@ def test_an_inline_command_of_a_valkey_forkless_save_is_skipped() -> None:
     assert read_all(rdb(b"REDIS0014", b"\xf2"))[1] == ("unknown value type 242", 9)
 
 
+def test_a_gcra_value_of_a_redis_built_with_it_is_refused_by_name() -> None:
+    body = string_key(b"k") + b"\x1d" + enc_str(b"limiter") + enc_len(1_700_000_000_000_000)
+    records, error = read_all(rdb(b"REDIS0014", body))
+    assert [r.key for r in records] == [b"k"]
+    reason = "GCRA rate limiter (type 29, a Redis built with ENABLE_GCRA) is not supported"
+    assert error == (reason, 14)
+    assert read_all(rdb(b"VALKEY081", b"\x1d" + enc_str(b"a")))[1] == ("unknown value type 29", 9)
+
+
 def test_redis_types_past_21_are_unknown_under_the_valkey_magic() -> None:
     assert read_all(rdb(b"VALKEY080", b"\x1c" + enc_str(b"a")))[1] == ("unknown value type 28", 9)
 
