@@ -342,18 +342,20 @@ def test_the_rdb_13_streams_of_librdb_read_with_their_entries() -> None:
 
 
 ENGINE_FILES = {
-    "redis-unstable-20260625.rdb": (b"REDIS0014", {7, 24, 25, 27, 28}),
-    "redis-unstable-20260625-keymeta.rdb": (b"REDIS0014", {243}),
-    "valkey-9.1.2.rdb": (b"VALKEY080", {22}),
+    "redis-unstable-20260625.rdb": (b"REDIS0014", {7, 24, 25, 27, 28}, 0),
+    "redis-unstable-20260625-keymeta.rdb": (b"REDIS0014", {243}, 0),
+    "redis-unstable-20260625-cluster.rdb": (b"REDIS0014", set(), 1),
+    "valkey-9.1.2.rdb": (b"VALKEY080", {22}, 0),
 }
-"""Files written by real engines -> their header and the newest type bytes they hold (243:
-the key's metadata, ``KEY_META``, before its type; DUMP starts with it too)."""
+"""Files written by real engines -> their header, the newest type bytes they hold (243: the
+key's metadata, ``KEY_META``, before its type; DUMP starts with it too) and their function
+libraries (the cluster node's file: opcode 245, and 244 for each slot with keys)."""
 
 
 @pytest.mark.parametrize("name", sorted(ENGINE_FILES))
 def test_a_file_a_real_engine_wrote_reads_as_that_server_reported_it(name: str) -> None:
     path = CORPUS / "keyscope-engines" / name
-    header, newest_types = ENGINE_FILES[name]
+    header, newest_types, functions = ENGINE_FILES[name]
     reported = json.loads(path.with_suffix(".server.json").read_text())
     data = path.read_bytes()
     assert data[:9] == header
@@ -370,6 +372,10 @@ def test_a_file_a_real_engine_wrote_reads_as_that_server_reported_it(name: str) 
             row["count"],
             row["expiry_ms"],
         ), row["key"]
+    for make in READERS:
+        reader = make(path)
+        list(reader)
+        assert (reader.bytes_read, reader.functions) == (len(data), functions)
 
 
 def test_module_keys_redis_stack_wrote_carry_their_modules_name_and_serialized_size() -> None:
