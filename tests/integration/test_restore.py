@@ -206,7 +206,7 @@ def test_a_backup_in_a_newer_format_than_the_target_loads_is_refused_up_front(
     newer = (CORPUS / "hdt3213-rdb" / "hash_with_hfe.rdb").read_bytes()
     assert newer.startswith(b"REDIS0012")
     with running_service(tmp_path, redis_server) as svc:
-        uploaded = svc.dcs.post(f"{svc.base}/backups/upload", content=newer)
+        uploaded = svc.dcs.upload(f"{svc.base}/backups/upload", newer)
         assert uploaded.status_code == 200, uploaded.text
         refused = svc.dcs.post(f"{svc.base}/restores",
                                json_body={"backup_id": uploaded.json()["backup_id"]})  # fmt: skip
