@@ -22,8 +22,9 @@ import httpx
 import pytest
 
 from keyscope.api.signing import SignedRequest, sign_request
-from tests.utils.dcs import AK, PROJECT, SK, SignedClient
+from tests.utils.dcs import AK, FILE_CONTENT_TYPE, PROJECT, SK, SignedClient
 from tests.utils.serve import Serve, body_of, request_head, serving, status_of
+from tests.utils.servers import RedisServer
 
 pytestmark = pytest.mark.integration
 
@@ -105,7 +106,7 @@ def test_idle_and_slowloris_sockets_do_not_starve_300_genuine_clients(serve: Ser
 
 
 def _held_request(serve: Serve) -> socket.socket:
-    """A signed JSON POST whose body never finishes: it holds one request slot."""
+    """A signed JSON POST whose body never finishes (it is read before a slot is taken)."""
     headers = {"host": f"127.0.0.1:{serve.port}", "content-type": "application/json",
                "x-project-id": PROJECT}  # fmt: skip
     path = f"/v2/{PROJECT}/instances"
@@ -113,6 +114,18 @@ def _held_request(serve: Serve) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", serve.port), timeout=30)
     sock.sendall(request_head("POST", path, {**signed.headers, "content-length": "100"}))
     sock.sendall(b'{"name": ')
+    return sock
+
+
+def _held_upload(serve: Serve, instance_id: str) -> socket.socket:
+    """A signed upload whose body never finishes: the route streams it, holding a slot."""
+    path = f"/v2/{PROJECT}/instances/{instance_id}/backups/upload"
+    headers = {"host": f"127.0.0.1:{serve.port}", "content-type": FILE_CONTENT_TYPE,
+               "x-project-id": PROJECT}  # fmt: skip
+    signed = sign_request(SignedRequest("POST", path, "", headers, b"REDIS"), AK, SK)
+    sock = socket.create_connection(("127.0.0.1", serve.port), timeout=30)
+    sock.sendall(request_head("POST", path, {**signed.headers, "content-length": "1000000"}))
+    sock.sendall(b"REDIS0011")
     return sock
 
 
@@ -125,14 +138,20 @@ def _wait_until(check: object, deadline_s: float = 30.0) -> None:
 
 
 def test_a_full_cap_answers_a_dcs_503_with_retry_after_and_the_probes_still_answer(
-    tmp_path: Path,
+    tmp_path: Path, redis_server: RedisServer
 ) -> None:
     env = {"KEYSCOPE_MAX_CONCURRENT_REQUESTS": "2", "KEYSCOPE_MAX_WAITING_REQUESTS": "0"}
     with serving(tmp_path, env=env) as serve, ExitStack() as holders:
         with serve.client() as http:
             dcs = SignedClient(http)
-            for _ in range(2):
+            body = {"name": "u", "mode": "single", "addresses": [redis_server.address]}
+            instance_id = dcs.post("/instances", json_body=body).json()["instance_id"]
+            # Slow signed JSON bodies are read before a slot is taken: they starve no one.
+            for _ in range(3):
                 holders.callback(_held_request(serve).close)
+            assert dcs.get("/instances").status_code == 200
+            for _ in range(2):
+                holders.callback(_held_upload(serve, instance_id).close)
             busy: list[httpx.Response] = []
             _wait_until(lambda: busy.append(dcs.get("/instances")) or busy[-1].status_code == 503)
             refused = busy[-1]

@@ -5,7 +5,8 @@
 a burst of genuine clients is served in turn instead of refused. Past that a request gets
 the DCS 503 (``DCS.5030``) with ``Retry-After``. ``/healthz`` and ``/metrics`` pass by the
 bound, so a probe sees the truth while the service is busy. Idle or slow sockets hold no
-slot: a request reaches this only once its headers are complete (``server.GuardedProtocol``).
+slot: a request reaches this only once its headers are complete (``server.GuardedProtocol``)
+and it is authenticated (``gate.SignatureGate``, which reads a signed JSON body first).
 """
 
 from __future__ import annotations

@@ -170,13 +170,16 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         app.include_router(router, responses=errors.ERROR_RESPONSES)
     console.mount_static(app)
     errors.install(app)
-    app.add_middleware(SignatureGate)  # inside the size limit: it reads JSON bodies
-    app.add_middleware(BodySizeLimitMiddleware, upload_limit=settings.upload_max_bytes)
+    # Innermost first. A request takes a slot only once it is authenticated, so neither an
+    # unauthenticated flood nor a slow signed body holds one; the gate sits inside the
+    # size limit because it reads JSON bodies.
     app.add_middleware(
         AdmissionMiddleware,
         max_in_flight=settings.max_concurrent_requests,
         max_waiting=settings.max_waiting_requests,
         wait_s=settings.request_wait_s,
     )
+    app.add_middleware(SignatureGate)
+    app.add_middleware(BodySizeLimitMiddleware, upload_limit=settings.upload_max_bytes)
     app.add_middleware(RequestIdMiddleware)  # outermost: every answer gets a request id
     return app
