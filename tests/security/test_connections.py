@@ -11,6 +11,7 @@ beyond the cap wait briefly for a slot, and a refusal is the DCS 503 with ``Retr
 from __future__ import annotations
 
 import json
+import select
 import socket
 import threading
 import time
@@ -21,10 +22,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from keyscope.api import gate
 from keyscope.api.signing import SignedRequest, sign_request
 from tests.utils.dcs import AK, FILE_CONTENT_TYPE, PROJECT, SK, SignedClient
 from tests.utils.serve import Serve, body_of, request_head, serving, status_of
 from tests.utils.servers import RedisServer
+from tests.utils.service import running_app
 
 pytestmark = pytest.mark.integration
 
@@ -206,3 +209,27 @@ def _refused_at_once(serve: Serve) -> bytes | None:
             if status_of(answer) == 200:
                 return None
         return answer if status_of(answer) == 503 else None
+
+
+def test_a_signed_json_body_dripping_under_the_idle_timeout_still_meets_a_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gate, "JSON_BODY_DEADLINE_S", 1.0)
+    with running_app(tmp_path) as (_app, client):
+        port = int(client.http.base_url.port or 0)
+        headers = {"host": f"127.0.0.1:{port}", "content-type": "application/json",
+                   "x-project-id": PROJECT}  # fmt: skip
+        path = f"/v2/{PROJECT}/instances"
+        signed = sign_request(SignedRequest("POST", path, "", headers, b"{}"), AK, SK)
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(request_head("POST", path, {**signed.headers, "content-length": "100"}))
+            answer = b""
+            for _ in range(200):  # one byte every 0.1 s: never idle, never finished
+                sock.sendall(b" ")
+                if select.select([sock], [], [], 0.1)[0]:
+                    answer = sock.recv(65536)
+                    break
+        assert status_of(answer) == 400
+        assert json.loads(body_of(answer))["error_msg"] == (
+            "the request body did not arrive within 1 s"
+        )

@@ -19,6 +19,7 @@ The credential is left in the scope under ``CALLER_KEY`` for ``deps.get_caller``
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -40,8 +41,12 @@ from keyscope.api.signing import (
     declared_payload_hash,
     payload_hash_of,
 )
-from keyscope.domain.errors import Unauthorized
+from keyscope.domain.errors import InvalidInput, KeyscopeError, Unauthorized
 from keyscope.store import console_sessions
+
+JSON_BODY_DEADLINE_S = 60.0
+"""Longest a signed JSON body (at most ``MAX_JSON_BODY_BYTES``) may take to arrive in all; a
+body dripping under the server's idle body timeout cannot keep the connection longer."""
 
 CALLER_KEY = "keyscope.caller"
 """Scope key under which the authenticated ``Credential`` is handed to the routes."""
@@ -74,6 +79,12 @@ class SignatureGate:
             credential, receive = await _authenticate(scope, receive)
         except Unauthorized as exc:
             await _refuse(send, exc, close=_body_follows(scope))
+            return
+        except TimeoutError:
+            late = InvalidInput(
+                f"the request body did not arrive within {JSON_BODY_DEADLINE_S:.0f} s"
+            )
+            await _refuse(send, late, close=True)
             return
         scope[CALLER_KEY] = credential
         await self.app(scope, receive, send)
@@ -109,7 +120,8 @@ async def _authenticate(scope: Scope, receive: Receive) -> tuple[Credential, Rec
             "an upload must declare its payload hash before its body: X-Sdk-Content-Sha256 "
             "UNSIGNED-PAYLOAD (as the SDK signs files) or the body's hex SHA-256"
         )
-    body, rest = await _read_body(receive)
+    async with asyncio.timeout(JSON_BODY_DEADLINE_S):
+        body, rest = await _read_body(receive)
     full = replace(req, body=body)
     return check_signature(req, check, payload_hash_of(full)), _replaying(body, rest)
 
@@ -205,7 +217,7 @@ def _digest_checking(receive: Receive, declared: str) -> Receive:
     return checking
 
 
-async def _refuse(send: Send, exc: Unauthorized, *, close: bool) -> None:
+async def _refuse(send: Send, exc: KeyscopeError, *, close: bool) -> None:
     body = json.dumps(
         {"error_code": exc.code, "error_msg": exc.message[:1024], "error_ext_msg": None}
     ).encode()
