@@ -29,7 +29,7 @@ from tests.utils.serve import Serve, body_of, request_head, serving, status_of
 from tests.utils.servers import RedisServer
 from tests.utils.service import running_app
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 HEADER_TIMEOUT_S = 3
 CLOSE_DEADLINE_S = 60.0

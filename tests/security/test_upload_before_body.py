@@ -27,7 +27,7 @@ from tests.utils.rdbgen import write_rdb
 from tests.utils.serve import Serve, body_of, request_head, send_streaming, serving, status_of
 from tests.utils.servers import RedisServer
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 CHUNK = b"\0" * (1024 * 1024)
 ATTACK_BYTES = 500 * 1024 * 1024
