@@ -52,7 +52,7 @@ def run_fleet(root: Path, rdb: bytes, workers: int, redis_address: str) -> tuple
                 instance_id = client.post("/instances", json_body=body).json()["instance_id"]
                 base = f"/instances/{instance_id}"
                 node = client.get(f"{base}/logical-nodes").json()["nodes"][0]["node_id"]
-                uploaded = client.post(f"{base}/backups/upload", content=rdb)
+                uploaded = client.upload(f"{base}/backups/upload", rdb)
                 assert uploaded.status_code == 200, uploaded.text
                 jobs.append((base, node, uploaded.json()["backup_id"]))
             started = time.monotonic()
