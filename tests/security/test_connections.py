@@ -236,11 +236,13 @@ def test_a_signed_json_body_dripping_under_the_idle_timeout_still_meets_a_deadli
 
 
 def test_a_kept_alive_connection_left_idle_is_hung_up_on(tmp_path: Path) -> None:
-    with serving(tmp_path, env={"KEYSCOPE_KEEP_ALIVE_S": "1"}) as serve:
-        with socket.create_connection(("127.0.0.1", serve.port), timeout=30) as sock:
-            sock.sendall(request_head("GET", "/healthz", {"host": "x"}))
-            answer = b""
-            while status_of(answer) == 0 or not answer.endswith(b"}"):
-                answer += sock.recv(4096)
-            assert status_of(answer) == 200
-            assert _closed_by_server(sock) == b""
+    with (
+        serving(tmp_path, env={"KEYSCOPE_KEEP_ALIVE_S": "1"}) as serve,
+        socket.create_connection(("127.0.0.1", serve.port), timeout=30) as sock,
+    ):
+        sock.sendall(request_head("GET", "/healthz", {"host": "x"}))
+        answer = b""
+        while not answer.endswith(b"}") and (data := sock.recv(4096)):
+            answer += data
+        assert status_of(answer) == 200
+        assert _closed_by_server(sock) == b""
