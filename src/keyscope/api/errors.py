@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from keyscope.api.schemas.common import ErrorBody
 from keyscope.domain import codes
@@ -79,7 +80,15 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, codes.INTERNAL_ERROR, "internal error")
 
 
+async def _client_gone(_request: Request, _exc: Exception) -> JSONResponse:
+    # A body cut off (client gone, or hung up on by a timeout): nobody reads this answer,
+    # and it is no server fault to log with a traceback.
+    log.info("the client went away before its request body was complete")
+    return error_response(400, codes.INVALID_REQUEST, "the request body was not complete")
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(KeyscopeError, _keyscope_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
