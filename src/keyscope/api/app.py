@@ -127,6 +127,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
             options=settings.scan_options(),
             data_dir=settings.data_dir,
             backups_dir=settings.backups_path,
+            analysis_deadline_s=settings.analysis_deadline_s,
+            backup_deadline_s=settings.backup_deadline_s,
         )
         runner = TaskRunner(
             factory, config, decrypt=box.decrypt, clock=over.clock, discover=over.discover,

@@ -138,6 +138,8 @@ def _run(settings: Settings) -> None:
         options=settings.scan_options(),
         data_dir=settings.data_dir,
         backups_dir=settings.backups_path,
+        analysis_deadline_s=settings.analysis_deadline_s,
+        backup_deadline_s=settings.backup_deadline_s,
     )
     dispatcher = queue.QueueDispatcher(factory, queue.sync_app(url, max_size=2))
     runner = TaskRunner(factory, config, decrypt=box.decrypt, dispatcher=dispatcher)

@@ -149,18 +149,21 @@ def fail_abandoned_backups(factory: SessionFactory, backups_dir: Path, *, now: d
 
 def run_backup(factory: SessionFactory, backup_id: str, target: SnapshotTarget,
                backups_dir: Path, clock: Clock, *,
-               consume: Callable[[BinaryIO], object] | None = None) -> Path:  # fmt: skip
+               consume: Callable[[BinaryIO], object] | None = None,
+               deadline_s: float | None = None) -> Path:  # fmt: skip
     """Take the snapshot into the backup's file and record the outcome; NodeError on failure.
 
     ``consume`` reads the snapshot while it arrives (see ``save_snapshot``); an
     ``RdbFormatError`` it raises leaves the backup recorded as taken and is raised after.
+    ``deadline_s`` bounds the snapshot from its start; past it the backup fails as timed out.
     """
     dest = backup_file(backups_dir, target.instance_id, backup_id)
     _set(factory, backup_id, status="backuping", updated_at=clock(), execution_at=clock())
     held_here = HEARTBEAT.hold(backup_id, factory, clock)
     try:  # released only after the last status write: until then the backup is in progress
         try:
-            size = save_snapshot(target.host, target.port, dest, auth=target.auth, consume=consume)
+            size = save_snapshot(target.host, target.port, dest, auth=target.auth,
+                                 consume=consume, deadline_s=deadline_s)  # fmt: skip
         except RdbFormatError:
             size = dest.stat().st_size
             _set(factory, backup_id, status="succeed", size=size, path=str(dest),
