@@ -26,9 +26,10 @@ from typing import BinaryIO
 
 from sqlalchemy import ColumnElement, select, update
 
-from keyscope.domain.errors import NodeError, RdbFormatError
+from keyscope.domain.errors import KeyscopeError, NodeError, RdbFormatError
 from keyscope.redis.auth import NO_AUTH, Auth
 from keyscope.redis.replication import save_snapshot
+from keyscope.store import faults
 from keyscope.store.backups import backup_file, backup_path
 from keyscope.store.db import SessionFactory, transaction
 from keyscope.store.tables import BackupRow
@@ -171,11 +172,21 @@ def run_backup(factory: SessionFactory, backup_id: str, target: SnapshotTarget,
             raise
         except NodeError as exc:
             code = ERROR_TIMED_OUT if "timed out" in exc.message else ERROR_TOOL_FAILED
-            _set(factory, backup_id, status="failed", error_code=code, updated_at=clock())
-            raise
-        except BaseException:
-            _set(factory, backup_id, status="failed", error_code=ERROR_TOOL_FAILED,
+            _set(factory, backup_id, status="failed", error_code=code, reason=exc.message,
                  updated_at=clock())  # fmt: skip
+            raise
+        except OSError as exc:
+            storage = faults.from_os(exc, "the backups folder")
+            reason = storage.message if storage else f"the file could not be written ({exc})"
+            _set(factory, backup_id, status="failed", error_code=ERROR_TOOL_FAILED,
+                 reason=reason, updated_at=clock())  # fmt: skip
+            if storage is not None:
+                raise storage from exc
+            raise
+        except BaseException as exc:
+            reason = exc.message if isinstance(exc, KeyscopeError) else "the backup was stopped"
+            _set(factory, backup_id, status="failed", error_code=ERROR_TOOL_FAILED,
+                 reason=reason, updated_at=clock())  # fmt: skip
             raise
         _set(factory, backup_id, status="succeed", size=size, path=str(dest), updated_at=clock())
         return dest
@@ -205,6 +216,8 @@ class BackupJobs:
                 job()
             except NodeError:
                 pass  # already recorded on the backup row, with its DCS backup error code
+            except KeyscopeError as exc:  # recorded too; a full disk is worth a line in the log
+                log.warning("backup %s failed: %s", backup_id, exc.message)
             except Exception:
                 log.exception("backup job failed unexpectedly")
             finally:

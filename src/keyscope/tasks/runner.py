@@ -28,7 +28,7 @@ from keyscope.domain.topology import InstanceMode, Node, NodeRole, Topology
 from keyscope.redis.auth import Auth
 from keyscope.redis.info import NodeStats, node_stats
 from keyscope.redis.topology import discover as discover_topology
-from keyscope.store import instance_logins
+from keyscope.store import faults, instance_logins
 from keyscope.store import instances as instance_queries
 from keyscope.store.db import SessionFactory, transaction
 from keyscope.store.tables import InstanceRow, NodeRow, TaskRow
@@ -148,6 +148,11 @@ class TaskRunner:
     def backups_dir(self) -> Path:
         """Where backup files are kept."""
         return self._config.backups_dir
+
+    @property
+    def data_dir(self) -> Path:
+        """The data folder of this process (database, secrets key, lock)."""
+        return self._config.data_dir
 
     @property
     def backup_deadline_s(self) -> float:
@@ -303,6 +308,15 @@ class TaskRunner:
         except KeyscopeError as exc:
             log.info("task %s failed: %s", task_id, exc.message)
             self._fail(task_id, exc.message)
+        except SQLAlchemyError as exc:
+            reason = faults.from_database(exc).message
+            log.warning("task %s failed: %s", task_id, reason)
+            self._fail(task_id, reason)
+        except OSError as exc:
+            storage = faults.from_os(exc, "the data folder")
+            reason = storage.message if storage else f"internal error ({type(exc).__name__})"
+            log.warning("task %s failed: %s", task_id, reason)
+            self._fail(task_id, reason)
         except Exception as exc:
             log.exception("task %s failed unexpectedly", task_id)
             self._fail(task_id, f"internal error ({type(exc).__name__})")

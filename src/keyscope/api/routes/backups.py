@@ -62,6 +62,7 @@ def present(row: BackupRow) -> BackupRecordOut:
         backup_format=row.backup_format,
         execution_at=format_time(row.execution_at),
         node_id=row.node_id,
+        reason=row.reason if row.status == "failed" else None,
     )
 
 
