@@ -77,7 +77,7 @@ def prepare_database(settings: Settings) -> None:
         else:
             migrate.upgrade(engine)
         with engine.connect() as connection:
-            connection.execute(text("SELECT count(*) FROM tasks"))
+            connection.execute(text("SELECT 1 FROM tasks LIMIT 1"))
     except SQLAlchemyError as exc:
         fail(describe_database_error(exc, postgres=settings.scale_out))
     except Exception as exc:  # psycopg's own errors from the queue schema step
