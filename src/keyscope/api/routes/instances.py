@@ -91,8 +91,7 @@ async def list_instances(
         deployments = {row.id: services.runner.deployment_of(row) for row in rows}
     states = await run_in_threadpool(services.runner.live_states, deployments)
     if query.status is not None:
-        wanted = query.status.upper()
-        rows = [r for r in rows if status_of(states[r.id]) == wanted]
+        rows = [r for r in rows if status_of(states[r.id]) == query.status]
         total, rows = len(rows), rows[query.offset : query.offset + query.limit]
     instances = [present(row, states[row.id]) for row in rows]
     return InstanceList(instance_num=total, count=total, instances=instances)

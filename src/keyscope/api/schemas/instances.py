@@ -7,6 +7,8 @@ the options are shown, the certificates as ``has_*`` flags (they are long).
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from keyscope import defaults
@@ -175,6 +177,13 @@ class InstanceList(Output):
     instances: list[InstanceOut]
 
 
+DcsStatus = Literal[
+    "CREATING", "CREATEFAILED", "RUNNING", "ERROR", "RESTARTING", "FROZEN", "EXTENDING",
+    "RESTORING", "FLUSHING",
+]  # fmt: skip
+"""The instance statuses DCS documents; keyscope's live check answers RUNNING or ERROR."""
+
+
 class InstanceQuery(BaseModel):
     """``ListInstances`` query as DCS documents it: ``name`` matches part of the name, case
     aside (all of it with ``name_equal=true``); ``status`` is the live one. Other DCS
@@ -185,7 +194,7 @@ class InstanceQuery(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=255)
     name_equal: str | None = Field(default=None, max_length=8)
     instance_id: str | None = Field(default=None, min_length=1, max_length=64)
-    status: str | None = Field(default=None, min_length=1, max_length=32)
+    status: DcsStatus | None = None
 
     @property
     def exact_name(self) -> bool:
