@@ -169,7 +169,7 @@ def report_command(
     files: Annotated[
         list[str],
         typer.Argument(
-            metavar="FILE...",
+            metavar="FILE",
             help="RDB file (- for standard input); several: one per shard, merged.",
         ),
     ],
