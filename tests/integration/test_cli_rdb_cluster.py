@@ -183,3 +183,14 @@ def test_standard_input_cannot_be_one_of_several_files(
     assert result.returncode == 2
     assert b"standard input" in result.stderr
     assert b"Traceback" not in result.stderr
+
+
+def test_slots_are_those_the_server_computes(shard_files: tuple[Cluster, list[Path]]) -> None:
+    from keyscope.analysis.slots import key_slot
+
+    cluster, _files = shard_files
+    client = cluster.masters[0].client()
+    keys = [b"", b"a", b"{user1000}.following", b"foo{}{bar}", b"foo{{bar}}zap", b"{",
+            b"}{x}", "ключ".encode(), bytes(range(256))]  # fmt: skip
+    for key in keys:
+        assert key_slot(key) == client.cluster("keyslot", key), key
