@@ -156,7 +156,7 @@ def analyze_shard(
             progress(counter.keys_seen, reader.bytes_read)
     counter.memory_model = reader.memory_model
     top = counter.options.top_prefixes
-    return ShardReport(shard, report_of(counter), tally.stats(TOP_HASH_TAGS), top)
+    return ShardReport(shard, report_of(counter), tally.stats(TOP_SLOTS, TOP_HASH_TAGS), top)
 
 
 def _types(shards: Sequence[ShardReport]) -> list[str]:
@@ -212,7 +212,17 @@ def _share(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
-def _skew(shards: list[ShardShare], slots: list[ShardSlot], total_bytes: int) -> Skew:
+def _occupied(shards: Sequence[ShardReport]) -> int:
+    """Slots holding a key in any shard (a slot found in two shards counts once)."""
+    union = 0
+    for shard in shards:
+        union |= int.from_bytes(shard.slots.occupied, "little")
+    return union.bit_count()
+
+
+def _skew(
+    shards: list[ShardShare], slots: list[ShardSlot], occupied: int, total_bytes: int
+) -> Skew:
     if not shards:
         return Skew(None, 0.0, 0.0, 0, 0.0)
     heaviest = max(shards, key=lambda s: (s.bytes, s.num))
@@ -222,7 +232,7 @@ def _skew(shards: list[ShardShare], slots: list[ShardSlot], total_bytes: int) ->
         heaviest_shard=heaviest.shard,
         bytes_max_over_mean=round(heaviest.bytes / mean_bytes, 4) if mean_bytes else 0.0,
         num_max_over_mean=round(max(s.num for s in shards) / mean_num, 4) if mean_num else 0.0,
-        slots_with_keys=len({s.slot for s in slots}),
+        slots_with_keys=occupied,
         heaviest_slot_bytes_share=_share(max((s.bytes for s in slots), default=0), total_bytes),
     )
 
@@ -286,7 +296,7 @@ def merge_shard_reports(
     tags.sort(key=lambda t: (-t.num, -t.bytes, t.hash_tag, t.shard))
     return ClusterReport(
         shards=shares,
-        skew=_skew(shares, slots, total_bytes),
+        skew=_skew(shares, slots, _occupied(shards), total_bytes),
         largest_keys=[k for *_, k in sorted(keys, key=lambda e: e[:3])[:top_keys]],
         largest_key_prefixes=prefixes,
         total_bytes=total_bytes,

@@ -3,13 +3,15 @@
 Redis Cluster puts a key in slot ``CRC16(key) mod 16384``, where only the hash tag is hashed
 when the key has one (the bytes between the first ``{`` and the first ``}`` after it, if
 any lie between). A tag pins all its keys to one slot, so one busy tag is the usual cause of
-a shard heavier than the others. Per shard this keeps every slot's keys and bytes (at most
-16384 entries) and the tags in a bounded heavy-hitter summary (``prefixes.PrefixSummary``:
-exact until it prunes, then ``num`` undercounts by at most ``decremented``).
+a shard heavier than the others. While it reads a shard this keeps every slot's keys and
+bytes (at most 16384 entries) and the tags in a bounded heavy-hitter summary
+(``prefixes.PrefixSummary``: exact until it prunes, then ``num`` undercounts by at most
+``decremented``); what it hands on is a few kilobytes.
 """
 
 from __future__ import annotations
 
+import heapq
 from binascii import crc_hqx
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
@@ -45,10 +47,13 @@ class SlotCount(NamedTuple):
 
 
 class SlotStats(NamedTuple):
-    """What one shard's keys put in each slot, and its heaviest hash tags."""
+    """One shard's heaviest slots and hash tags, and which slots hold its keys: a few
+    kilobytes whatever the shard holds, so a cluster's worth of them stays small."""
 
     slots: list[SlotCount]
-    """Every slot holding a key, by slot number."""
+    """The slots with the most bytes, most first."""
+    occupied: bytes
+    """A bitmap of the slots holding a key (bit ``s % 8`` of byte ``s // 8``)."""
     hash_tags: list[PrefixCount]
     """The tags with the most keys (``prefix`` is the tag), most first."""
     hash_tags_exact: bool
@@ -79,9 +84,16 @@ class SlotTally:
                 tags.add([tag], mem)
             yield rec
 
-    def stats(self, top_tags: int) -> SlotStats:
+    def stats(self, top_slots: int, top_tags: int) -> SlotStats:
+        occupied = bytearray(SLOTS // 8)
+        for slot in self.slots:
+            occupied[slot >> 3] |= 1 << (slot & 7)
+        heaviest = heapq.nsmallest(
+            top_slots, self.slots.items(), key=lambda item: (-item[1][1], -item[1][0], item[0])
+        )
         return SlotStats(
-            slots=[SlotCount(s, *self.slots[s]) for s in sorted(self.slots)],
+            slots=[SlotCount(slot, num, nbytes) for slot, (num, nbytes) in heaviest],
+            occupied=bytes(occupied),
             hash_tags=self.tags.top(top_tags),
             hash_tags_exact=self.tags.exact,
             hash_tags_undercount=self.tags.decremented,

@@ -244,6 +244,9 @@ def _cluster_report(
     from keyscope.analysis.cluster_report import analyze_shard, merge_shard_reports
     from keyscope.cli.cluster_output import csv_cluster_report, table_cluster_report
 
+    for file in files:  # a missing file fails before hours of reading the others
+        if not os.access(file, os.R_OK):
+            _fail(f"cannot open {file}: it does not exist or cannot be read")
     shards = []
     for file in files:
         with _open(file) as source, _progress(source) as progress:

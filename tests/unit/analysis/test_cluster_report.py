@@ -13,7 +13,7 @@ from tests.unit.analysis._records import rec
 def _shard(name: str, records: list[KeyRecord], options: OfflineOptions) -> ShardReport:
     counter, tally = KeyCounter(options), SlotTally()
     counter.feed(tally.observe(records))
-    return ShardReport(name, report_of(counter), tally.stats(20), options.top_prefixes)
+    return ShardReport(name, report_of(counter), tally.stats(20, 20), options.top_prefixes)
 
 
 def test_a_prefix_a_full_shard_list_left_out_makes_the_merged_count_a_bound() -> None:
