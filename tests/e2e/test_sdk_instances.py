@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkdcs.v2 import (
+    BatchShowNodesInformationRequest,
     DcsClient,
     ListGroupReplicationInfoRequest,
     ListInstancesRequest,
@@ -134,6 +135,10 @@ def test_a_stopped_redis_shows_error_and_its_node_inactive(
     ]
     nodes = client.show_nodes_information(ShowNodesInformationRequest(instance_id=dead_id))
     assert [n.status for n in nodes.nodes] == ["Inactive"]
+    batch = client.batch_show_nodes_information(BatchShowNodesInformationRequest())
+    assert {i.instance_id: [n.status for n in i.nodes] for i in batch.instances} == {
+        alive_id: ["Active"], dead_id: ["Inactive"]
+    }  # fmt: skip
     groups = client.list_group_replication_info(
         ListGroupReplicationInfoRequest(instance_id=dead_id)
     )
