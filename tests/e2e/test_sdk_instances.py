@@ -109,6 +109,9 @@ def test_paging_on_instance_num_visits_every_instance_once(
             break
     assert sorted(seen) == sorted(registered)
     assert len(seen) == 3
+    # the DCS parameters keyscope has no use for are taken, not refused
+    other = client.list_instances(ListInstancesRequest(include_failure="true", tags="k=v"))
+    assert other.instance_num == 3
 
 
 def test_a_stopped_redis_shows_error_and_its_node_inactive(
