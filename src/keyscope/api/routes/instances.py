@@ -4,6 +4,8 @@ Registration connects (over TLS where asked), checks that the addresses answer a
 take the login, discovers the topology and caches its nodes, then stores the password and
 the TLS client key encrypted. An update of the credentials is checked the same way before it
 replaces the stored ones. Secrets are never returned, logged or put in an error message.
+List and show answer as DCS ``ListInstances`` / ``ShowInstance`` do, with the live state of
+the instances they name (``schemas/instance_view.py``); registration keeps its own body.
 """
 
 from __future__ import annotations
