@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from keyscope.domain.topology import Node, NodeRole
+from keyscope.redis import liveness
 from keyscope.redis.auth import Auth
 from keyscope.redis.liveness import check_deployments
 from keyscope.redis.topology import node_id
@@ -52,3 +55,18 @@ def test_a_shard_whose_only_answering_node_is_a_replica_is_not_running(
     assert not state.running
     assert state.down == (master.address,)
     assert state.stats[nodes[1].node_id] is not None
+
+
+def test_a_check_beyond_the_process_bound_reads_its_nodes_one_after_another(
+    redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    busy = threading.BoundedSemaphore(1)
+    busy.acquire()  # every check that may have threads is running
+    monkeypatch.setattr(liveness, "_pools", busy)
+    with impostors("silent", 3) as (silent, tally):
+        deployments = {"live": ([_node(redis_server.address, "g")], Auth())}
+        deployments["silent"] = ([_node(s.address, "g") for s in silent], Auth())
+        states = check_deployments(deployments, timeout=0.5, parallel=8)
+    assert states["live"].running
+    assert states["silent"].down == tuple(s.address for s in silent)
+    assert tally.peak == 1

@@ -2,12 +2,16 @@
 
 Every node of every deployment asked about is read at once (at most ``parallel`` at a time),
 and the whole check ends by ``timeout``: a node that has not answered by then counts as down,
-however many nodes are silent. A deployment runs when each of its shards has a node that
-answers as master (after a failover that is the promoted replica, whatever the cache says).
+however many nodes are silent. At most ``LIVE_CHECKS_AT_ONCE`` checks of a process have
+threads of their own; one more (many requests at once) reads its nodes one after another in
+the caller's thread, within the same deadline, so the threads of a process stay bounded.
+A deployment runs when each of its shards has a node that answers as master (after a
+failover that is the promoted replica, whatever the cache says).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -39,6 +43,11 @@ class DeploymentState:
 
 Deployment = tuple[Sequence[Node], Auth]
 
+LIVE_CHECKS_AT_ONCE = 4
+"""Checks of one process that may each run ``parallel`` threads at the same moment."""
+
+_pools = threading.BoundedSemaphore(LIVE_CHECKS_AT_ONCE)
+
 
 def check_deployments(
     deployments: Mapping[str, Deployment],
@@ -48,24 +57,37 @@ def check_deployments(
 ) -> dict[str, DeploymentState]:
     """The state of each deployment (keyed as given), every node read within ``timeout``."""
     jobs = [(key, node, auth) for key, (nodes, auth) in deployments.items() for node in nodes]
+    deadline = time.monotonic() + timeout
     found: dict[tuple[str, str], NodeStats | None] = {}
-    if jobs:
-        deadline = time.monotonic() + timeout
-        pool = ThreadPoolExecutor(min(len(jobs), parallel), thread_name_prefix="liveness")
+    if len(jobs) > 1 and parallel > 1 and _pools.acquire(blocking=False):
         try:
-            futures: dict[tuple[str, str], Future[NodeStats | None]] = {
-                (key, node.node_id): pool.submit(_read, node, auth, deadline)
-                for key, node, auth in jobs
-            }
-            wait(futures.values(), timeout=max(deadline - time.monotonic(), 0) + 0.1)
-            for job, future in futures.items():
-                found[job] = future.result() if future.done() and not future.cancelled() else None
+            found = _read_together(jobs, deadline, min(len(jobs), parallel))
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            _pools.release()
+    else:
+        found = {(key, node.node_id): _read(node, auth, deadline) for key, node, auth in jobs}
     return {
         key: _state(nodes, {n.node_id: found.get((key, n.node_id)) for n in nodes})
         for key, (nodes, _auth) in deployments.items()
     }
+
+
+def _read_together(
+    jobs: list[tuple[str, Node, Auth]], deadline: float, workers: int
+) -> dict[tuple[str, str], NodeStats | None]:
+    found: dict[tuple[str, str], NodeStats | None] = {}
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="liveness")
+    try:
+        futures: dict[tuple[str, str], Future[NodeStats | None]] = {
+            (key, node.node_id): pool.submit(_read, node, auth, deadline)
+            for key, node, auth in jobs
+        }
+        wait(futures.values(), timeout=max(deadline - time.monotonic(), 0) + 0.1)
+        for job, future in futures.items():
+            found[job] = future.result() if future.done() and not future.cancelled() else None
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return found
 
 
 def _read(node: Node, auth: Auth, deadline: float) -> NodeStats | None:
