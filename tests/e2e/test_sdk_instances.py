@@ -90,7 +90,7 @@ def test_list_instances_by_name_finds_that_instance_with_its_live_figures(
         "lfu-ha", "RUNNING", 2, 2048
     )  # fmt: skip
     assert (shown.cache_mode, shown.sharding_count, shown.replica_count) == ("single", 1, 1)
-    assert shown.no_password_access == "true"
+    assert (shown.no_password_access, shown.product_type) == ("true", "generic")
 
 
 def test_paging_on_instance_num_visits_every_instance_once(

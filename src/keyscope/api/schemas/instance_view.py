@@ -75,6 +75,7 @@ def present(row: InstanceRow, state: DeploymentState) -> InstanceOut:
         max_memory=_mb(state.max_memory),
         used_memory=_mb(state.used_memory),
         cache_mode=row.mode,
+        product_type="generic",
         sharding_count=len(groups),
         replica_count=max(groups.values(), default=0),
         access_user=row.username,

@@ -154,6 +154,8 @@ class InstanceOut(Output):
     max_memory: int | None
     used_memory: int | None
     cache_mode: str
+    product_type: str
+    """``generic``: DCS's name for the community edition, which Redis and Valkey are."""
     sharding_count: int
     replica_count: int
     access_user: str | None
