@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keyscope import defaults
@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     hotkey_min_share: float = Field(default=defaults.HOTKEY_MIN_SHARE, gt=0, le=1)
     """With HOTKEYS: the least share of the window's network bytes that makes a key hot
     (KEYSCOPE_HOTKEY_MIN_SHARE)."""
+    analysis_deadline_s: float = Field(default=defaults.ANALYSIS_DEADLINE_S, gt=0)
+    """Longest an analysis may run before it is failed (KEYSCOPE_ANALYSIS_DEADLINE_S)."""
+    backup_deadline_s: float = Field(default=defaults.BACKUP_DEADLINE_S, gt=0)
+    """Longest a backup may take before it is failed as timed out
+    (KEYSCOPE_BACKUP_DEADLINE_S)."""
     allowed_networks: str | None = None
     """CIDRs Redis addresses may resolve to (KEYSCOPE_ALLOWED_NETWORKS, comma-separated);
     unset: every address is allowed."""
@@ -84,12 +89,6 @@ class Settings(BaseSettings):
         if value is not None:
             parse_networks(value)  # a malformed CIDR stops the start-up, naming itself
         return value
-
-    @model_validator(mode="after")
-    def _tls_pair(self) -> Settings:
-        if (self.tls_cert is None) != (self.tls_key is None):
-            raise ValueError("--tls-cert and --tls-key go together: give both or neither")
-        return self
 
     def scan_options(self) -> ScanOptions:
         """How the online analyses of this process walk and judge a deployment."""

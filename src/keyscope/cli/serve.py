@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from keyscope.settings import Settings
+from keyscope.cli import startup
 
 app = typer.Typer()
-
-
-def _settings(**given: Any) -> Settings:
-    # Only what was given on the command line overrides the KEYSCOPE_* environment.
-    return Settings(**{k: v for k, v in given.items() if v is not None})
 
 
 @app.command()
@@ -62,37 +57,33 @@ def serve(
     Example: keyscope serve --port 8080 --data-dir ./keyscope-data
     """
     import uvicorn
-    from pydantic import ValidationError
 
-    from keyscope.api.app import create_app
+    from keyscope.api.app import create_app, secret_box
     from keyscope.api.credentials import ensure_credentials_file
     from keyscope.api.server import ConnectionLimits, is_loopback, uvicorn_config
     from keyscope.domain.errors import KeyscopeError
 
-    try:
-        settings = _settings(
-            host=host, port=port, data_dir=data_dir, credentials=credentials,
-            database_url=database_url, tls_cert=tls_cert, tls_key=tls_key,
-        )  # fmt: skip
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        message = str(first["msg"]).removeprefix("Value error, ")
-        typer.echo(f"keyscope: {where + ': ' if where else ''}{message}", err=True)
-        raise typer.Exit(2) from None
+    settings = startup.load_settings(
+        host=host, port=port, data_dir=data_dir, credentials=credentials,
+        database_url=database_url, tls_cert=tls_cert, tls_key=tls_key,
+    )  # fmt: skip
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        startup.fail("--tls-cert and --tls-key go together: give both or neither")
     for path in (settings.tls_cert, settings.tls_key):
         if path is not None and not path.is_file():
-            typer.echo(f"keyscope: no such file: {path}", err=True)
-            raise typer.Exit(2)
+            startup.fail(f"no such file: {path}")
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = startup.hold_data_dir(settings, command="serve")  # held until the process ends
     try:
         store, created = ensure_credentials_file(settings.credentials_path)
     except KeyscopeError as exc:
-        typer.echo(f"keyscope: {exc.message}", err=True)
-        raise typer.Exit(2) from None
+        startup.fail(exc.message)
+    except OSError as exc:
+        startup.fail(f"the credentials file could not be written: {exc.strerror}")
+    startup.check(lambda: secret_box(settings), "the secrets key could not be read")
+    startup.prepare_database(settings)
     if created is not None:
         typer.echo("Created a credential for this keyscope (the secret key stays in the file):")
         typer.echo(f"  access key:  {created.access_key}")
@@ -123,5 +114,5 @@ def serve(
     try:
         uvicorn.Server(config).run()
     except OSError as exc:  # e.g. an unreadable or mismatched certificate, a port in use
-        typer.echo(f"keyscope: cannot serve: {exc.strerror or exc}", err=True)
-        raise typer.Exit(2) from None
+        startup.fail(f"cannot serve: {exc.strerror or exc}")
+    lock.release()
