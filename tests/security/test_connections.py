@@ -132,6 +132,17 @@ def _held_upload(serve: Serve, instance_id: str) -> socket.socket:
     return sock
 
 
+def _slot_holder(serve: Serve, instance_id: str) -> socket.socket:
+    """A stalled upload that got a slot: one the server has not answered (a 503 comes at once,
+    and may, while the slot of the request before is still being given back)."""
+    for _ in range(50):
+        sock = _held_upload(serve, instance_id)
+        if not select.select([sock], [], [], 0.5)[0]:
+            return sock
+        sock.close()
+    raise AssertionError("no upload got a slot")
+
+
 def _wait_until(check: object, deadline_s: float = 30.0) -> None:
     assert callable(check)
     deadline = time.monotonic() + deadline_s
@@ -154,7 +165,7 @@ def test_a_full_cap_answers_a_dcs_503_with_retry_after_and_the_probes_still_answ
                 holders.callback(_held_request(serve).close)
             assert dcs.get("/instances").status_code == 200
             for _ in range(2):
-                holders.callback(_held_upload(serve, instance_id).close)
+                holders.callback(_slot_holder(serve, instance_id).close)
             busy: list[httpx.Response] = []
             _wait_until(lambda: busy.append(dcs.get("/instances")) or busy[-1].status_code == 503)
             refused = busy[-1]
