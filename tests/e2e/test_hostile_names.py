@@ -66,7 +66,9 @@ WATCH = """
     if (node.nodeType !== 1) return;
     for (const el of [node, ...node.querySelectorAll("*")]) {
       for (const a of el.attributes) {
-        if (/^on/i.test(a.name) || /^\\s*javascript:/i.test(a.value)) flagged.push(`attribute ${el.tagName} ${a.name}`);
+        if (/^on/i.test(a.name) || /^\\s*javascript:/i.test(a.value)) {
+          flagged.push(`attribute ${el.tagName} ${a.name}`);
+        }
       }
       if (loaded && RISKY.has(el.tagName.toUpperCase())) flagged.push(`element ${el.tagName}`);
     }
