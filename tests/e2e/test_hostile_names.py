@@ -42,7 +42,7 @@ HOSTILE: list[bytes] = [
     *(f"{TREEMAP_PREFIX}:sub:{n}".encode() for n in range(5)),
     f"</script><script>{RUN}</script>".encode(),
     f"javascript:{RUN}".encode(),
-    f"\"'><svg onload=\"{RUN}\">".encode(),
+    f'"\'><svg onload="{RUN}">'.encode(),
     f"' onmouseover='{RUN}' x='".encode(),
     f"line\u2028sep\u2029</script><script>{RUN}</script>".encode(),
     f"bidi \u202e<img src=x onerror={RUN}>\u202c gpj.exe".encode(),
