@@ -96,7 +96,7 @@ def test_hotkeys_table_and_csv_show_the_counter_the_node_and_the_floor(
     assert "counters from 9 (~50 accesses at lfu-log-factor 10" in " ".join(table.split())
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [(r["name"], r["node"]) for r in rows] == [("hot", protected_lfu_server.address)]
-    assert set(rows[0]) == {"name", "type", "db", "size", "unit", "freq", "node"}
+    assert set(rows[0]) == {"name", "name_base64", "type", "db", "size", "unit", "freq", "node"}
 
 
 def test_hotkeys_on_a_server_with_hotkeys_and_no_lfu_finds_the_planted_keys(
