@@ -14,6 +14,8 @@ shown as text.
 
 from __future__ import annotations
 
+import csv
+import io
 import subprocess
 import sys
 import time
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from keyscope.domain.names import name_bytes
 from tests.utils.browser import artifact, launch, sign_in_and_register
 from tests.utils.dcs import AK, SK, SignedClient
 from tests.utils.servers import RedisServer, start_server
@@ -143,7 +146,10 @@ def test_hostile_key_names_run_no_script_on_any_console_result_page(
 ) -> None:
     with running_app(tmp_path) as (_app, signed), launch() as browser:
         base = str(signed.http.base_url).rstrip("/")
-        page = browser.new_page(viewport={"width": 1360, "height": 1000})
+        context = browser.new_context(
+            viewport={"width": 1360, "height": 1000}, accept_downloads=True
+        )
+        page = context.new_page()
         errors = _watched(page)
         sign_in_and_register(page, base, AK, SK, hostile_redis.address)
         instance = page.url.split("#/i/")[1].split("/")[0]
@@ -157,6 +163,10 @@ def test_hostile_key_names_run_no_script_on_any_console_result_page(
             texts[kind] = page.inner_text("[data-testid=result]")
             if kind == "expire":
                 texts["reclaimed"] = page.inner_text("[data-testid=result-num]")
+            if kind in ("bigkey", "hotkey", "offline"):
+                with page.expect_download() as info:
+                    page.click("[data-testid=download-csv]")
+                info.value.save_as(tmp_path / f"{kind}.csv")
             page.screenshot(path=str(artifact(f"hostile-{kind}.png")), full_page=True)
             page.goto(f"{base}/console#/i/{instance}/{kind}")
         _assert_nothing_ran(page, errors, "keyscope console")
@@ -166,8 +176,20 @@ def test_hostile_key_names_run_no_script_on_any_console_result_page(
         assert "</script><script>" in texts[kind] and "javascript:" in texts[kind]
         assert "\\xff\\xfe<script>" in texts[kind]
     assert texts["reclaimed"] == str(len(HOSTILE))
+    for kind, field in (("bigkey", "name"), ("hotkey", "name"), ("offline", "key")):
+        _check_download(tmp_path / f"{kind}.csv", field)
     assert TREEMAP_PREFIX in texts["offline"]
     assert TREEMAP_PREFIX in tooltips  # the treemap's tooltip showed the prefix, as text
+
+
+def _check_download(path: Path, field: str) -> None:
+    """The console's CSV: no cell a spreadsheet would run, every key's exact bytes."""
+    data = path.read_bytes()
+    assert b"\x00" not in data and data.count(b"\r\n") == data.count(b"\n")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
+    assert all(not v.startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows for v in r.values())
+    keys = {name_bytes(r[field], r[f"{field}_base64"].removeprefix("'") or None) for r in rows}
+    assert keys == set(HOSTILE)
 
 
 def _check_api_has_every_name(signed: SignedClient, instance: str) -> None:
