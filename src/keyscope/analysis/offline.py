@@ -43,20 +43,20 @@ __all__ = [
 
 class LargestKey(NamedTuple):
     key: str
+    key_base64: str | None
+    """The exact bytes where ``key`` is escaped (``domain/names.py``); left out otherwise."""
     type: str
     bytes: int
     num_of_elem: int
     db: int
-    key_base64: str | None = None
-    """The exact bytes where ``key`` is escaped (``domain/names.py``); left out otherwise."""
 
 
 class KeyPrefix(NamedTuple):
     key_prefix: str
+    key_prefix_base64: str | None
     type: str
     bytes: int
     num: int
-    key_prefix_base64: str | None = None
 
 
 class TypeBytes(NamedTuple):
@@ -139,12 +139,12 @@ def _plain(value: object) -> Any:
 
 def _largest(rec: KeyRecord, mem: int) -> LargestKey:
     text, b64 = name_text(rec.key)
-    return LargestKey(text, rec.type, mem, rec.num_elements, rec.db, b64)
+    return LargestKey(text, b64, rec.type, mem, rec.num_elements, rec.db)
 
 
 def _prefix(raw: bytes, type_: str, size: int, num: int) -> KeyPrefix:
     text, b64 = name_text(raw)
-    return KeyPrefix(text, type_, size, num, b64)
+    return KeyPrefix(text, b64, type_, size, num)
 
 
 def report_of(counter: KeyCounter) -> OfflineReport:
