@@ -130,9 +130,11 @@ def test_expire_reports_the_keys_reclaimed(protected_lfu_server: RedisServer) ->
     time.sleep(0.05)
 
     code, out, _ = run("expire", protected_lfu_server.url, "--format", "json")
+    code_csv, out_csv, _ = run("expire", protected_lfu_server.url, "--format", "csv")
 
-    assert code == 0
+    assert code == code_csv == 0
     assert json.loads(out) == {"num": 40, "scanned_keys": 1}
+    assert out_csv == "num,scanned_keys\r\n0,1\r\n"  # CRLF as every CSV keyscope writes
 
 
 def test_hotkeys_without_lfu_policy_fails_with_the_reason(redis_server: RedisServer) -> None:

@@ -308,7 +308,11 @@ def expire(
         typer.echo(json.dumps(record))
         return
     if fmt is OutputFormat.CSV:
-        typer.echo(f"num,scanned_keys\n{record['num']},{record['scanned_keys']}")
+        from keyscope.domain import csvcells
+
+        csvcells.writer(sys.stdout).writerows(
+            [("num", "scanned_keys"), (record["num"], record["scanned_keys"])]
+        )
         return
     from rich.table import Table
 
