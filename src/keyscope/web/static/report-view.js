@@ -138,7 +138,7 @@
     columns.forEach(function (c) { cells[c.key] = textCell(row[c.key]); });
     NAME_FIELDS.forEach(function (field) {
       var b64 = field + "_base64";
-      if (!(field in cells) || !(b64 in cells)) return;
+      if (!(field in cells) || !(b64 in cells) || row[field] === null || row[field] === undefined) return;
       var given = row[b64];
       if (!given && cells[field] !== String(row[field])) given = base64OfText(String(row[field]));
       cells[b64] = given ? textCell(given) : "";
