@@ -53,6 +53,8 @@ HOSTILE: list[bytes] = [
     f"{{a|x}}{{b}}<style>*{{display:none}}</style><iframe src=javascript:{RUN}>".encode(),
     f'=HYPERLINK("javascript:{RUN}")'.encode(),
     b"<b>" + b"L" * 20_000 + f"<img src=x onerror={RUN}>".encode(),
+    b"\xff\xfe\x80",  # issue 18's pair: three bytes, and the same text spelled out
+    b"\\xff\\xfe\\x80",
 ]
 
 WATCH = """
@@ -175,6 +177,9 @@ def test_hostile_key_names_run_no_script_on_any_console_result_page(
     for kind in ("bigkey", "hotkey"):
         assert "</script><script>" in texts[kind] and "javascript:" in texts[kind]
         assert "\\xff\\xfe<script>" in texts[kind]
+        rows = texts[kind].splitlines()
+        assert any(r.startswith("\\xff\\xfe\\x80\t") for r in rows)
+        assert any(r.startswith("\\\\xff\\\\xfe\\\\x80\t") for r in rows)
     assert texts["reclaimed"] == str(len(HOSTILE))
     for kind, field in (("bigkey", "name"), ("hotkey", "name"), ("offline", "key")):
         _check_download(tmp_path / f"{kind}.csv", field)
