@@ -16,6 +16,7 @@ import base64
 import csv
 import io
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -163,6 +164,17 @@ def test_offline_analyses_give_back_every_key_exactly(tmp_path: Path, server: Re
     assert _csv_keys([r for r in rows if r["section"] == "largest_key"], "name") == NAMES
     for prefix in report["largest_key_prefixes"]:
         assert name_bytes(prefix["key_prefix"], prefix.get("key_prefix_base64"))
+
+    # The cluster-wide report of two shards' files (the same keys in each).
+    other = str(server.workdir / "other.rdb")
+    shutil.copyfile(rdb, other)
+    merged = json.loads(_keyscope("rdb", "report", rdb, other, "--format", "json"))
+    for shard in (rdb, other):
+        _check_records([k for k in merged["largest_keys"] if k["shard"] == shard], "key")
+    rows = _csv_rows(_keyscope("rdb", "report", rdb, other, "--format", "csv"))
+    for shard in (rdb, other):
+        mine = [r for r in rows if r["section"] == "largest_key" and r["shard"] == shard]
+        assert _csv_keys(mine, "name") == NAMES
 
     lines = _keyscope("rdb", "keys", rdb, "--format", "jsonl").splitlines()
     _check_records([json.loads(line) for line in lines], "key")
