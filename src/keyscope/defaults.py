@@ -95,6 +95,13 @@ PREFIX_CAPACITY = 4096
 PREFIX_MAX_DEPTH = 8
 """Levels of prefix counted per key, so one key with thousands of delimiters costs little."""
 
+DIFF_SKETCH_KEYS = 65536
+"""Key hashes kept per file by ``rdb diff`` to count the keys added and removed: exact up
+to this many keys per file, about 1/256 relative error beyond (``analysis/keysketch.py``)."""
+
+DIFF_TOP = 20
+"""Rows per list of a diff (prefixes that grew or shrank, keys that entered or left)."""
+
 BACKUP_UPLOAD_MAX_BYTES = 512 * 1024**2
 """Largest RDB file the upload endpoint accepts: the signature check reads the body into
 memory, so this bounds what one request can make the service hold. Larger backups are taken

@@ -318,3 +318,53 @@ def keys_command(
         csv.writer(out).writerow(ROW_FIELDS)
     with _open(file) as source, _keys_failures(file):
         _write_rows(source, fmt, out, model)
+
+
+@app.command("diff")
+def diff_command(
+    old: Annotated[str, typer.Argument(metavar="OLD", help="The earlier RDB file.")],
+    new: Annotated[str, typer.Argument(metavar="NEW", help="The later RDB file.")],
+    *,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = (
+        OutputFormat.TABLE
+    ),
+    top: Annotated[int, typer.Option(min=1, help="Rows per list of changes.")] = (
+        defaults.DIFF_TOP
+    ),
+    delimiters: Annotated[str, typer.Option(help="Characters that cut prefixes.")] = (
+        defaults.PREFIX_DELIMITERS
+    ),
+    memory_model: MemoryModelOption = None,
+) -> None:
+    """What changed from OLD to NEW: bytes and keys per type and prefix, the largest keys,
+    TTLs, and the keys added and removed. Each file is streamed once, in bounded memory.
+
+    Example: keyscope rdb diff yesterday.rdb today.rdb --top 10
+    """
+    from keyscope.analysis.file_diff import count_with_sketch, diff_counted
+    from keyscope.cli import diff_output
+
+    if not delimiters:
+        raise typer.BadParameter("give at least one delimiter", param_hint="--delimiters")
+    if old == "-" and new == "-":
+        raise typer.BadParameter("only one of OLD and NEW can be standard input")
+    options = OfflineOptions(
+        top_keys=max(top, defaults.OFFLINE_TOP_KEYS),
+        delimiters=delimiters,
+        memory_model=_memory_model(memory_model),
+    )
+    counted = []
+    for file in (old, new):
+        with _open(file) as source, _progress(source) as progress:
+            try:
+                counted.append(count_with_sketch(source, options, progress=progress))
+            except KeyscopeError as exc:
+                _fail(f"{file}: {exc.message}")
+    diff = diff_counted(counted[0], counted[1], top=top)
+    if fmt is OutputFormat.JSON:
+        json.dump(diff, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    elif fmt is OutputFormat.CSV:
+        diff_output.write_csv(diff, sys.stdout)
+    else:
+        diff_output.print_table(diff, console())
