@@ -99,6 +99,10 @@ DIFF_SKETCH_KEYS = 65536
 """Key hashes kept per file by ``rdb diff`` to count the keys added and removed: exact up
 to this many keys per file, about 1/256 relative error beyond (``analysis/keysketch.py``)."""
 
+METRICS_MAX_INSTANCES = 500
+"""Instances ``/metrics`` publishes per-instance gauges for (those analysed most recently):
+the bound of its label cardinality, with the top-20 prefixes and the key types."""
+
 DIFF_TOP = 20
 """Rows per list of a diff (prefixes that grew or shrank, keys that entered or left)."""
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from keyscope.domain.tasks import TaskStatus
 from keyscope.store.tables import TaskRow
 
 
@@ -47,3 +48,35 @@ def finished_totals(session: Session) -> list[KindTotals]:
         if started is not None and finished is not None:
             entry[2] += max((finished - started).total_seconds(), 0.0)
     return [KindTotals(k, int(v[0]), int(v[1]), v[2]) for k, v in sorted(totals.items())]
+
+
+def latest_successes(session: Session, max_instances: int) -> tuple[list[TaskRow], int]:
+    """The latest successful task of each kind on each instance, for at most
+    ``max_instances`` instances (those with the most recent success first), and how many
+    instances were left out."""
+    latest = (
+        select(TaskRow.instance_id, TaskRow.kind, func.max(TaskRow.finished_at).label("at"))
+        .where(TaskRow.status == TaskStatus.SUCCESS.value, TaskRow.finished_at.is_not(None))
+        .group_by(TaskRow.instance_id, TaskRow.kind)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(TaskRow)
+        .join(
+            latest,
+            (TaskRow.instance_id == latest.c.instance_id)
+            & (TaskRow.kind == latest.c.kind)
+            & (TaskRow.finished_at == latest.c.at),
+        )
+        .where(TaskRow.status == TaskStatus.SUCCESS.value)
+    ).all()
+    newest: dict[tuple[str, str], TaskRow] = {}
+    for row in rows:  # two tasks finished in the same instant: either is the latest
+        newest.setdefault((row.instance_id, row.kind), row)
+    last_by_instance: dict[str, float] = {}
+    for (instance_id, _), row in newest.items():
+        at = row.finished_at.timestamp() if row.finished_at else 0.0
+        last_by_instance[instance_id] = max(last_by_instance.get(instance_id, 0.0), at)
+    kept = set(sorted(last_by_instance, key=lambda i: (-last_by_instance[i], i))[:max_instances])
+    chosen = [r for (i, _), r in sorted(newest.items()) if i in kept]
+    return chosen, len(last_by_instance) - len(kept)

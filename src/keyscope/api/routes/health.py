@@ -1,7 +1,9 @@
 """Operations endpoints: ``/healthz`` for probes, ``/metrics`` in Prometheus text format.
 
-Neither is signed (a probe or a scraper carries no DCS credential); neither names an
-instance, a project or a key, only counts per analysis kind and status.
+Neither is signed (a probe or a scraper carries no DCS credential). ``/metrics`` counts
+tasks per analysis kind and status, and publishes per-instance gauges from the latest
+finished analysis of each kind (``analysis/gauges.py``): labelled by instance id, key type
+and top prefix, never by a key name or a project, for at most ``METRICS_MAX_INSTANCES``.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.orm import Session
 
-from keyscope.api.deps import SessionDep
+from keyscope import defaults
+from keyscope.analysis import gauges
+from keyscope.api.deps import ServicesDep, SessionDep
 from keyscope.domain.tasks import TaskKind, TaskStatus
 from keyscope.store import metrics
 
@@ -29,8 +33,28 @@ def healthz(session: SessionDep) -> Response:
 
 
 @router.get("/metrics")
-def prometheus_metrics(session: SessionDep) -> Response:
-    return PlainTextResponse(render(session), media_type=PROMETHEUS_CONTENT_TYPE)
+def prometheus_metrics(session: SessionDep, services: ServicesDep) -> Response:
+    text = render(session) + render_instances(session, services.clock().timestamp())
+    return PlainTextResponse(text, media_type=PROMETHEUS_CONTENT_TYPE)
+
+
+def render_instances(session: Session, now_s: float) -> str:
+    """The per-instance gauges, and how many instances were left out of them."""
+    rows, omitted = metrics.latest_successes(session, defaults.METRICS_MAX_INSTANCES)
+    samples: list[gauges.Sample] = []
+    for row in rows:
+        samples += gauges.result_gauges(row.instance_id, row.kind, row.result or {})
+        if row.finished_at is not None:
+            samples += gauges.age_gauges(row.instance_id, row.kind,
+                                         row.finished_at.timestamp(), now_s)  # fmt: skip
+    lines = gauges.render_samples(samples)
+    lines += [
+        "# HELP keyscope_instance_gauges_omitted Instances left out of the per-instance "
+        "gauges (beyond the most recently analysed ones).",
+        "# TYPE keyscope_instance_gauges_omitted gauge",
+        f"keyscope_instance_gauges_omitted {omitted}",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def render(session: Session) -> str:
