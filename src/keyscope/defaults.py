@@ -99,6 +99,28 @@ DIFF_SKETCH_KEYS = 65536
 """Key hashes kept per file by ``rdb diff`` to count the keys added and removed: exact up
 to this many keys per file, about 1/256 relative error beyond (``analysis/keysketch.py``)."""
 
+ADVICE_SMALL_STRING_BYTES = 64
+"""Strings up to this many bytes, without a TTL, could be fields of a listpack hash
+(``hash-max-listpack-value`` is 64 by default): the small-strings recommendation."""
+
+ADVICE_LONG_KEY_BYTES = 128
+"""Key names longer than this are oversized: the long-names recommendation."""
+
+ADVICE_SHORT_KEY_BYTES = 32
+"""The length the long-names recommendation estimates savings against."""
+
+ADVICE_LISTPACK_FLOOR = 128
+"""Collections with more elements than this (the engines' default ``*-max-listpack-entries``
+of sets and sorted sets, Redis's of hashes) in a table encoding are listpack-limit
+crossings."""
+
+ADVICE_LISTPACK_LADDER = (256, 512, 1024)
+"""The ``*-max-listpack-entries`` values the crossing recommendation weighs: past 1024 a
+listpack's linear scans cost more than its memory saves."""
+
+ADVICE_EXAMPLES = 3
+"""Example keys kept per recommendation (per prefix, per ladder step)."""
+
 METRICS_MAX_INSTANCES = 500
 """Instances ``/metrics`` publishes per-instance gauges for (those analysed most recently):
 the bound of its label cardinality, with the top-20 prefixes and the key types."""
