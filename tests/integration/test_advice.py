@@ -240,3 +240,23 @@ def test_the_compiled_counters_of_the_recommendations_equal_the_pure_ones(
 def vars_of(step: object) -> tuple[object, ...]:
     return tuple(getattr(step, f) for f in ("num", "bytes", "listpack_bytes", "key_bytes",
                                              "examples"))  # fmt: skip
+
+
+def test_the_api_offline_report_carries_the_recommendations(
+    r: redis.Redis, server: RedisServer, tmp_path: Path
+) -> None:
+    from tests.integration._offline_service import running_service
+    from tests.integration.test_api_bigkeys import wait_finished
+
+    _hashes(r, fields=300)
+    r.config_set("repl-diskless-sync-delay", "0")
+    with running_service(tmp_path, server) as svc:
+        node = svc.dcs.get(f"{svc.base}/logical-nodes").json()["nodes"][0]["node_id"]
+        created = svc.dcs.post(f"{svc.base}/offline/key-analysis", json_body={"node_id": node})
+        detail = wait_finished(svc.dcs, f"{svc.base}/offline/key-analysis/"
+                                        f"{created.json()['task_id']}")  # fmt: skip
+    assert detail["status"] == "success", detail
+    (rec,) = detail["recommendations"]
+    assert rec["rule"] == "listpack_limit" and rec["keys_affected"] == 200
+    assert rec["setting"] == {"hash-max-listpack-entries": 512}
+    assert rec["bytes_saved"] > 0 and len(rec["example_keys"]) == 3
