@@ -110,9 +110,10 @@ ADVICE_SHORT_KEY_BYTES = 32
 """The length the long-names recommendation estimates savings against."""
 
 ADVICE_LISTPACK_FLOOR = 128
-"""Collections with more elements than this (the engines' default ``*-max-listpack-entries``
-of sets and sorted sets, Redis's of hashes) in a table encoding are listpack-limit
-crossings."""
+"""Collections with more elements than this (the default ``*-max-listpack-entries`` of sets
+and sorted sets; hashes default to 512, so a hash between the two is in a table because
+its server was set lower) in a table encoding, and with elements no longer on average
+than ``ADVICE_SMALL_STRING_BYTES``, are listpack-limit crossings."""
 
 ADVICE_LISTPACK_LADDER = (256, 512, 1024)
 """The ``*-max-listpack-entries`` values the crossing recommendation weighs: past 1024 a

@@ -163,7 +163,9 @@ class KeyCounter:
                 top.offer(mem, rec)
             n = rec.num_elements
             if LADDER_FLOOR < n <= LADDER[-1] and LOOSE_ENCODINGS.get(rec.type) == rec.encoding:
-                self._cross(stats, rec)
+                entries = n if rec.type == "set" else 2 * n
+                if rec.serialized_size <= entries * (SMALL_STRING + 1):  # no long elements
+                    self._cross(stats, rec)
             if len(key) > LONG_KEY:
                 self.long_keys[0] += 1
                 self.long_keys[1] += len(key)

@@ -23,6 +23,7 @@ import typer
 
 from keyscope import defaults
 from keyscope.analysis.offline import OfflineOptions, OfflineReport, analyze_rdb
+from keyscope.cli.diff_output import sheet_safe
 from keyscope.cli.formats import OutputFormat, console, progress_wanted
 from keyscope.domain.errors import KeyscopeError
 
@@ -114,6 +115,9 @@ def _csv_report(report: OfflineReport, out: TextIO) -> None:
         writer.writerow(["ttl", t.bucket, "", t.bytes, t.num])
     for d in report.db_stats:
         writer.writerow(["db", d.db, "", d.bytes, d.num])
+    for r in report.recommendations:  # bytes: the estimated saving; num: the keys affected
+        writer.writerow(["recommendation", sheet_safe(r.title), r.type or "", r.bytes_saved,
+                         r.keys_affected])  # fmt: skip
 
 
 def _table(title: str, headers: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> Table:
@@ -162,6 +166,15 @@ def _table_report(report: OfflineReport, out: Console) -> None:
     )
     out.print(_table("Databases", ("db", "", "bytes", "keys"),
                      [(d.db, "", d.bytes, d.num) for d in report.db_stats]))  # fmt: skip
+    if report.recommendations:
+        out.print(
+            _table(
+                "Recommendations (savings estimated with the memory model)",
+                ("recommendation", "examples", "saves bytes", "keys"),
+                [(r.title, ", ".join(r.example_keys), r.bytes_saved, r.keys_affected)
+                 for r in report.recommendations],
+            )
+        )  # fmt: skip
 
 
 @app.command("report")

@@ -375,13 +375,15 @@ int agg_feed(Agg *a, const Rec *rec) {
     int loose = (rec->type == TY_HASH && rec->enc == EN_HASHTABLE) ||
                 (rec->type == TY_SET && rec->enc == EN_HASHTABLE) ||
                 (rec->type == TY_ZSET && rec->enc == EN_SKIPLIST);
-    if (loose && n > LADDER_FLOOR && n <= LADDER[NLADDER - 1]) { /* KeyCounter._cross */
+    uint64_t entries = rec->type == TY_SET ? n : 2 * n;
+    if (loose && n > LADDER_FLOOR && n <= LADDER[NLADDER - 1] &&
+        rec->serialized <= entries * (SMALL_STRING + 1)) { /* KeyCounter._cross */
         int b = 0;
         while (n > LADDER[b]) b++;
         Step *step = &s->ladder[b];
         step->num++;
         step->bytes += mem;
-        step->listpack_bytes += rec->serialized + (rec->type == TY_SET ? n : 2 * n) + 7;
+        step->listpack_bytes += rec->serialized + entries + 7;
         step->key_bytes += len;
         if (example_put(step->ex, &step->nex, key, len) < 0) return -1;
     }
