@@ -51,3 +51,17 @@ def test_scans_diff_by_db_and_name() -> None:
     assert [(r["name"], r["db"]) for r in diff["left"]] == [("x", 1)]
     assert [(r["size_before"], r["size_after"]) for r in diff["grown"]] == [(10, 25)]
     assert diff["types"] == [{"type": "list", "num_before": 2, "num_after": 1, "num_change": -1}]
+
+
+def test_hot_keys_diff_by_their_lfu_counter() -> None:
+    old = {"keys": [{"name": "a", "type": "string", "db": 0, "size": 1, "unit": "byte",
+                     "freq": 20}]}  # fmt: skip
+    new = {"keys": [{"name": "a", "type": "string", "db": 0, "size": 1, "unit": "byte",
+                     "freq": 90},
+                    {"name": "b", "type": "hash", "db": 0, "size": 3, "unit": "count",
+                     "freq": 40}]}  # fmt: skip
+    diff = diff_scans(old, new, kind="hotkey")
+    assert [(r["name"], r["freq_before"], r["freq_after"]) for r in diff["grown"]] == [
+        ("a", 20, 90)
+    ]
+    assert [r["name"] for r in diff["entered"]] == ["b"] and "unit" not in diff["entered"][0]

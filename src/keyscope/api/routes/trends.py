@@ -19,19 +19,19 @@ router = APIRouter(prefix="/v2/{project_id}/instances/{instance_id}", tags=["tre
 def show_analysis_trends(
     instance: InstanceDep,
     session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=500, description="Points per kind, newest.")] = 100,
+    points: Annotated[int, Query(ge=1, le=500, description="Points per kind, newest.")] = 100,
 ) -> dict[str, Any]:
     """Per analysis kind, its latest successful analyses, oldest first, with their figures."""
     out: dict[str, Any] = {"instance_id": instance.id}
     for kind in TaskKind:
         _total, rows = task_queries.list_tasks(
-            session, instance.id, kind, status=TaskStatus.SUCCESS, offset=0, limit=limit
+            session, instance.id, kind, status=TaskStatus.SUCCESS, offset=0, limit=points
         )
-        points = [
+        series = [
             {"id": r.id, "scan_type": r.scan_type, "finished_at": format_time(r.finished_at),
              **trend_point(kind.value, r.result or {})}
             for r in rows
         ]  # fmt: skip
-        points.sort(key=lambda p: p["finished_at"] or "")
-        out[kind.value] = points
+        series.sort(key=lambda p: p["finished_at"] or "")
+        out[kind.value] = series
     return out

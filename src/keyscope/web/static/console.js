@@ -485,7 +485,7 @@ async function renderTrends(box, instanceId) {
   box.replaceChildren(error, el("p", { class: "muted", text: "The history of successful analyses, oldest first. Click two points of a chart, or pick them below, to open their diff." }), grid, pickers);
   let trends;
   try {
-    trends = await api("GET", `/instances/${instanceId}/analysis-trends?limit=100`);
+    trends = await api("GET", `/instances/${instanceId}/analysis-trends?points=100`);
   } catch (err) {
     showError(error, err);
     return;
