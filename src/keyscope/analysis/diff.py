@@ -10,7 +10,9 @@ pruned summary undercounts them, ``prefix_accuracy``): a prefix missing from a s
 list is *complete* (exact summary, fewer prefixes of that type listed than the limit) had
 no key there, so its figures on that side are 0; on an incomplete side they are unknown
 (``null``), its count there below that side's smallest listed one, and the change is ranked
-as if they were 0 with ``approximate`` set.
+as if they were 0 with ``approximate`` set. The largest keys are the two top lists: a key
+"entered" or "left" a list (it may have existed, smaller, on the other side), and "grown"
+ranks the keys on both lists.
 """
 
 from __future__ import annotations
