@@ -31,6 +31,7 @@ from keyscope.api.routes import (
     instances,
     nodes,
     offline,
+    restores,
     trends,
 )
 from keyscope.redis import allowlist
@@ -58,6 +59,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     backups.router,
     offline.router,
     trends.router,
+    restores.router,
     health.router,
     console.router,
 )
