@@ -92,8 +92,14 @@ def _offline_gauges(inst: tuple[str, str], result: Mapping[str, Any]) -> list[Sa
     return out
 
 
+ANALYSES = ("bigkey", "hotkey", "expire", "offline")
+"""The kinds that are analyses (a restore is a task, not one)."""
+
+
 def age_gauges(instance_id: str, kind: str, finished_at_s: float, now_s: float) -> list[Sample]:
-    """How old the latest successful analysis of ``kind`` is."""
+    """How old the latest successful analysis of ``kind`` is (none for a non-analysis)."""
+    if kind not in ANALYSES:
+        return []
     labels = (("instance_id", instance_id), ("kind", kind))
     return [
         Sample("keyscope_instance_last_success_age_seconds", labels,

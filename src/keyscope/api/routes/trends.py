@@ -12,6 +12,8 @@ from keyscope.api.schemas.common import format_time
 from keyscope.domain.tasks import TaskKind, TaskStatus
 from keyscope.store import tasks as task_queries
 
+ANALYSES = (TaskKind.BIGKEY, TaskKind.HOTKEY, TaskKind.EXPIRE, TaskKind.OFFLINE)
+
 router = APIRouter(prefix="/v2/{project_id}/instances/{instance_id}", tags=["trends"])
 
 
@@ -23,7 +25,7 @@ def show_analysis_trends(
 ) -> dict[str, Any]:
     """Per analysis kind, its latest successful analyses, oldest first, with their figures."""
     out: dict[str, Any] = {"instance_id": instance.id}
-    for kind in TaskKind:
+    for kind in ANALYSES:
         _total, rows = task_queries.list_tasks(
             session, instance.id, kind, status=TaskStatus.SUCCESS, offset=0, limit=points
         )
