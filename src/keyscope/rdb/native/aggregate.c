@@ -419,7 +419,7 @@ PyObject *agg_result(Agg *a) {
                 (unsigned long long)e->nottl_bytes, (unsigned long long)e->small_num,
                 (unsigned long long)e->small_bytes, (unsigned long long)e->small_payload, nx, sx)
                                    : NULL;
-            if (!v) {
+            if (!nx || !sx) { /* else Py_BuildValue took both ("N"), also when it failed */
                 Py_XDECREF(nx);
                 Py_XDECREF(sx);
             }
