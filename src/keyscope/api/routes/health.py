@@ -8,6 +8,9 @@ and top prefix, never by a key name or a project, for at most ``METRICS_MAX_INST
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.orm import Session
@@ -38,15 +41,47 @@ def prometheus_metrics(session: SessionDep, services: ServicesDep) -> Response:
     return PlainTextResponse(text, media_type=PROMETHEUS_CONTENT_TYPE)
 
 
+class _GaugeCache:
+    """The result gauges of finished tasks, by task id: a success's result never changes,
+    so each is read and cut once, not at every scrape. Bounded, oldest dropped first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[str, list[gauges.Sample]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, task_id: str) -> list[gauges.Sample] | None:
+        with self.lock:
+            found = self.items.get(task_id)
+            if found is not None:
+                self.items.move_to_end(task_id)
+            return found
+
+    def put(self, task_id: str, samples: list[gauges.Sample]) -> None:
+        with self.lock:
+            self.items[task_id] = samples
+            self.items.move_to_end(task_id)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+_CACHE = _GaugeCache(4 * defaults.METRICS_MAX_INSTANCES)
+
+
 def render_instances(session: Session, now_s: float) -> str:
     """The per-instance gauges, and how many instances were left out of them."""
-    rows, omitted = metrics.latest_successes(session, defaults.METRICS_MAX_INSTANCES)
+    tasks, omitted = metrics.latest_successes(session, defaults.METRICS_MAX_INSTANCES)
+    missing = [t.id for t in tasks if _CACHE.get(t.id) is None]
+    results = metrics.task_results(session, missing) if missing else {}
     samples: list[gauges.Sample] = []
-    for row in rows:
-        samples += gauges.result_gauges(row.instance_id, row.kind, row.result or {})
-        if row.finished_at is not None:
-            samples += gauges.age_gauges(row.instance_id, row.kind,
-                                         row.finished_at.timestamp(), now_s)  # fmt: skip
+    for task in tasks:
+        cut = _CACHE.get(task.id)
+        if cut is None:
+            cut = gauges.result_gauges(task.instance_id, task.kind, results.get(task.id, {}))
+            _CACHE.put(task.id, cut)
+        samples += cut
+        samples += gauges.age_gauges(task.instance_id, task.kind,
+                                     task.finished_at.timestamp(), now_s)  # fmt: skip
     lines = gauges.render_samples(samples)
     lines += [
         "# HELP keyscope_instance_gauges_omitted Instances left out of the per-instance "
