@@ -263,3 +263,30 @@ def test_api_diff_of_two_bigkey_scans_lists_the_keys_that_entered_left_and_grew(
         ]
         wrong_kind = svc.dcs.get(f"{svc.base}/hotkey-task/{second}/diff", params={"base": first})
         assert is_dcs_error(wrong_kind, 404)
+
+
+def test_api_diff_of_two_hotkey_scans_lists_the_key_that_became_hot(
+    redis_lfu_server: RedisServer, tmp_path: Path
+) -> None:
+    c = redis_lfu_server.client()
+
+    def read(key: str) -> None:
+        pipe = c.pipeline(transaction=False)
+        for _ in range(2000):  # well above the hot-key floor (counter 10, ~100 accesses)
+            pipe.get(key)
+        pipe.execute()
+
+    c.set("user:1", "v")
+    c.set("user:2", "v")
+    read("user:1")
+    with running_service(tmp_path, redis_lfu_server) as svc:
+        first = _scan_task(svc, "hotkey-task")
+        read("user:2")
+        second = _scan_task(svc, "hotkey-task")
+        response = svc.dcs.get(f"{svc.base}/hotkey-task/{second}/diff", params={"base": first})
+        assert response.status_code == 200, response.text
+        diff = response.json()
+    assert diff["kind"] == "hotkey"
+    assert [r["name"] for r in diff["entered"]] == ["user:2"]
+    assert diff["entered"][0]["freq_before"] is None and diff["entered"][0]["freq_after"] >= 10
+    assert diff["left"] == [] and (diff["num_before"], diff["num_after"]) == (1, 2)
