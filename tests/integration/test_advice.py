@@ -19,6 +19,7 @@ from keyscope.analysis.advice import Recommendation
 from keyscope.analysis.counting import NativeAggregator, PythonAggregator
 from keyscope.analysis.offline import analyze_rdb, report_of
 from keyscope.rdb.fast import FAST_PATH_AVAILABLE
+from tests.utils.engines import engine_server
 from tests.utils.servers import RedisServer, start_server
 
 pytestmark = pytest.mark.integration
@@ -26,11 +27,18 @@ pytestmark = pytest.mark.integration
 TOLERANCE = 0.25
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    started = start_server(tmp_path_factory.mktemp("advice") / "server")
-    yield started
-    started.stop()
+@pytest.fixture(scope="module", params=["redis", "valkey-8.1-libc"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RedisServer]:
+    workdir = tmp_path_factory.mktemp("advice") / "server"
+    if request.param == "redis":
+        started = start_server(workdir)
+        yield started
+        started.stop()
+        return
+    with engine_server(request.param, workdir) as engine:
+        yield engine
 
 
 @pytest.fixture
@@ -125,17 +133,17 @@ def _sessions(r: redis.Redis, with_ttl: int, without: int) -> None:
 def test_keys_without_a_ttl_among_expiring_ones_are_listed_with_their_bytes(
     r: redis.Redis, server: RedisServer, tmp_path: Path
 ) -> None:
-    _sessions(r, with_ttl=9000, without=1000)
+    _sessions(r, with_ttl=45000, without=5000)
     (rec,) = _advice(server, tmp_path, "missing_ttl")
-    assert (rec.key_prefix, rec.keys_affected) == ("session", 1000)
+    assert (rec.key_prefix, rec.keys_affected) == ("session", 5000)
     assert r.ttl(rec.example_keys[0]) == -1
 
     def apply() -> None:  # give them a TTL and let it pass: the reload drops expired keys
-        _pipe(r, lambda p: [p.pexpire(f"session:{i}", 1) for i in range(9000, 10000)])
+        _pipe(r, lambda p: [p.pexpire(f"session:{i}", 1) for i in range(45000, 50000)])
         r.execute_command("DEBUG", "SLEEP", "0.01")
 
     _close(rec.bytes_saved, _freed(r, apply))
-    assert r.dbsize() == 9000
+    assert r.dbsize() == 45000
 
 
 def test_a_prefix_where_half_the_keys_expire_is_not_flagged(
