@@ -32,6 +32,7 @@ from keyscope.api.routes import (
     nodes,
     offline,
     restores,
+    trends,
 )
 from keyscope.redis import allowlist
 from keyscope.redis.allowlist import parse_networks
@@ -58,6 +59,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     expire.router,
     backups.router,
     offline.router,
+    trends.router,
     restores.router,
     health.router,
     console.router,

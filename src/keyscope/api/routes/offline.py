@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from keyscope import defaults
 from keyscope.api.deps import InstanceDep, RunnerDep, SessionDep
+from keyscope.api.routes import _diff
 from keyscope.api.schemas.common import format_time
 from keyscope.api.schemas.offline import (
     OfflineAnalysisIn,
@@ -130,3 +131,18 @@ def delete_offline_key_analysis_task(
     task_queries.delete_task(session, row)
     session.commit()
     return OfflineTaskId(task_id=task_id)
+
+
+@router.get(
+    "/offline/key-analysis/{task_id}/diff", operation_id="ShowOfflineKeyAnalysisDiff",
+    response_model=dict[str, Any],
+)  # fmt: skip
+def show_offline_key_analysis_diff(
+    instance: InstanceDep,
+    session: SessionDep,
+    task_id: Annotated[str, Path()],
+    base: _diff.BaseId,
+    top: _diff.Top = defaults.DIFF_TOP,
+) -> dict[str, Any]:
+    """keyscope extension: what changed from analysis ``base`` to this one."""
+    return _diff.diff_tasks(session, instance, KIND, task_id, base, top=top)

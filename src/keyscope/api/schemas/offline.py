@@ -62,6 +62,20 @@ class TypeNumOut(Output):
     num: int
 
 
+class RecommendationOut(Output):
+    """keyscope extension: one recommendation of ``analysis/advice.py`` and what it saves."""
+
+    rule: str
+    title: str
+    type: str | None = None
+    key_prefix: str | None = None
+    keys_affected: int
+    bytes_saved: int
+    """Estimated by keyscope's memory model: what the server would free."""
+    example_keys: list[str]
+    setting: dict[str, int] | None = None
+
+
 class OfflineTaskOut(Output):
     """#21: the DCS fields, then keyscope's (``status``, ``created_at``, ``reason``, extensions)."""
 
@@ -91,3 +105,4 @@ class OfflineTaskOut(Output):
     prefix_accuracy: list[dict[str, Any]] | None = None
     memory_model: dict[str, str] | None = None
     """The memory model the byte figures follow (``name``) and why (``source``)."""
+    recommendations: list[RecommendationOut] | None = None
