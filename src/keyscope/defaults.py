@@ -102,3 +102,9 @@ over replication, which streams to disk."""
 
 REPLICATION_TIMEOUT_S = 60.0
 """How long a node may stay silent while it prepares or sends a snapshot."""
+
+BACKUP_SHARDS_AT_ONCE = 4
+"""Shards of one backup taken at the same time (each a full sync of one node)."""
+
+MAX_BACKUPS_PER_INSTANCE = 100
+"""Backups (every status) one instance may hold before new ones are refused (DCS.4962)."""

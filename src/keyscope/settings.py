@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     hotkey_min_share: float = Field(default=defaults.HOTKEY_MIN_SHARE, gt=0, le=1)
     """With HOTKEYS: the least share of the window's network bytes that makes a key hot
     (KEYSCOPE_HOTKEY_MIN_SHARE)."""
+    max_backups_per_instance: int = Field(default=defaults.MAX_BACKUPS_PER_INSTANCE, ge=1)
+    """Backups one instance may hold (KEYSCOPE_MAX_BACKUPS_PER_INSTANCE); past it new ones
+    are refused with DCS.4962 until some are deleted."""
     allowed_networks: str | None = None
     """CIDRs Redis addresses may resolve to (KEYSCOPE_ALLOWED_NETWORKS, comma-separated);
     unset: every address is allowed."""

@@ -127,6 +127,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
             options=settings.scan_options(),
             data_dir=settings.data_dir,
             backups_dir=settings.backups_path,
+            max_backups_per_instance=settings.max_backups_per_instance,
         )
         runner = TaskRunner(
             factory, config, decrypt=box.decrypt, clock=over.clock, discover=over.discover,

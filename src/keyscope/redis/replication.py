@@ -25,7 +25,13 @@ from typing import BinaryIO, Final
 import hiredis
 
 from keyscope import defaults
-from keyscope.domain.errors import NodeAuthFailed, NodeError, NodeUnreachable, RdbFormatError
+from keyscope.domain.errors import (
+    NodeAuthFailed,
+    NodeError,
+    NodeUnreachable,
+    RdbFormatError,
+    TaskCancelled,
+)
 from keyscope.redis import acl
 from keyscope.redis.auth import NO_AUTH, Auth
 from keyscope.redis.connection import Endpoint, open_connection, pack
@@ -209,13 +215,16 @@ class _Tee(io.RawIOBase):
 def save_snapshot(host: str, port: int, dest: Path, *, auth: Auth = NO_AUTH,
                   connect_timeout: float = defaults.CONNECT_TIMEOUT_S,
                   timeout: float = defaults.REPLICATION_TIMEOUT_S,
-                  consume: Callable[[BinaryIO], object] | None = None) -> int:  # fmt: skip
+                  consume: Callable[[BinaryIO], object] | None = None,
+                  cancelled: Callable[[], bool] | None = None) -> int:  # fmt: skip
     """Write a snapshot of the node to ``dest`` (mode 0600, atomically); return its size.
 
     With ``consume``, the bytes are also handed to ``consume`` as a stream while they arrive
     (e.g. the RDB reader), so the file is written and analysed in one pass. If ``consume``
     raises ``RdbFormatError``, the file is still completed and kept (it is what the node
     sent) and the error is raised afterwards; any other error abandons the file.
+    ``cancelled`` is asked between chunks: when it answers True the transfer stops with
+    ``TaskCancelled`` and the file is abandoned.
     """
     partial = dest.with_name(dest.name + ".part")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -231,6 +240,8 @@ def save_snapshot(host: str, port: int, dest: Path, *, auth: Auth = NO_AUTH,
                 except RdbFormatError as exc:
                     format_error = exc
             for chunk in snap.chunks():
+                if cancelled is not None and cancelled():
+                    raise TaskCancelled(f"{snap.node}: the backup was cancelled")
                 out.write(chunk)
             written = snap.bytes_received
         os.replace(partial, dest)

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from keyscope import defaults
 from keyscope.domain import codes
 from keyscope.domain.errors import KeyscopeError, NotFound, TaskCancelled
 from keyscope.domain.scan import Cancellation, Progress, ScanOptions
@@ -32,7 +33,7 @@ from keyscope.store import instances as instance_queries
 from keyscope.store.db import SessionFactory, transaction
 from keyscope.store.tables import InstanceRow, NodeRow, TaskRow
 from keyscope.tasks import executors, lifecycle
-from keyscope.tasks.backups import fail_abandoned_backups
+from keyscope.tasks.backup_recovery import fail_abandoned_backups, sweep_orphan_files
 from keyscope.tasks.clock import Clock, utcnow
 from keyscope.tasks.dispatch import TaskDispatcher
 
@@ -73,6 +74,7 @@ class RunnerConfig:
     options: ScanOptions
     data_dir: Path
     backups_dir: Path
+    max_backups_per_instance: int = defaults.MAX_BACKUPS_PER_INSTANCE
 
 
 class TaskRunner:
@@ -117,6 +119,7 @@ class TaskRunner:
         if recovered:
             log.warning("marked %d task(s) failed: %s", recovered, lifecycle.RESTARTED_REASON)
         fail_abandoned_backups(self._factory, self._config.backups_dir, now=self._clock())
+        sweep_orphan_files(self._factory, self._config.backups_dir)
         self._pool = ThreadPoolExecutor(self._config.workers, thread_name_prefix="keyscope-task")
         for task_id in lifecycle.waiting_task_ids(self._factory):
             self.submit(task_id)
@@ -139,6 +142,11 @@ class TaskRunner:
     def backups_dir(self) -> Path:
         """Where backup files are kept."""
         return self._config.backups_dir
+
+    @property
+    def max_backups_per_instance(self) -> int:
+        """Backups one instance may hold before new ones are refused."""
+        return self._config.max_backups_per_instance
 
     def auth_of(self, instance: InstanceRow) -> Auth:
         """How to log in to the instance's nodes (``store.instance_logins.auth_of``)."""

@@ -8,17 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from keyscope.store.backups import backup_file, new_backup
+from keyscope.store.backups import UPLOADED, backup_file, new_backup
 from keyscope.store.db import SessionFactory, transaction
 from keyscope.store.tables import BackupRow, InstanceRow
 from keyscope.tasks import backups
-from keyscope.tasks.backups import ERROR_TOOL_FAILED, HEARTBEAT, fail_abandoned_backups
+from keyscope.tasks.backup_recovery import fail_abandoned_backups
+from keyscope.tasks.backups import ERROR_TOOL_FAILED, HEARTBEAT
 from tests.unit.tasks.helpers import T0, runner
 
 
 def _backup(factory: SessionFactory, inst: InstanceRow, status: str, at: object = T0) -> str:
     with transaction(factory) as session:
-        row = new_backup(session, instance_id=inst.id, node_id=None, now=T0, status=status)
+        row = new_backup(session, instance_id=inst.id, sources=[UPLOADED], now=T0, status=status)
         row.updated_at = at  # type: ignore[assignment]
         return row.id
 
