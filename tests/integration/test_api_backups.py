@@ -70,9 +70,10 @@ def test_backup_without_body_backs_up_the_master(service: Service) -> None:
 
 
 def test_backup_list_filters_by_time_window_and_pages(service: Service) -> None:
-    ids = [service.dcs.post(f"{service.base}/backups").json()["backup_id"] for _ in range(2)]
-    for backup_id in ids:
-        _backup_record(service, backup_id)
+    ids = []
+    for _ in range(2):  # one after the other: a node has one backup being taken at a time
+        ids.append(service.dcs.post(f"{service.base}/backups").json()["backup_id"])
+        _backup_record(service, ids[-1])
     future = service.dcs.get(f"{service.base}/backups", params={"begin_time": "29990101000000"})
     assert future.json()["total_num"] == 0
     page = service.dcs.get(f"{service.base}/backups", params={"limit": 1, "offset": 1}).json()

@@ -36,8 +36,8 @@ from keyscope.domain.topology import InstanceMode
 from keyscope.store import instance_logins
 from keyscope.store import instances as queries
 from keyscope.store.backups import remove_instance_files
-from keyscope.tasks.backups import BackupJobs
 from keyscope.store.tables import InstanceRow, TaskRow
+from keyscope.tasks.backups import BackupJobs
 
 router = APIRouter(prefix="/v2/{project_id}", tags=["instances"])
 
