@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from sqlalchemy.orm import Session
 
 from keyscope import defaults
 from keyscope.api.deps import InstanceDep, RunnerDep, SessionDep
@@ -21,7 +22,7 @@ from keyscope.domain.errors import Conflict, InvalidInput, NotFound
 from keyscope.domain.tasks import ScanType, TaskKind, TaskStatus
 from keyscope.store import backups as backup_queries
 from keyscope.store import tasks as task_queries
-from keyscope.store.tables import TaskRow
+from keyscope.store.tables import NodeRow, TaskRow
 from keyscope.tasks import offline as _executor  # noqa: F401  (registers the executor)
 from keyscope.tasks.backups import UNFINISHED
 
@@ -59,18 +60,11 @@ def create_offline_key_analysis(
     instance: InstanceDep, session: SessionDep, runner: RunnerDep, body: OfflineAnalysisIn
 ) -> OfflineTaskId:
     node = next((n for n in instance.nodes if n.node_id == body.node_id), None)
-    if node is None:
-        raise NotFound(f"node {body.node_id} not found", code=codes.NODE_NOT_FOUND)
-    position: int | None = None
+    position = None
     if body.backup_id:
-        backup = backup_queries.get_backup(session, instance.id, body.backup_id)
-        if backup.status in UNFINISHED:
-            raise Conflict(f"backup {backup.id} is still being taken ({backup.status})",
-                           code=codes.BACKUP_IN_PROGRESS)  # fmt: skip
-        if backup.status != "succeed":
-            raise InvalidInput(f"backup {backup.id} is {backup.status}, not succeed",
-                               code=codes.INVALID_FIELD)  # fmt: skip
-        position = backup_queries.file_of_node(backup, node.node_id, node.group_id).position
+        node, position = _file_to_read(session, instance.id, node, body)
+    elif node is None:
+        raise NotFound(f"node {body.node_id} not found", code=codes.NODE_NOT_FOUND)
     elif backup_queries.count_backups(session, instance.id) >= runner.max_backups_per_instance:
         raise InvalidInput(  # the analysis would take one more backup
             f"the instance holds {runner.max_backups_per_instance} backups, the most it may:"
@@ -89,6 +83,22 @@ def create_offline_key_analysis(
     }
     row = runner.create(instance, KIND, ScanType.MANUAL, params=params)
     return OfflineTaskId(task_id=row.id)
+
+
+def _file_to_read(session: Session, instance_id: str, node: NodeRow | None,
+                  body: OfflineAnalysisIn) -> tuple[NodeRow, int]:  # fmt: skip
+    """The node and the backup's file it reads: the backup must be taken and hold the node."""
+    backup = backup_queries.get_backup(session, instance_id, str(body.backup_id))
+    if backup.status in UNFINISHED:
+        raise Conflict(f"backup {backup.id} is still being taken ({backup.status})",
+                       code=codes.BACKUP_IN_PROGRESS)  # fmt: skip
+    if backup.status != "succeed":
+        raise InvalidInput(f"backup {backup.id} is {backup.status}, not succeed",
+                           code=codes.INVALID_FIELD)  # fmt: skip
+    if node is None:  # not a node of the instance: nothing of it in the backup either
+        raise InvalidInput(f"backup {backup.id} holds no file of node {body.node_id}",
+                           code=codes.BACKUP_NODE_NOT_HELD)  # fmt: skip
+    return node, backup_queries.file_of_node(backup, node.node_id, node.group_id).position
 
 
 @router.get(
