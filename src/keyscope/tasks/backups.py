@@ -21,6 +21,7 @@ removed; ``sweep_orphan_files`` then removes every file no backup holds.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -36,7 +37,7 @@ from keyscope import defaults
 from keyscope.domain.errors import KeyscopeError, NodeError, RdbFormatError, TaskCancelled
 from keyscope.redis.auth import NO_AUTH, Auth
 from keyscope.redis.replication import save_snapshot
-from keyscope.store.backups import backup_file, file_names, remove_files
+from keyscope.store.backups import backup_file, file_names, instance_folder, remove_files
 from keyscope.store.db import SessionFactory, transaction
 from keyscope.store.tables import BackupFileRow, BackupRow
 from keyscope.tasks.clock import Clock
@@ -323,6 +324,8 @@ class _Run:
         """Record the backup failed (or cancelled), remove every file it wrote, raise why."""
         positions = [s.position for s in self.shards]
         remove_files(file_names(self.backups_dir, self.instance_id, self.backup_id, positions))
+        with contextlib.suppress(OSError):  # the folder of a deleted instance, made again
+            instance_folder(self.backups_dir, self.instance_id).rmdir()  # only if empty
         first = next((s for s in self.shards if _failure(self.outcomes[s.position].error)), None)
         for s in self.shards:
             own = self.outcomes[s.position].error

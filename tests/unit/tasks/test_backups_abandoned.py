@@ -90,3 +90,35 @@ def test_a_held_backup_is_kept_alive_by_the_heartbeat(
             time.sleep(0.02)
     finally:
         beat.release(backup_id)
+
+
+def test_files_no_backup_holds_are_swept_at_start_and_the_held_ones_kept(
+    factory: SessionFactory, inst: InstanceRow, tmp_path: Path
+) -> None:
+    backups_dir = tmp_path / "backups"
+    kept = _backup(factory, inst, "succeed")
+    kept_file = backup_file(backups_dir, inst.id, kept)
+    kept_file.write_bytes(b"REDIS0011 a whole snapshot")
+    with transaction(factory) as session:
+        row = session.get(BackupRow, kept)
+        assert row is not None
+        row.path = row.files[0].path = str(kept_file)
+    deleted = _backup(factory, inst, "succeed")
+    stray = backup_file(backups_dir, inst.id, deleted)  # its row goes, the file stays
+    stray.write_bytes(b"REDIS0011 written after the delete")
+    with transaction(factory) as session:
+        session.delete(session.get(BackupRow, deleted))
+    gone_instance = backups_dir / "5560df16-cebf-4473-95c4-d1b573c16e79"
+    gone_instance.mkdir(mode=0o700)
+    (gone_instance / "queued-after-delete.rdb").write_bytes(b"REDIS0011 an orphan")
+    part = backup_file(backups_dir, inst.id, "left-by-a-crash", 2)
+    part.with_name(part.name + ".part").write_bytes(b"REDIS0011 half")
+
+    r = runner(factory, tmp_path, (), lambda: T0)
+    r.start()
+    r.shutdown()
+
+    assert kept_file.read_bytes() == b"REDIS0011 a whole snapshot"
+    assert not stray.exists()
+    assert not gone_instance.exists()
+    assert sorted(p.name for p in backups_dir.rglob("*")) == [inst.id, kept_file.name]
