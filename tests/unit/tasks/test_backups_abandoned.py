@@ -122,3 +122,19 @@ def test_files_no_backup_holds_are_swept_at_start_and_the_held_ones_kept(
     assert not stray.exists()
     assert not gone_instance.exists()
     assert sorted(p.name for p in backups_dir.rglob("*")) == [inst.id, kept_file.name]
+
+
+def test_a_held_backup_whose_row_was_deleted_elsewhere_is_told_to_stop(
+    factory: SessionFactory, inst: InstanceRow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(backups, "HEARTBEAT_S", 0.05)
+    beat = backups._Heartbeat()
+    backup_id = _backup(factory, inst, "backuping", at=T0)
+    beat.hold(backup_id, factory, lambda: T0, inst.id)
+    try:
+        stop = beat.stop_event(backup_id)
+        with transaction(factory) as session:  # as another API process deleting the instance
+            session.delete(session.get(BackupRow, backup_id))
+        assert stop.wait(10), "the heartbeat did not notice the row was gone within 10 s"
+    finally:
+        beat.release(backup_id)
