@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from keyscope.domain import codes
 from keyscope.domain.errors import Conflict, InvalidInput, NotFound
@@ -169,6 +169,7 @@ def list_backups(session: Session, instance_id: str, *, begin: datetime | None =
     total = session.scalar(select(func.count()).select_from(BackupRow).where(*conditions)) or 0
     rows = session.scalars(
         select(BackupRow)
+        .options(selectinload(BackupRow.files))
         .where(*conditions)
         .order_by(BackupRow.created_at.desc(), BackupRow.id)
         .offset(offset)
