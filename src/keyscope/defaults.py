@@ -104,7 +104,7 @@ REPLICATION_TIMEOUT_S = 60.0
 """How long a node may stay silent while it prepares or sends a snapshot."""
 
 BACKUP_SHARDS_AT_ONCE = 4
-"""Shards of one backup taken at the same time (each a full sync of one node)."""
+"""Snapshots of one instance one process takes at the same time (each a full sync of a node)."""
 
 MAX_BACKUPS_PER_INSTANCE = 100
 """Backups (every status) one instance may hold before new ones are refused (DCS.4962)."""

@@ -4,8 +4,9 @@ A backup row moves ``waiting → backuping → succeed | failed``; so does each 
 (one per shard, read from the node ``copy_instance`` chose). A failure keeps a DCS backup
 error code (``dcs.08.0001`` the snapshot could not be taken, ``dcs.08.0002`` timed out) and
 the failed shard's file row says which shard and why. The shards are taken at the same time,
-at most ``defaults.BACKUP_SHARDS_AT_ONCE``; when one fails the others are stopped and every
-file of the backup removed: a backup holds all its shards or nothing.
+at most ``defaults.BACKUP_SHARDS_AT_ONCE`` snapshots of one instance at once in a process;
+when one fails the others are stopped and every file of the backup removed: a backup holds
+all its shards or nothing.
 
 Jobs started by the API run on a small pool of their own; the offline analysis runs them
 inline before it reads the file. A job starts only if its row is still ``waiting`` (a
@@ -25,7 +26,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -219,6 +220,36 @@ def _message(exc: BaseException) -> str:
     return exc.message if isinstance(exc, KeyscopeError) else type(exc).__name__
 
 
+class _Syncs:
+    """At most ``BACKUP_SHARDS_AT_ONCE`` snapshots of one instance taken at once by this
+    process, whichever backups (a whole-instance one, one node's, an offline analysis's)
+    they belong to."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+
+    @contextlib.contextmanager
+    def slot(self, instance_id: str, stopped: Callable[[], bool]) -> Iterator[None]:
+        """Wait for a free slot (TaskCancelled when ``stopped`` says so first), hold it."""
+        with self._lock:
+            slots = self._slots.setdefault(
+                instance_id, threading.BoundedSemaphore(defaults.BACKUP_SHARDS_AT_ONCE)
+            )
+        while not slots.acquire(timeout=0.2):
+            if stopped():
+                raise TaskCancelled("the backup was stopped before this shard began")
+        try:
+            if stopped():
+                raise TaskCancelled("the backup was stopped before this shard began")
+            yield
+        finally:
+            slots.release()
+
+
+SYNCS = _Syncs()
+
+
 def run_backup(factory: SessionFactory, backup_id: str, backups_dir: Path, clock: Clock, *,
                auth: Auth = NO_AUTH, consume: Callable[[BinaryIO], object] | None = None,
                at_once: int = defaults.BACKUP_SHARDS_AT_ONCE) -> list[Path]:  # fmt: skip
@@ -287,13 +318,14 @@ class _Run:
         outcome = self.outcomes[shard.position]
         dest = backup_file(self.backups_dir, self.instance_id, self.backup_id,
                            shard.position if len(self.shards) > 1 else None)  # fmt: skip
+
+        def stopped() -> bool:
+            return stop.is_set() or self.failed.is_set()
+
         try:
-            if stop.is_set() or self.failed.is_set():
-                raise TaskCancelled("the backup was stopped before this shard began")
-            outcome.size = save_snapshot(
-                shard.host, shard.port, dest, auth=auth, consume=consume,
-                cancelled=lambda: stop.is_set() or self.failed.is_set(),
-            )  # fmt: skip
+            with SYNCS.slot(self.instance_id, stopped):
+                outcome.size = save_snapshot(shard.host, shard.port, dest, auth=auth,
+                                             consume=consume, cancelled=stopped)  # fmt: skip
         except RdbFormatError as exc:
             self.format_errors.append(exc)
             outcome.size = dest.stat().st_size
