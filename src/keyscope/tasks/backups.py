@@ -53,19 +53,6 @@ ABANDONED_AFTER_S = 30.0
 """A held backup's row is refreshed every HEARTBEAT_S; one silent this long was abandoned."""
 
 
-@dataclass(frozen=True, slots=True)
-class SnapshotTarget:
-    """The node a backup reads, and how to log in (``Auth`` keeps the password out of repr)."""
-
-    instance_id: str
-    host: str
-    port: int
-    auth: Auth = NO_AUTH
-
-    def __repr__(self) -> str:
-        return f"SnapshotTarget({self.instance_id}, {self.host}:{self.port})"
-
-
 def _set(factory: SessionFactory, backup_id: str, **values: object) -> int:
     with transaction(factory) as session:
         done = session.execute(update(BackupRow).where(BackupRow.id == backup_id).values(**values))
