@@ -10,7 +10,7 @@ import pytest
 
 from tests.integration._offline_service import Service
 from tests.utils.dcs import SignedClient, is_dcs_error
-from tests.utils.servers import Cluster, RedisServer, start_cluster
+from tests.utils.servers import Cluster, RedisServer, start_cluster, start_server
 from tests.utils.service import running_app
 
 pytestmark = pytest.mark.integration
@@ -147,3 +147,32 @@ def test_a_backup_of_one_node_does_not_hold_another_shard(
     )
     assert is_dcs_error(refused, 400, "DCS.4963")
     assert nodes[first.address]["node_id"] in refused.json()["error_msg"]
+
+
+def test_a_whole_cluster_backup_restores_every_shards_keys(
+    service: Service, cluster: Cluster, tmp_path: Path
+) -> None:
+    record = _finished_backup(service)
+    assert record["status"] == "succeed", record
+    target = start_server(tmp_path / "target")
+    try:
+        body = {"name": "t", "mode": "single", "addresses": [target.address]}
+        target_id = service.dcs.post("/instances", json_body=body).json()["instance_id"]
+        base = f"/instances/{target_id}"
+        created = service.dcs.post(f"{base}/restores", json_body={"backup_id": record["backup_id"]})
+        assert created.status_code == 200, created.text
+        restore_id = created.json()["restore_id"]
+        restored = service.wait_for(
+            lambda: next(r for r in service.dcs.get(f"{base}/restores").json()[
+                "restore_record_response"] if r["restore_id"] == restore_id),
+            lambda r: r["status"] in ("succeed", "failed"),
+        )  # fmt: skip
+        assert restored["status"] == "succeed", restored
+        expected = {
+            k: m.client().get(k) for m in cluster.masters for k in m.client().scan_iter(count=100)
+        }
+        t = target.client()
+        assert {k: t.get(k) for k in t.scan_iter(count=100)} == expected
+        assert restored["restored_keys"] == len(expected) == 60
+    finally:
+        target.stop()
