@@ -334,17 +334,22 @@ class _Run:
         if not _set(self.factory, self.backup_id, status="succeed", path=single, size=size,
                     updated_at=self.clock()):  # fmt: skip
             remove_files(paths)  # deleted while the last bytes arrived: nothing keeps its files
+            self._drop_empty_folder()
             raise TaskCancelled(f"backup {self.backup_id} was deleted while it was taken")
         if self.format_errors:
             raise self.format_errors[0]
         return paths
 
+    def _drop_empty_folder(self) -> None:
+        """The folder of an instance deleted meanwhile, made again by this job, goes."""
+        with contextlib.suppress(OSError):  # not empty: other backups of a live instance
+            instance_folder(self.backups_dir, self.instance_id).rmdir()
+
     def _give_up(self) -> NoReturn:
         """Record the backup failed (or cancelled), remove every file it wrote, raise why."""
         positions = [s.position for s in self.shards]
         remove_files(file_names(self.backups_dir, self.instance_id, self.backup_id, positions))
-        with contextlib.suppress(OSError):  # the folder of a deleted instance, made again
-            instance_folder(self.backups_dir, self.instance_id).rmdir()  # only if empty
+        self._drop_empty_folder()
         first = next((s for s in self.shards if _failure(self.outcomes[s.position].error)), None)
         for s in self.shards:
             own = self.outcomes[s.position].error
