@@ -47,7 +47,9 @@ def fail_abandoned_backups(factory: SessionFactory, backups_dir: Path, *, now: d
             done = session.execute(
                 update(BackupRow)
                 .where(BackupRow.id == backup_id, *conditions)
-                .values(status="failed", error_code=ERROR_TOOL_FAILED, updated_at=now)
+                .values(
+                    status="failed", error_code=ERROR_TOOL_FAILED, reason=STOPPED, updated_at=now
+                )
             )
             if getattr(done, "rowcount", 0):
                 session.execute(

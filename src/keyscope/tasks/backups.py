@@ -35,9 +35,16 @@ from typing import BinaryIO, NoReturn
 from sqlalchemy import select, update
 
 from keyscope import defaults
-from keyscope.domain.errors import KeyscopeError, NodeError, RdbFormatError, TaskCancelled
+from keyscope.domain.errors import (
+    KeyscopeError,
+    NodeError,
+    NodeUnreachable,
+    RdbFormatError,
+    TaskCancelled,
+)
 from keyscope.redis.auth import NO_AUTH, Auth
 from keyscope.redis.replication import save_snapshot
+from keyscope.store import faults
 from keyscope.store.backups import backup_file, file_names, instance_folder, remove_files
 from keyscope.store.db import SessionFactory, transaction
 from keyscope.store.tables import BackupFileRow, BackupRow
@@ -204,7 +211,22 @@ def _error_code(exc: BaseException) -> str:
 
 
 def _message(exc: BaseException) -> str:
-    return exc.message if isinstance(exc, KeyscopeError) else type(exc).__name__
+    """Why a shard failed, safe to show."""
+    if isinstance(exc, KeyscopeError):
+        return exc.message
+    if isinstance(exc, OSError):
+        return f"the file could not be written ({exc})"
+    return "the backup was stopped"
+
+
+def _storage_fault(exc: BaseException) -> BaseException:
+    """A full or unwritable backups folder as the storage error it is; others as they are."""
+    if isinstance(exc, OSError):
+        storage = faults.from_os(exc, "the backups folder")
+        if storage is not None:
+            storage.__cause__ = exc
+            return storage
+    return exc
 
 
 class _Syncs:
@@ -239,15 +261,18 @@ SYNCS = _Syncs()
 
 def run_backup(factory: SessionFactory, backup_id: str, backups_dir: Path, clock: Clock, *,
                auth: Auth = NO_AUTH, consume: Callable[[BinaryIO], object] | None = None,
+               deadline_s: float | None = None,
                at_once: int = defaults.BACKUP_SHARDS_AT_ONCE) -> list[Path]:  # fmt: skip
     """Take every shard of a waiting backup into its file and record the outcome.
 
     Returns the files in shard order. A shard's failure stops the others, removes every
-    file of the backup and is raised (NodeError for a node that failed) after the backup
-    is recorded ``failed``; TaskCancelled when the backup was deleted before or while it
-    was taken. ``consume`` (one-shard backups only) reads the snapshot while it arrives
-    (see ``save_snapshot``); an ``RdbFormatError`` it raises leaves the backup recorded as
-    taken and is raised after.
+    file of the backup and is raised (NodeError for a node that failed, a storage error for
+    a full or unwritable backups folder) after the backup is recorded ``failed`` with its
+    reason; TaskCancelled when the backup was deleted before or while it was taken.
+    ``deadline_s`` bounds the whole backup from its start; past it the backup fails as timed
+    out. ``consume`` (one-shard backups only) reads the snapshot while it arrives (see
+    ``save_snapshot``); an ``RdbFormatError`` it raises leaves the backup recorded as taken
+    and is raised after.
     """
     held_here = HEARTBEAT.hold(backup_id, factory, clock)
     try:  # released only after the last status write: until then the backup is in progress
@@ -256,7 +281,7 @@ def run_backup(factory: SessionFactory, backup_id: str, backups_dir: Path, clock
             raise ValueError("consume reads the snapshot of a one-shard backup only")
         with factory() as session:
             instance_id = session.get(BackupRow, backup_id).instance_id  # type: ignore[union-attr]
-        run = _Run(factory, backup_id, instance_id, backups_dir, clock, shards)
+        run = _Run(factory, backup_id, instance_id, backups_dir, clock, shards, deadline_s)
         return run.take(auth=auth, consume=consume, at_once=at_once)
     finally:
         if held_here:
@@ -277,6 +302,9 @@ class _Run:
     backups_dir: Path
     clock: Clock
     shards: list[_Shard]
+    deadline_s: float | None = None
+    """The whole backup's, from ``started``; each snapshot gets what is left of it."""
+    started: float = field(default_factory=time.monotonic)
     outcomes: dict[int, _Outcome] = field(default_factory=dict)
     format_errors: list[RdbFormatError] = field(default_factory=list)
     failed: threading.Event = field(default_factory=threading.Event)
@@ -312,16 +340,30 @@ class _Run:
         try:
             with SYNCS.slot(self.instance_id, stopped):
                 outcome.size = save_snapshot(shard.host, shard.port, dest, auth=auth,
-                                             consume=consume, cancelled=stopped)  # fmt: skip
+                                             consume=consume, cancelled=stopped,
+                                             deadline_s=self._time_left(shard))  # fmt: skip
         except RdbFormatError as exc:
             self.format_errors.append(exc)
             outcome.size = dest.stat().st_size
         except BaseException as exc:
-            outcome.error = exc
+            outcome.error = _storage_fault(exc)
             if not isinstance(exc, TaskCancelled):
                 self.failed.set()
             return
         outcome.path = dest
+
+    def _time_left(self, shard: _Shard) -> float | None:
+        """What is left of the backup's deadline for this snapshot (timed out when nothing)."""
+        if self.deadline_s is None:
+            return None
+        left = self.deadline_s - (time.monotonic() - self.started)
+        if left <= 0:
+            raise NodeUnreachable(
+                f"timed out: the backup did not finish within its deadline of"
+                f" {self.deadline_s:g} s (KEYSCOPE_BACKUP_DEADLINE_S)",
+                node=f"{shard.host}:{shard.port}",
+            )
+        return left
 
     def _record(self) -> list[Path]:
         paths = [p for s in self.shards if (p := self.outcomes[s.position].path) is not None]
@@ -364,11 +406,13 @@ class _Run:
         error = self.outcomes[first.position].error if first is not None else None
         if first is None or error is None:
             _set(self.factory, self.backup_id, status="failed", error_code=ERROR_TOOL_FAILED,
-                 updated_at=self.clock())  # fmt: skip
+                 reason="the backup was cancelled", updated_at=self.clock())  # fmt: skip
             raise TaskCancelled(f"backup {self.backup_id} was cancelled")
+        several = len(self.shards) > 1  # then the reason names the shard
+        reason = f"shard {first.label}: {_message(error)}" if several else _message(error)
         _set(self.factory, self.backup_id, status="failed", error_code=_error_code(error),
-             updated_at=self.clock())  # fmt: skip
-        if isinstance(error, NodeError) and len(self.shards) > 1:
+             reason=reason, updated_at=self.clock())  # fmt: skip
+        if isinstance(error, NodeError) and several:
             raise type(error)(f"shard {first.label}: {error.message}", code=error.code) from error
         raise error
 
@@ -395,6 +439,8 @@ class BackupJobs:
                 job()
             except (NodeError, TaskCancelled):
                 pass  # already recorded on the backup row, with its DCS backup error code
+            except KeyscopeError as exc:  # recorded too; a full disk is worth a line in the log
+                log.warning("backup %s failed: %s", backup_id, exc.message)
             except Exception:
                 log.exception("backup job failed unexpectedly")
             finally:

@@ -78,7 +78,7 @@ def present(row: BackupRow) -> BackupRecordOut:
         execution_at=format_time(row.execution_at),
         node_id=row.node_id,
         nodes=[_present_file(f) for f in files],
-        reason=failed if row.status == "failed" else None,
+        reason=(row.reason or failed) if row.status == "failed" else None,
     )
 
 
@@ -138,9 +138,12 @@ def copy_instance(
     factory, backups_dir, clock, backup_id = (
         services.session_factory, services.runner.backups_dir, services.clock, row.id,
     )  # fmt: skip
+    deadline_s = services.runner.backup_deadline_s
     BackupJobs.submit(
         backup_id,
-        lambda: run_backup(factory, backup_id, backups_dir, clock, auth=auth),
+        lambda: run_backup(
+            factory, backup_id, backups_dir, clock, auth=auth, deadline_s=deadline_s
+        ),
         factory=factory,
         clock=clock,
         instance_id=instance.id,

@@ -54,7 +54,7 @@ class BackupRecordOut(Output):
     nodes: list[BackupNodeOut] = Field(default_factory=list)
     """keyscope extension: the files the backup holds, one per shard."""
     reason: str | None = None
-    """keyscope extension: why the backup failed, naming the shard."""
+    """keyscope addition: why a failed backup failed, naming the shard (the SDK ignores it)."""
 
 
 class BackupListOut(Output):

@@ -1,7 +1,7 @@
 """Backups hold one file per shard: the backup_files table, one active file per node.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-02 01:10:00.000000
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
@@ -47,9 +47,10 @@ def upgrade() -> None:
         )
     # every backup taken before holds its one file (an unfinished one is failed at start)
     op.execute(
-        "INSERT INTO backup_files (backup_id, position, instance_id, node_id, status, size, path)"
+        "INSERT INTO backup_files"
+        " (backup_id, position, instance_id, node_id, status, size, path, reason)"
         " SELECT id, 0, instance_id, node_id,"
-        f" CASE WHEN {ACTIVE} THEN 'failed' ELSE status END, size, path FROM backups"
+        f" CASE WHEN {ACTIVE} THEN 'failed' ELSE status END, size, path, reason FROM backups"
     )
 
 
