@@ -82,6 +82,13 @@ OFFLINE_TOP_PREFIXES = 50
 PREFIX_DELIMITERS = ":"
 """Characters at which a key is cut into prefixes."""
 
+LIVE_CHECK_TIMEOUT_S = 1.5
+"""How long the live state of the instances a list or show names may take, all nodes together:
+a node that has not answered INFO by then counts as down (its instance ``ERROR``)."""
+
+LIVE_CHECK_PARALLEL = 32
+"""Nodes whose INFO a live state check reads at once."""
+
 DEFAULT_LIST_LIMIT = 10
 """Page size of list operations when the caller gives none (DCS)."""
 

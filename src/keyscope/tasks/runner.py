@@ -27,6 +27,7 @@ from keyscope.domain.tasks import ScanType, TaskKind
 from keyscope.domain.topology import InstanceMode, Node, NodeRole, Topology
 from keyscope.redis.auth import Auth
 from keyscope.redis.info import NodeStats, node_stats
+from keyscope.redis.liveness import Deployment, DeploymentState, check_deployments
 from keyscope.redis.topology import discover as discover_topology
 from keyscope.store import faults, instance_logins
 from keyscope.store import instances as instance_queries
@@ -212,6 +213,15 @@ class TaskRunner:
     def node_stats(self, node: NodeRow, auth: Auth) -> NodeStats:
         """Live INFO figures of one cached node."""
         return node_stats(node_from_row(node), auth)
+
+    def deployment_of(self, instance: InstanceRow) -> Deployment:
+        """The cached nodes of the instance and its login, for ``live_states`` (read while
+        the row's session is open; the check itself needs none)."""
+        return [node_from_row(n) for n in instance.nodes], self.auth_of(instance)
+
+    def live_states(self, deployments: dict[str, Deployment]) -> dict[str, DeploymentState]:
+        """Which nodes answer now, every node of every deployment within one short deadline."""
+        return check_deployments(deployments)
 
     def create(
         self,
