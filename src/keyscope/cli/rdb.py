@@ -10,7 +10,6 @@ format error), 2 bad usage.
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import os
 import sys
@@ -101,19 +100,23 @@ def _progress(source: BinaryIO) -> Iterator[Callable[[int, int], None] | None]:
 
 
 def _csv_report(report: OfflineReport, out: TextIO) -> None:
-    writer = csv.writer(out)
-    writer.writerow(["section", "name", "type", "bytes", "num"])
-    writer.writerow(["total", "", "", report.total_bytes, report.total_num])
+    from keyscope.domain.csvcells import name_cells, writer
+
+    rows = writer(out)
+    rows.writerow(["section", "name", "name_base64", "type", "db", "bytes", "num"])
+    rows.writerow(["total", "", "", "", "", report.total_bytes, report.total_num])
     for tb, tn in zip(report.type_bytes, report.type_num, strict=True):
-        writer.writerow(["type", "", tb.type, tb.bytes, tn.num])
+        rows.writerow(["type", "", "", tb.type, "", tb.bytes, tn.num])
     for k in report.largest_keys:
-        writer.writerow(["largest_key", k.key, k.type, k.bytes, k.num_of_elem])
+        name, b64 = name_cells(k.key, k.key_base64)
+        rows.writerow(["largest_key", name, b64, k.type, k.db, k.bytes, k.num_of_elem])
     for p in report.largest_key_prefixes:
-        writer.writerow(["key_prefix", p.key_prefix, p.type, p.bytes, p.num])
+        name, b64 = name_cells(p.key_prefix, p.key_prefix_base64)
+        rows.writerow(["key_prefix", name, b64, p.type, "", p.bytes, p.num])
     for t in report.ttl_distribution:
-        writer.writerow(["ttl", t.bucket, "", t.bytes, t.num])
+        rows.writerow(["ttl", t.bucket, "", "", "", t.bytes, t.num])
     for d in report.db_stats:
-        writer.writerow(["db", d.db, "", d.bytes, d.num])
+        rows.writerow(["db", "", "", "", d.db, d.bytes, d.num])
 
 
 def _table(title: str, headers: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> Table:
@@ -142,8 +145,8 @@ def _table_report(report: OfflineReport, out: Console) -> None:
     out.print(
         _table(
             "Largest keys",
-            ("key", "type", "bytes", "elements"),
-            [(k.key, k.type, k.bytes, k.num_of_elem) for k in report.largest_keys],
+            ("key", "type", "db", "bytes", "elements"),
+            [(k.key, k.type, k.db, k.bytes, k.num_of_elem) for k in report.largest_keys],
         )
     )
     out.print(
@@ -324,8 +327,12 @@ def _keys_document(file: str, fmt: KeysFormat, model: MemoryModel | None = None)
                 opened = True
             out.write("\n]\n" if opened else "[]\n")
         else:
-            rows = [tuple("" if v is None else v for v in row.values()) for row in records]
+            rows = [tuple(_blank(row.get(f)) for f in ROW_FIELDS) for row in records]
             console().print(_table(f"Keys ({len(rows):,})", ROW_FIELDS, rows))
+
+
+def _blank(value: object) -> object:
+    return "" if value is None else value
 
 
 @contextlib.contextmanager
@@ -362,6 +369,8 @@ def keys_command(
         return
     out = sys.stdout
     if fmt is KeysFormat.CSV:
-        csv.writer(out).writerow(ROW_FIELDS)
+        from keyscope.domain.csvcells import writer
+
+        writer(out).writerow(ROW_FIELDS)
     with _open(file) as source, _keys_failures(file):
         _write_rows(source, fmt, out, model)
