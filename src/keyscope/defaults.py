@@ -157,8 +157,13 @@ for a node that answers slower than the ceiling; a proxy or a node slow on every
 under the socket timeout no longer keeps a task running without end."""
 
 BACKUP_DEADLINE_S = 6 * 3600.0
-"""Longest a backup (one snapshot over replication) may take before it is failed as timed out.
+"""Longest a backup (its snapshots over replication) may take before it is failed as timed out.
 
 A 100M-key node writes an RDB of about 20 GB: its BGSAVE and the transfer at 10 MB/s, a slow
 link, take about 2,000 s plus the save; six hours leaves ten times that. The
 per-read bound (``REPLICATION_TIMEOUT_S``) alone lets a trickle of bytes go on for ever."""
+BACKUP_SHARDS_AT_ONCE = 4
+"""Snapshots of one instance one process takes at the same time (each a full sync of a node)."""
+
+MAX_BACKUPS_PER_INSTANCE = 100
+"""Backups (every status) one instance may hold before new ones are refused (DCS.4962)."""
