@@ -176,3 +176,43 @@ def test_a_whole_cluster_backup_restores_every_shards_keys(
         assert restored["restored_keys"] == len(expected) == 60
     finally:
         target.stop()
+
+
+def test_a_cluster_wide_report_over_every_shard_is_the_sum_of_the_shards_reports(
+    service: Service, cluster: Cluster
+) -> None:
+    nodes = _nodes(service)
+    record = _finished_backup(service)
+    assert record["status"] == "succeed", record
+    per_shard = [
+        _analysis(service.dcs, service,
+                  {"node_id": nodes[m.address]["node_id"], "backup_id": record["backup_id"]})
+        for m in cluster.masters
+    ]  # fmt: skip
+    merged = _analysis(service.dcs, service, {"node_id": "all", "backup_id": record["backup_id"]})
+    assert merged["status"] == "success", merged
+    assert merged["node_id"] == "all"
+    assert merged["total_num"] == sum(r["total_num"] for r in per_shard) == 60
+    assert merged["total_bytes"] == sum(r["total_bytes"] for r in per_shard)
+    for kind in ("type_num", "type_bytes"):
+        field = "num" if kind == "type_num" else "bytes"
+        summed: dict[str, int] = {}
+        for r in per_shard:
+            for t in r[kind]:
+                summed[t["type"]] = summed.get(t["type"], 0) + t[field]
+        assert {t["type"]: t[field] for t in merged[kind]} == summed
+    assert len(merged["shards"]) == 3
+    assert sum(s["num"] for s in merged["shards"]) == 60
+    shard_of = {k["key"]: k["shard"] for k in merged["largest_keys"]}
+    assert len(shard_of) == 60
+    for label in set(shard_of.values()):
+        own = {k for k, s in shard_of.items() if s == label}
+        assert own in [{k["key"] for k in r["largest_keys"]} for r in per_shard]
+    prefix = next(p for p in merged["largest_key_prefixes"] if p["key_prefix"] == "key")
+    assert prefix["num"] == 60
+
+
+def test_node_id_all_needs_a_backup_and_says_so(service: Service) -> None:
+    refused = service.dcs.post(f"{service.base}/offline/key-analysis", json_body={"node_id": "all"})
+    assert is_dcs_error(refused, 400, "DCS.4002")
+    assert "backup_id" in refused.json()["error_msg"]

@@ -13,6 +13,12 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import update
 
+from keyscope.analysis.cluster_report import (
+    ClusterReport,
+    ShardReport,
+    analyze_shard,
+    merge_shard_reports,
+)
 from keyscope.analysis.offline import OfflineReport, analyze_rdb
 from keyscope.domain import codes
 from keyscope.domain.errors import NotFound, TaskCancelled, Unsupported
@@ -26,6 +32,8 @@ from keyscope.tasks import executors
 from keyscope.tasks.backups import run_backup
 from keyscope.tasks.clock import utcnow
 
+ALL_SHARDS = "all"
+"""The ``node_id`` of a cluster-wide analysis: every shard file of the backup, merged."""
 MIN_MAJOR_VERSION = 4
 """DCS offers offline analysis on Redis 4.0 and later only."""
 
@@ -86,6 +94,33 @@ def _stored_backup(ctx: executors.TaskContext, backup_id: str) -> Path:
     return path
 
 
+def _cluster_wide(
+    ctx: executors.TaskContext, backup_id: str, progress: Callable[[int, int], None]
+) -> ClusterReport:
+    """Every shard file of the backup read one after another, then merged: memory stays that
+    of one file's report (each shard's report is a bounded summary)."""
+    with ctx.session_factory() as session:
+        row = session.get(BackupRow, backup_id)
+        if row is None or row.instance_id != ctx.instance_id or row.status != "succeed":
+            raise NotFound(f"backup {backup_id} has no files to read",
+                           code=codes.BACKUP_NOT_FOUND)  # fmt: skip
+        files = [(f.group_name or f.node_id or f"file {f.position}", f.path)
+                 for f in sorted(row.files, key=lambda f: f.position)]  # fmt: skip
+    done = 0
+    shards: list[ShardReport] = []
+    for label, path in files:
+        if not path or not Path(path).is_file():
+            raise NotFound(f"the file of {label} in backup {backup_id} is gone",
+                           code=codes.BACKUP_NOT_FOUND)  # fmt: skip
+
+        def shard_progress(keys: int, at: int, before: int = done) -> None:
+            progress(before + keys, at)
+
+        shards.append(analyze_shard(label, Path(path), progress=shard_progress))
+        done += shards[-1].report.total_num
+    return merge_shard_reports(shards)
+
+
 def run_offline(ctx: executors.TaskContext) -> executors.Outcome:
     def progress(keys: int, _bytes_read: int) -> None:
         if ctx.cancel.cancelled:
@@ -96,6 +131,10 @@ def run_offline(ctx: executors.TaskContext) -> executors.Outcome:
         return analyze_rdb(source, progress=progress)
 
     backup_id = ctx.params.get("backup_id")
+    if ctx.params.get("node_id") == ALL_SHARDS:
+        merged = _cluster_wide(ctx, str(backup_id), progress)
+        return executors.Outcome(num=merged.total_num, result=merged.to_dict(),
+                                 keys_scanned=merged.total_num)  # fmt: skip
     if backup_id:
         report = analyse(_stored_backup(ctx, str(backup_id)))
     else:

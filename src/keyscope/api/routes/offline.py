@@ -23,9 +23,11 @@ from keyscope.domain.errors import Conflict, InvalidInput, NotFound
 from keyscope.domain.tasks import ScanType, TaskKind, TaskStatus
 from keyscope.store import backups as backup_queries
 from keyscope.store import tasks as task_queries
-from keyscope.store.tables import NodeRow, TaskRow
+from keyscope.store.tables import BackupRow, InstanceRow, NodeRow, TaskRow
 from keyscope.tasks import offline as _executor  # noqa: F401  (registers the executor)
 from keyscope.tasks.backups import UNFINISHED
+from keyscope.tasks.offline import ALL_SHARDS
+from keyscope.tasks.runner import TaskRunner
 
 router = APIRouter(prefix="/v2/{project_id}/instances/{instance_id}", tags=["offline"])
 KIND = TaskKind.OFFLINE
@@ -60,6 +62,8 @@ def present(row: TaskRow) -> OfflineTaskOut:
 def create_offline_key_analysis(
     instance: InstanceDep, session: SessionDep, runner: RunnerDep, body: OfflineAnalysisIn
 ) -> OfflineTaskId:
+    if body.node_id == ALL_SHARDS:
+        return _create_cluster_wide(instance, session, runner, body)
     node = next((n for n in instance.nodes if n.node_id == body.node_id), None)
     position = None
     if body.backup_id:
@@ -86,16 +90,39 @@ def create_offline_key_analysis(
     return OfflineTaskId(task_id=row.id)
 
 
-def _file_to_read(session: Session, instance_id: str, node: NodeRow | None,
-                  body: OfflineAnalysisIn) -> tuple[NodeRow, int]:  # fmt: skip
-    """The node and the backup's file it reads: the backup must be taken and hold the node."""
-    backup = backup_queries.get_backup(session, instance_id, str(body.backup_id))
+def _create_cluster_wide(instance: InstanceRow, session: Session, runner: TaskRunner,
+                         body: OfflineAnalysisIn) -> OfflineTaskId:  # fmt: skip
+    """``node_id`` "all": one report over every shard file of a taken backup."""
+    if not body.backup_id:
+        raise InvalidInput('"node_id": "all" reads the shards of a backup: give its backup_id',
+                           code=codes.INVALID_FIELD)  # fmt: skip
+    backup = _taken_backup(session, instance.id, body.backup_id)
+    if not backup.files:
+        raise InvalidInput(f"backup {backup.id} holds no file", code=codes.BACKUP_NODE_NOT_HELD)
+    params = {
+        "node_id": ALL_SHARDS,
+        "backup_id": backup.id,
+        "analysis_type": "old_backup",
+    }
+    row = runner.create(instance, KIND, ScanType.MANUAL, params=params)
+    return OfflineTaskId(task_id=row.id)
+
+
+def _taken_backup(session: Session, instance_id: str, backup_id: str) -> BackupRow:
+    backup = backup_queries.get_backup(session, instance_id, backup_id)
     if backup.status in UNFINISHED:
         raise Conflict(f"backup {backup.id} is still being taken ({backup.status})",
                        code=codes.BACKUP_IN_PROGRESS)  # fmt: skip
     if backup.status != "succeed":
         raise InvalidInput(f"backup {backup.id} is {backup.status}, not succeed",
                            code=codes.INVALID_FIELD)  # fmt: skip
+    return backup
+
+
+def _file_to_read(session: Session, instance_id: str, node: NodeRow | None,
+                  body: OfflineAnalysisIn) -> tuple[NodeRow, int]:  # fmt: skip
+    """The node and the backup's file it reads: the backup must be taken and hold the node."""
+    backup = _taken_backup(session, instance_id, str(body.backup_id))
     if node is None:  # not a node of the instance: nothing of it in the backup either
         raise InvalidInput(f"backup {backup.id} holds no file of node {body.node_id}",
                            code=codes.BACKUP_NODE_NOT_HELD)  # fmt: skip
