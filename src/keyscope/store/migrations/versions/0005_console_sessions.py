@@ -1,7 +1,7 @@
 """Console sessions: a bearer token is valid while its row lives (revoked at sign-out).
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-02 01:20:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from keyscope.store.tables import UTCDateTime
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
