@@ -138,18 +138,22 @@ COLUMNS = ("name", "type", "shard", "db", "size", "unit", "freq", "node", "cpu_s
 _NUMERIC = ("db", "size", "freq", "cpu_share", "net_share")
 
 
-def _cell(column: str, value: Any) -> str:
-    if value is None:
-        return ""
-    if column.endswith("_share"):
+def _cell(column: str, value: Any) -> Any:
+    if value is not None and column.endswith("_share"):
         return f"{value:.1%}"
-    return str(value)
+    return value
 
 
 def _print_keys(
     keys: list[BigKey] | list[HotKey], fmt: OutputFormat, title: str, caption: str | None = None
 ) -> None:
-    records = [key_record(k) for k in keys]
+    print_key_records([key_record(k) for k in keys], fmt, title, caption)
+
+
+def print_key_records(
+    records: list[dict[str, Any]], fmt: OutputFormat, title: str, caption: str | None = None
+) -> None:
+    """Key records (DCS field names) as JSON, CSV or a table: what the analyses print."""
     if fmt is OutputFormat.JSON:
         typer.echo(json.dumps(records, ensure_ascii=False, indent=2))
         return
@@ -159,14 +163,12 @@ def _print_keys(
         writer.writerow(present)
         writer.writerows([r.get(c, "") for c in present] for r in records)
         return
-    from rich.table import Table
+    from keyscope.cli import tables
 
-    table = Table(title=f"{title} ({len(records)})", caption=caption)
-    for c in present:
-        table.add_column(c, justify="right" if c in _NUMERIC else "left")
-    for r in records:
-        table.add_row(*(_cell(c, r.get(c)) for c in present))
-    console().print(table)
+    rows = [[_cell(c, r.get(c)) for c in present] for r in records]
+    console().print(
+        tables.table(f"{title} ({len(records):,})", present, rows, right=_NUMERIC, caption=caption)
+    )
 
 
 def _measured(report: HotKeyReport) -> str:

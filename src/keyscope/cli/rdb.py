@@ -14,7 +14,7 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, BinaryIO, TextIO
@@ -28,10 +28,6 @@ from keyscope.domain.errors import KeyscopeError
 
 if TYPE_CHECKING:
     from keyscope.rdb.memory import MemoryModel
-
-if TYPE_CHECKING:  # rich is imported where a table or a bar is drawn
-    from rich.console import Console
-    from rich.table import Table
 
 app = typer.Typer(
     help="Analyse RDB files offline: full report, or every key as a record.\n\n"
@@ -116,54 +112,6 @@ def _csv_report(report: OfflineReport, out: TextIO) -> None:
         writer.writerow(["db", d.db, "", d.bytes, d.num])
 
 
-def _table(title: str, headers: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> Table:
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(title=title, title_justify="left")
-    for i, header in enumerate(headers):
-        table.add_column(header, justify="left" if i < 2 else "right")
-    for row in rows:
-        # Text, not markup: keys are user data and may contain "[...]".
-        table.add_row(*(Text(f"{v:,}" if isinstance(v, int) else str(v)) for v in row))
-    return table
-
-
-def _table_report(report: OfflineReport, out: Console) -> None:
-    from rich.text import Text
-
-    out.print(f"{report.total_num:,} keys, {report.total_bytes:,} bytes")
-    if report.memory_model is not None:
-        model = report.memory_model
-        out.print(Text(f"memory as {model.name} counts it ({model.source})"))
-    types = [(t.type, "", t.bytes, n.num)
-             for t, n in zip(report.type_bytes, report.type_num, strict=True)]  # fmt: skip
-    out.print(_table("Types", ("type", "", "bytes", "keys"), types))
-    out.print(
-        _table(
-            "Largest keys",
-            ("key", "type", "bytes", "elements"),
-            [(k.key, k.type, k.bytes, k.num_of_elem) for k in report.largest_keys],
-        )
-    )
-    out.print(
-        _table(
-            "Largest prefixes",
-            ("prefix", "type", "bytes", "keys"),
-            [(p.key_prefix, p.type, p.bytes, p.num) for p in report.largest_key_prefixes],
-        )
-    )
-    out.print(
-        _table(
-            "TTL",
-            ("bucket", "", "bytes", "keys"),
-            [(t.bucket, "", t.bytes, t.num) for t in report.ttl_distribution],
-        )
-    )
-    out.print(_table("Databases", ("db", "", "bytes", "keys"),
-                     [(d.db, "", d.bytes, d.num) for d in report.db_stats]))  # fmt: skip
-
-
 @app.command("report")
 def report_command(
     file: FileArg,
@@ -216,7 +164,9 @@ def report_command(
     elif fmt is OutputFormat.CSV:
         _csv_report(report, sys.stdout)
     else:
-        _table_report(report, console())
+        from keyscope.cli import tables
+
+        tables.offline_report(report.to_dict(), console())
 
 
 MemoryModelOption = Annotated[
@@ -277,8 +227,12 @@ def _keys_document(file: str, fmt: KeysFormat, model: MemoryModel | None = None)
                 opened = True
             out.write("\n]\n" if opened else "[]\n")
         else:
-            rows = [tuple("" if v is None else v for v in row.values()) for row in records]
-            console().print(_table(f"Keys ({len(rows):,})", ROW_FIELDS, rows))
+            from keyscope.cli import tables
+
+            rows = [tuple(row.values()) for row in records]
+            right = [f for f, v in zip(ROW_FIELDS, rows[0] if rows else (), strict=False)
+                     if isinstance(v, int)]  # fmt: skip
+            console().print(tables.table(f"Keys ({len(rows):,})", ROW_FIELDS, rows, right=right))
 
 
 @contextlib.contextmanager
