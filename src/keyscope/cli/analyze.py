@@ -24,7 +24,7 @@ from keyscope import defaults
 from keyscope.cli.connect_options import ConnectionOptions, connection_options
 from keyscope.cli.formats import OutputFormat, console, progress_wanted
 from keyscope.domain.errors import InvalidInput, KeyscopeError
-from keyscope.domain.keys import BigKey, HotKey, HotKeyReport, key_record
+from keyscope.domain.keys import BigKey, HotKey, HotKeyReport, LfuFloor, key_record
 from keyscope.domain.scan import Progress as ProgressCallback
 from keyscope.domain.scan import ScanOptions
 from keyscope.domain.topology import InstanceMode, Topology
@@ -57,7 +57,7 @@ RateOpt = Annotated[
     typer.Option(
         "--max-ops-per-sec",
         min=1,
-        help=f"Per-node ceiling of commands per second [default: {defaults.MAX_OPS_PER_SEC}].",
+        help=f"Per-node ceiling of commands per second \\[default: {defaults.MAX_OPS_PER_SEC}].",
     ),
 ]
 UnthrottledOpt = Annotated[
@@ -169,6 +169,19 @@ def print_key_records(
     console().print(
         tables.table(f"{title} ({len(records):,})", present, rows, right=_NUMERIC, caption=caption)
     )
+
+
+def measured_caption(measured: dict[str, Any] | None) -> str:
+    """The caption of hot keys from a task's ``measured`` field (as the API gives it)."""
+    m = measured or {}
+    lfu = tuple(
+        LfuFloor(f["node"], f["lfu_log_factor"], f["lfu_decay_time"], f["min_freq"],
+                 f["from_server"])
+        for f in m.get("lfu") or []
+    )  # fmt: skip
+    report = HotKeyReport([], m.get("min_accesses"), lfu, m.get("window_s"), m.get("min_share"),
+                          tuple(m.get("tracked_nodes") or ()))  # fmt: skip
+    return _measured(report)
 
 
 def _measured(report: HotKeyReport) -> str:
@@ -298,17 +311,21 @@ def expire(
         "expired keys",
         lambda p: scan_expired(topology, auth, options, timeout_s=timeout, progress=p),
     )
-    record = {"num": result.expired_keys, "scanned_keys": result.scanned_keys}
+    print_expire({"num": result.expired_keys, "scanned_keys": result.scanned_keys}, fmt)
+
+
+def print_expire(record: dict[str, Any], fmt: OutputFormat) -> None:
+    """What an expired-key scan reclaimed (``num``) and walked (``scanned_keys``, None where
+    the scan did not say)."""
     if fmt is OutputFormat.JSON:
         typer.echo(json.dumps(record))
         return
     if fmt is OutputFormat.CSV:
-        typer.echo(f"num,scanned_keys\n{record['num']},{record['scanned_keys']}")
+        scanned = "" if record["scanned_keys"] is None else record["scanned_keys"]
+        typer.echo(f"num,scanned_keys\n{record['num']},{scanned}")
         return
-    from rich.table import Table
+    from keyscope.cli import tables
 
-    table = Table(title="Expired-key scan")
-    table.add_column("expired keys reclaimed", justify="right")
-    table.add_column("keys scanned", justify="right")
-    table.add_row(str(record["num"]), str(record["scanned_keys"]))
-    console().print(table)
+    row = (record["num"], record["scanned_keys"])
+    headers = ("expired keys reclaimed", "keys scanned")
+    console().print(tables.table("Expired-key scan", headers, [row], right=headers))

@@ -135,9 +135,7 @@ class Client:
         headers = {"host": self._parts.netloc, "content-type": "application/json"}
         draft = SignedRequest(method, wire_path, urlencode(sorted((query or {}).items())),
                               headers, payload)  # fmt: skip
-        signed = sign_request(
-            draft, self._credential.access_key, self._credential.secret_key
-        )
+        signed = sign_request(draft, self._credential.access_key, self._credential.secret_key)
         target = signed.path + (f"?{signed.query}" if signed.query else "")
         status, data = self._send(method, target, dict(signed.headers), payload)
         if status >= 400:

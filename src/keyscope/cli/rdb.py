@@ -158,6 +158,11 @@ def report_command(
             write_report_html(report.to_dict(), html_out, title=Path(file).name)
         except OSError as exc:
             _fail(f"cannot write {html_out}: {exc.strerror or exc}")
+    print_report(report, fmt)
+
+
+def print_report(report: OfflineReport, fmt: OutputFormat) -> None:
+    """An offline report as JSON (its ``to_dict``), CSV or tables."""
     if fmt is OutputFormat.JSON:
         json.dump(report.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

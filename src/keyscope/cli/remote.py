@@ -55,7 +55,7 @@ class RemoteOptions:
         typer.Option(
             "--credentials",
             metavar="FILE",
-            help=f"Credentials file to sign with [env var: {CREDENTIALS_ENV}; default: "
+            help=f"Credentials file to sign with \\[env var: {CREDENTIALS_ENV}; default: "
             "$KEYSCOPE_DATA_DIR/credentials.json, KEYSCOPE_DATA_DIR defaulting to keyscope-data].",
             rich_help_panel=_PANEL,
         ),
@@ -65,7 +65,7 @@ class RemoteOptions:
         typer.Option(
             "--project",
             metavar="ID",
-            help="Project to act on [default: the first credential's first project].",
+            help="Project to act on \\[default: the first credential's first project].",
             rich_help_panel=_PANEL,
         ),
     ] = None
