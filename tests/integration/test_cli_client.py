@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.integration.test_cli_imports import HEAVY, loaded, run_and_list_modules
 from tests.utils.dcs import AK, PROJECT, SignedClient
 from tests.utils.dcs import credentials_file as write_credentials
 from tests.utils.serve_process import KEYSCOPE, Serve, keyscope_serve
@@ -253,3 +254,27 @@ def test_the_credentials_default_to_the_data_dir_of_the_environment(serve: Serve
 
     assert isinstance(json.loads(ok(listed)), list)
     assert "no credentials file at /nonexistent/c.json" in one_line_error(missing, 2)
+
+
+def test_the_client_commands_load_neither_the_service_nor_pydantic_nor_redis_py(
+    serve: Serve, redis_server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in environment(serve).items():
+        monkeypatch.setenv(name, value)
+    name = f"light-{redis_server.port}"
+    add(serve, name, redis_server)
+
+    listed, on_list = run_and_list_modules(tmp_path, "instances", "list", "--format", "json")
+    keys, on_run = run_and_list_modules(
+        tmp_path, "run", "bigkeys", name, "--wait", "--format", "json"
+    )
+
+    assert name in [i["name"] for i in json.loads(listed)]
+    assert json.loads(keys) == []
+    modules = on_list | on_run
+    service = [p for p in HEAVY if p != "keyscope.api"]  # its signer is the client's too
+    assert loaded(modules, *service, "rich", "keyscope.rdb") == []
+    assert sorted(m for m in modules if m.startswith("keyscope.api")) == [
+        "keyscope.api",
+        "keyscope.api.signing",
+    ]
