@@ -22,7 +22,7 @@ import typer
 
 from keyscope import defaults
 from keyscope.cli.connect_options import ConnectionOptions, connection_options
-from keyscope.cli.formats import OutputFormat, console, progress_wanted
+from keyscope.cli.formats import FORMAT_HELP, OutputFormat, console, progress_wanted, resolve
 from keyscope.domain.errors import InvalidInput, KeyscopeError
 from keyscope.domain.keys import BigKey, HotKey, HotKeyReport, LfuFloor, key_record
 from keyscope.domain.scan import Progress as ProgressCallback
@@ -51,7 +51,7 @@ UrlArg = Annotated[
 ClusterOpt = Annotated[
     bool, typer.Option("--cluster", help="The node belongs to a Redis Cluster: scan every shard.")
 ]
-FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help=FORMAT_HELP)]
 RateOpt = Annotated[
     int | None,
     typer.Option(
@@ -154,6 +154,7 @@ def print_key_records(
     records: list[dict[str, Any]], fmt: OutputFormat, title: str, caption: str | None = None
 ) -> None:
     """Key records (DCS field names) as JSON, CSV or a table: what the analyses print."""
+    fmt = resolve(fmt)
     if fmt is OutputFormat.JSON:
         typer.echo(json.dumps(records, ensure_ascii=False, indent=2))
         return
@@ -206,7 +207,7 @@ def bigkeys(
     *,
     connection: ConnectionOptions,
     cluster: ClusterOpt = False,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = OutputFormat.AUTO,
     max_ops: RateOpt = None,
     unthrottled: UnthrottledOpt = False,
     scan_count: CountOpt = defaults.SCAN_COUNT,
@@ -232,7 +233,7 @@ def hotkeys(
     *,
     connection: ConnectionOptions,
     cluster: ClusterOpt = False,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = OutputFormat.AUTO,
     max_ops: RateOpt = None,
     unthrottled: UnthrottledOpt = False,
     scan_count: CountOpt = defaults.SCAN_COUNT,
@@ -290,7 +291,7 @@ def expire(
     *,
     connection: ConnectionOptions,
     cluster: ClusterOpt = False,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = OutputFormat.AUTO,
     max_ops: RateOpt = None,
     unthrottled: UnthrottledOpt = False,
     scan_count: CountOpt = defaults.SCAN_COUNT,
@@ -317,6 +318,7 @@ def expire(
 def print_expire(record: dict[str, Any], fmt: OutputFormat) -> None:
     """What an expired-key scan reclaimed (``num``) and walked (``scanned_keys``, None where
     the scan did not say)."""
+    fmt = resolve(fmt)
     if fmt is OutputFormat.JSON:
         typer.echo(json.dumps(record))
         return

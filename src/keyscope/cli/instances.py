@@ -16,7 +16,7 @@ from urllib.parse import quote
 import typer
 
 from keyscope.cli.connect_options import ConnectionOptions, connection_options
-from keyscope.cli.formats import OutputFormat, console
+from keyscope.cli.formats import FORMAT_HELP, OutputFormat, console, resolve
 from keyscope.cli.remote import RemoteOptions, fail, remote_options
 from keyscope.domain.errors import InvalidInput
 from keyscope.domain.topology import InstanceMode
@@ -29,7 +29,7 @@ app = typer.Typer(
 )
 
 InstanceArg = Annotated[str, typer.Argument(metavar="INSTANCE", help="Its id or its name.")]
-FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help=FORMAT_HELP)]
 
 COLUMNS = ("instance_id", "name", "mode", "addresses", "engine", "engine_version", "node_count")
 """The fields ``list`` shows, in this order."""
@@ -65,6 +65,7 @@ def _flat(value: Any) -> Any:
 
 
 def _print_list(instances: list[dict[str, Any]], fmt: OutputFormat) -> None:
+    fmt = resolve(fmt)
     if fmt is OutputFormat.JSON:
         typer.echo(json.dumps(instances, ensure_ascii=False, indent=2))
         return
@@ -85,6 +86,7 @@ def _print_list(instances: list[dict[str, Any]], fmt: OutputFormat) -> None:
 
 
 def _print_one(instance: dict[str, Any], fmt: OutputFormat) -> None:
+    fmt = resolve(fmt)
     if fmt is OutputFormat.JSON:
         typer.echo(json.dumps(instance, ensure_ascii=False, indent=2))
         return
@@ -125,7 +127,7 @@ def add(
             help="A node to reach it by; repeat for more (any node of a cluster will do).",
         ),
     ],
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = OutputFormat.AUTO,
 ) -> None:
     """Register a deployment: keyscope connects, checks the login and finds every node first.
 
@@ -138,7 +140,7 @@ def add(
     client = remote.client()
     created = client.call("POST", "/instances", body=_body(name, mode, address, auth))
     instance = client.call("GET", instance_path(created))
-    if fmt is OutputFormat.TABLE:
+    if resolve(fmt) is OutputFormat.TABLE:
         typer.echo(
             f"Registered {instance['name']} as {instance['instance_id']}: {instance['mode']}, "
             f"{instance['node_count']} node(s), {instance['engine']} {instance['engine_version']}"
@@ -149,7 +151,7 @@ def add(
 
 @app.command("list")
 @remote_options
-def list_(*, remote: RemoteOptions, fmt: FormatOpt = OutputFormat.TABLE) -> None:
+def list_(*, remote: RemoteOptions, fmt: FormatOpt = OutputFormat.AUTO) -> None:
     """The project's instances.
 
     Example: keyscope instances list --format json

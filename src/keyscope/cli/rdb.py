@@ -23,7 +23,7 @@ import typer
 
 from keyscope import defaults
 from keyscope.analysis.offline import OfflineOptions, OfflineReport, analyze_rdb
-from keyscope.cli.formats import OutputFormat, console, progress_wanted
+from keyscope.cli.formats import FORMAT_HELP, OutputFormat, console, progress_wanted, resolve
 from keyscope.domain.errors import KeyscopeError
 
 if TYPE_CHECKING:
@@ -36,9 +36,11 @@ app = typer.Typer(
 
 
 class KeysFormat(StrEnum):
-    """``jsonl`` and ``csv`` stream (the compiled writer where built); ``json`` and ``table``
-    print one document, ``table`` holding every row in memory (for small files)."""
+    """``jsonl`` and ``csv`` stream (the compiled writer where built); ``json`` prints one
+    document; ``table`` the first rows and how many more there are; ``auto`` a table on a
+    terminal, JSON lines otherwise."""
 
+    AUTO = "auto"
     JSONL = "jsonl"
     CSV = "csv"
     JSON = "json"
@@ -116,9 +118,7 @@ def _csv_report(report: OfflineReport, out: TextIO) -> None:
 def report_command(
     file: FileArg,
     *,
-    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = (
-        OutputFormat.JSON
-    ),
+    fmt: Annotated[OutputFormat, typer.Option("--format", help=FORMAT_HELP)] = OutputFormat.AUTO,
     top: Annotated[int, typer.Option(min=0, help="Largest keys to list.")] = (
         defaults.OFFLINE_TOP_KEYS
     ),
@@ -163,6 +163,7 @@ def report_command(
 
 def print_report(report: OfflineReport, fmt: OutputFormat) -> None:
     """An offline report as JSON (its ``to_dict``), CSV or tables."""
+    fmt = resolve(fmt)
     if fmt is OutputFormat.JSON:
         json.dump(report.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -234,10 +235,16 @@ def _keys_document(file: str, fmt: KeysFormat, model: MemoryModel | None = None)
         else:
             from keyscope.cli import tables
 
-            rows = [tuple(row.values()) for row in records]
+            rows: list[tuple[object, ...]] = []  # only the rows the table shows: any file size
+            total = 0
+            for row in records:
+                total += 1
+                if len(rows) < tables.MAX_TABLE_ROWS:
+                    rows.append(tuple(row.values()))
             right = [f for f, v in zip(ROW_FIELDS, rows[0] if rows else (), strict=False)
                      if isinstance(v, int)]  # fmt: skip
-            console().print(tables.table(f"Keys ({len(rows):,})", ROW_FIELDS, rows, right=right))
+            title = f"Keys ({total:,})"
+            console().print(tables.table(title, ROW_FIELDS, rows, right=right, total=total))
 
 
 @contextlib.contextmanager
@@ -257,9 +264,10 @@ def _keys_failures(file: str) -> Iterator[None]:
 @app.command("keys")
 def keys_command(
     file: FileArg,
-    fmt: Annotated[KeysFormat, typer.Option("--format", help="Output format.")] = (
-        KeysFormat.JSONL
-    ),
+    fmt: Annotated[
+        KeysFormat,
+        typer.Option("--format", help="Output format; auto: a table on a terminal, else jsonl."),
+    ] = KeysFormat.AUTO,
     memory_model: MemoryModelOption = None,
 ) -> None:
     """Stream one record per key: JSON lines or CSV (or one JSON array, or a table).
@@ -269,6 +277,8 @@ def keys_command(
     from keyscope.rdb.rows import ROW_FIELDS
 
     model = _memory_model(memory_model)
+    if fmt is KeysFormat.AUTO:
+        fmt = KeysFormat.TABLE if sys.stdout.isatty() else KeysFormat.JSONL
     if fmt in (KeysFormat.JSON, KeysFormat.TABLE):
         _keys_document(file, fmt, model)
         return

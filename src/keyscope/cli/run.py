@@ -18,7 +18,7 @@ from urllib.parse import quote
 import typer
 
 from keyscope.cli.client import Client, ClientError, find_instance
-from keyscope.cli.formats import OutputFormat
+from keyscope.cli.formats import FORMAT_HELP, OutputFormat, resolve
 from keyscope.cli.instances import instance_path
 from keyscope.cli.remote import RemoteOptions, remote_options
 
@@ -43,7 +43,7 @@ WaitOpt = Annotated[
 TimeoutOpt = Annotated[
     float, typer.Option("--timeout", min=0.1, help="Seconds --wait waits before giving up.")
 ]
-FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help=FORMAT_HELP)]
 
 _DONE = ("success", "failed")
 
@@ -74,7 +74,7 @@ def _finished(task: dict[str, Any], what: str) -> dict[str, Any]:
 
 
 def _started(task: dict[str, Any], instance: dict[str, Any], what: str, fmt: OutputFormat) -> None:
-    if fmt is OutputFormat.JSON:
+    if resolve(fmt) is OutputFormat.JSON:
         typer.echo(json.dumps(task, ensure_ascii=False, indent=2))
         return
     task_id = task.get("id") or task.get("task_id")
@@ -106,7 +106,7 @@ def bigkeys(
     remote: RemoteOptions,
     wait: WaitOpt = False,
     timeout: TimeoutOpt = DEFAULT_TIMEOUT_S,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = OutputFormat.AUTO,
 ) -> None:
     """Big keys of every shard (CreateBigkeyScanTask).
 
@@ -128,7 +128,7 @@ def hotkeys(
     remote: RemoteOptions,
     wait: WaitOpt = False,
     timeout: TimeoutOpt = DEFAULT_TIMEOUT_S,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = OutputFormat.AUTO,
 ) -> None:
     """Hot keys of every node (CreateHotkeyScanTask).
 
@@ -167,7 +167,7 @@ def expire(
     remote: RemoteOptions,
     wait: WaitOpt = False,
     timeout: TimeoutOpt = DEFAULT_TIMEOUT_S,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = OutputFormat.AUTO,
 ) -> None:
     """Reclaim expired keys with SCAN on every master (CreateAutoExpireScanTask).
 
@@ -224,7 +224,7 @@ def offline(
     ] = None,
     wait: WaitOpt = False,
     timeout: TimeoutOpt = DEFAULT_TIMEOUT_S,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = OutputFormat.AUTO,
 ) -> None:
     """Full-key analysis of a node's data from a backup (CreateOfflineKeyAnalysis).
 

@@ -67,8 +67,10 @@ def table(
         notes.append(f"… {more:,} more (--format json or csv lists every one)")
     shown = Table(title=title, title_justify="left", caption="\n".join(notes) or None,
                   caption_justify="left")  # fmt: skip
-    for header in headers:
-        shown.add_column(header, justify="right" if header in right else "left")
+    for header in headers:  # text is cut to fit, never wrapped: one line per row
+        numeric = header in right
+        shown.add_column(header, justify="right" if numeric else "left", no_wrap=not numeric,
+                         overflow="fold" if numeric else "ellipsis")  # fmt: skip
     for row in rows[:max_rows]:
         shown.add_row(*(Text(cell_text(v)) for v in row))
     return shown

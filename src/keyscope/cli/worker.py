@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from keyscope.cli.formats import OutputFormat
+from keyscope.cli.formats import FORMAT_HELP, OutputFormat, resolve
 from keyscope.settings import Settings
 
 if TYPE_CHECKING:
@@ -48,8 +48,8 @@ def worker(
         bool, typer.Option("--check", help="Report the health of the fleet and exit")
     ] = False,
     fmt: Annotated[
-        OutputFormat, typer.Option("--format", help="Output format of --check.")
-    ] = OutputFormat.TABLE,
+        OutputFormat, typer.Option("--format", help=f"Of --check: {FORMAT_HELP}")
+    ] = OutputFormat.AUTO,
 ) -> None:
     """Execute the analyses the API processes queue (scale-out mode).
 
@@ -83,7 +83,7 @@ def _check(settings: Settings, fmt: OutputFormat) -> int:
         report = fleet_health(engine, stall_after_s=settings.stall_after_s)
     finally:
         engine.dispose()
-    _print_health(report, fmt)
+    _print_health(report, resolve(fmt))
     return 0 if report.healthy else 1
 
 
