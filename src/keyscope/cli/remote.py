@@ -55,7 +55,7 @@ class RemoteOptions:
         typer.Option(
             "--credentials",
             metavar="FILE",
-            help=f"Credentials file to sign with \\[env var: {CREDENTIALS_ENV}; default: "
+            help=f"Credentials file to sign with \\[env var: {CREDENTIALS_ENV}] \\[default: "
             "$KEYSCOPE_DATA_DIR/credentials.json, KEYSCOPE_DATA_DIR defaulting to keyscope-data].",
             rich_help_panel=_PANEL,
         ),

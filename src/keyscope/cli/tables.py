@@ -14,8 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rich.console import Console
-    from rich.table import Table
+    from rich.console import Console, RenderableType
 
 MAX_CELL_CHARS = 80
 """The longest text a table cell shows; the rest is cut, with ``…``."""
@@ -54,26 +53,33 @@ def table(
     caption: str | None = None,
     total: int | None = None,
     max_rows: int = MAX_TABLE_ROWS,
-) -> Table:
-    """A table of the first ``max_rows`` rows; ``right`` names the right-aligned columns and
-    ``total`` the number of rows there are (default ``len(rows)``)."""
+) -> RenderableType:
+    """A table of the first ``max_rows`` rows, with ``caption`` and the count of the rows left
+    out under it (as wide as the terminal, not the table); ``right`` names the right-aligned
+    (numeric, never cut) columns and ``total`` the number of rows there are (default
+    ``len(rows)``)."""
+    from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
     total = len(rows) if total is None else total
-    more = total - min(len(rows), max_rows)
+    shown_rows = [[cell_text(v) for v in row] for row in rows[:max_rows]]
+    more = total - len(shown_rows)
+    shown = Table(title=title, title_justify="left")
+    for i, header in enumerate(headers):  # text is cut to fit, never wrapped: one line per row
+        if header in right:
+            widest = max([len(header), *(len(r[i]) for r in shown_rows if i < len(r))])
+            shown.add_column(header, justify="right", no_wrap=True, min_width=widest)
+        else:
+            shown.add_column(header, overflow="ellipsis")
+    for row in shown_rows:
+        shown.add_row(*(Text(v, no_wrap=True, overflow="ellipsis") for v in row))
     notes = [caption] if caption else []
     if more > 0:
         notes.append(f"… {more:,} more (--format json or csv lists every one)")
-    shown = Table(title=title, title_justify="left", caption="\n".join(notes) or None,
-                  caption_justify="left")  # fmt: skip
-    for header in headers:  # text is cut to fit, never wrapped: one line per row
-        numeric = header in right
-        shown.add_column(header, justify="right" if numeric else "left", no_wrap=not numeric,
-                         overflow="fold" if numeric else "ellipsis")  # fmt: skip
-    for row in rows[:max_rows]:
-        shown.add_row(*(Text(cell_text(v)) for v in row))
-    return shown
+    if not notes:
+        return shown
+    return Group(shown, *(Text(note) for note in notes))
 
 
 def offline_report(report: Mapping[str, Any], out: Console) -> None:

@@ -38,11 +38,16 @@ def worker(
     ] = None,
     concurrency: Annotated[
         int | None,
-        typer.Option(help="Analyses run at once (env KEYSCOPE_WORKERS; default 2)", min=1),
+        typer.Option(
+            help="Analyses run at once \\[env var: KEYSCOPE_WORKERS] \\[default: 2]", min=1
+        ),
     ] = None,
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="Folder for the secrets key and backups (env KEYSCOPE_DATA_DIR)"),
+        typer.Option(
+            help="Folder for the secrets key and backups "
+            "\\[env var: KEYSCOPE_DATA_DIR] \\[default: keyscope-data]"
+        ),
     ] = None,
     check: Annotated[
         bool, typer.Option("--check", help="Report the health of the fleet and exit")
