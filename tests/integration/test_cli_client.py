@@ -85,11 +85,11 @@ def add(serve: Serve, name: str, server: RedisServer, *extra: str, stdin: str | 
 def test_a_registered_instance_is_listed_shown_analysed_offline_and_removed(
     serve: Serve, redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    r = redis_server.client()
-    r.set("big:string", "x" * 20_000)
-    r.rpush("small:list", *range(10))
-    r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")  # only the scan reclaims it
-    r.set("gone", "1", px=1)
+    with redis_server.client() as r:
+        r.set("big:string", "x" * 20_000)
+        r.rpush("small:list", *range(10))
+        r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")  # only the scan reclaims it
+        r.set("gone", "1", px=1)
     name = f"cache-{redis_server.port}"
 
     instance_id = add(serve, name, redis_server)
@@ -108,7 +108,8 @@ def test_a_registered_instance_is_listed_shown_analysed_offline_and_removed(
     ]
 
     assert expired["num"] == 1
-    assert r.exists("gone") == 0
+    with redis_server.client() as r:
+        assert r.exists("gone") == 0
 
     report = json.loads(ok(ks(serve, "run", "offline", name, "--wait", "--format", "json")))
     assert report["total_num"] == 2
@@ -125,13 +126,13 @@ def test_a_registered_instance_is_listed_shown_analysed_offline_and_removed(
 def test_hot_keys_come_back_with_the_floor_that_decided_them(
     serve: Serve, redis_lfu_server: RedisServer
 ) -> None:
-    r = redis_lfu_server.client()
-    r.set("hot", "v")
-    r.set("cold", "v")
-    pipe = r.pipeline(transaction=False)
-    for _ in range(5_000):
-        pipe.get("hot")
-    pipe.execute()
+    with redis_lfu_server.client() as r:
+        r.set("hot", "v")
+        r.set("cold", "v")
+        pipe = r.pipeline(transaction=False)
+        for _ in range(5_000):
+            pipe.get("hot")
+        pipe.execute()
     name = f"lfu-{redis_lfu_server.port}"
     add(serve, name, redis_lfu_server)
 
@@ -150,7 +151,7 @@ def test_without_wait_the_task_is_printed_and_left_running(
     add(serve, name, redis_server)
 
     task = json.loads(ok(ks(serve, "run", "bigkeys", name, "--format", "json")))
-    line = ok(ks(serve, "run", "bigkeys", name))
+    line = ok(ks(serve, "run", "bigkeys", name, "--format", "table"))
 
     assert task["status"] in ("waiting", "running", "success")
     assert task["id"]
@@ -161,7 +162,8 @@ def test_a_task_that_fails_makes_wait_exit_non_zero_with_its_reason(
     serve: Serve, tmp_path: Path
 ) -> None:
     server = start_server(tmp_path / "doomed")
-    server.client().execute_command("DEBUG", "POPULATE", "300000")  # a scan of many seconds
+    with server.client() as r:
+        r.execute_command("DEBUG", "POPULATE", "300000")  # a scan of many seconds
     name = f"doomed-{server.port}"
     instance_id = add(serve, name, server)
     waiting = subprocess.Popen(
@@ -209,9 +211,9 @@ def test_the_password_goes_from_stdin_to_keyscope_and_is_never_printed(
     try:
         name = f"auth-{server.port}"
         out = ok(ks(serve, "instances", "add", name, "--address", server.address,
-                    "--password-stdin", stdin=secret + "\n"))  # fmt: skip
+                    "--password-stdin", "--format", "table", stdin=secret + "\n"))  # fmt: skip
         shown = ok(ks(serve, "instances", "show", name, "--format", "json"))
-        table = ok(ks(serve, "instances", "show", name))
+        table = ok(ks(serve, "instances", "show", name, "--format", "table"))
         wrong = ks(serve, "instances", "add", name, "--address", server.address,
                    "--password-stdin", stdin="not-it\n")  # fmt: skip
     finally:
@@ -278,3 +280,21 @@ def test_the_client_commands_load_neither_the_service_nor_pydantic_nor_redis_py(
         "keyscope.api",
         "keyscope.api.signing",
     ]
+
+
+def test_a_first_start_says_what_it_set_up_and_the_client_finds_its_credentials(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    data = tmp_path / "fresh"
+    with keyscope_serve(data) as fresh:
+        env = {"KEYSCOPE_CREDENTIALS": "", "KEYSCOPE_DATA_DIR": str(data)}
+        add_first = ("instances", "add", "first", "--address", redis_server.address)
+        out = ok(ks(fresh, *add_first, "--format", "table", env=env))
+        listed = json.loads(ok(ks(fresh, "instances", "list", "--format", "json", env=env)))
+    printed = fresh.output.read_text()
+
+    assert f"Created {data.resolve()} for the database, keys and backups" in printed
+    assert "Created a credential for this keyscope" in printed
+    assert f"Console: {fresh.url}/console  API docs: {fresh.url}/docs" in printed
+    assert out.startswith("Registered first as ")
+    assert [i["name"] for i in listed] == ["first"]

@@ -24,6 +24,13 @@ PRINTS_RESULTS = {
     ("rdb", "report"),
     ("rdb", "keys"),
     ("worker",),
+    ("instances", "add"),
+    ("instances", "list"),
+    ("instances", "show"),
+    ("run", "bigkeys"),
+    ("run", "hotkeys"),
+    ("run", "expire"),
+    ("run", "offline"),
 }
 """The commands whose output is results (``serve`` and plain ``worker`` print a banner)."""
 
