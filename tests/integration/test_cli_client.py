@@ -22,6 +22,7 @@ from tests.utils.dcs import AK, PROJECT, SignedClient
 from tests.utils.dcs import credentials_file as write_credentials
 from tests.utils.serve_process import KEYSCOPE, Serve, keyscope_serve
 from tests.utils.servers import RedisServer, free_port, start_server
+from tests.utils.tls import make_certs, start_tls_server
 
 pytestmark = pytest.mark.integration
 
@@ -298,3 +299,30 @@ def test_a_first_start_says_what_it_set_up_and_the_client_finds_its_credentials(
     assert f"Console: {fresh.url}/console  API docs: {fresh.url}/docs" in printed
     assert out.startswith("Registered first as ")
     assert [i["name"] for i in listed] == ["first"]
+
+
+def test_tls_options_register_a_tls_server_with_client_certificates(
+    serve: Serve, tmp_path: Path
+) -> None:
+    certs = make_certs(tmp_path / "certs")
+    server = start_tls_server(tmp_path / "tls", certs)
+    try:
+        with server.client() as r:
+            r.set("big:tls", "x" * 20_000)
+        name = f"tls-{server.port}"
+        tls = ["--tls", "--tls-ca", str(certs.ca)]
+        client_cert = ["--tls-cert", str(certs.client_cert), "--tls-key", str(certs.client_key)]
+        without_cert = ks(serve, "instances", "add", name, "--address", server.address, *tls)
+        instance_id = add(serve, name, server, *tls, *client_cert)
+        shown = json.loads(ok(ks(serve, "instances", "show", instance_id, "--format", "json")))
+        keys = json.loads(
+            ok(ks(serve, "run", "bigkeys", instance_id, "--wait", "--format", "json"))
+        )
+    finally:
+        server.stop()
+
+    assert "TLS: the server requires a client certificate" in one_line_error(without_cert)
+    assert shown["tls"] == {"server_name": None, "verify": True, "has_ca_cert": True,
+                            "has_client_cert": True, "has_client_key": True}  # fmt: skip
+    assert [k["name"] for k in keys] == ["big:tls"]
+    assert "PRIVATE KEY" not in json.dumps(shown)
