@@ -323,11 +323,11 @@ def print_expire(record: dict[str, Any], fmt: OutputFormat) -> None:
         typer.echo(json.dumps(record))
         return
     if fmt is OutputFormat.CSV:
-        scanned = "" if record["scanned_keys"] is None else record["scanned_keys"]
+        scanned = "" if record.get("scanned_keys") is None else record["scanned_keys"]
         typer.echo(f"num,scanned_keys\n{record['num']},{scanned}")
         return
     from keyscope.cli import tables
 
-    row = (record["num"], record["scanned_keys"])
+    row = (record["num"], record.get("scanned_keys"))
     headers = ("expired keys reclaimed", "keys scanned")
     console().print(tables.table("Expired-key scan", headers, [row], right=headers))
