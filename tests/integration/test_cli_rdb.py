@@ -131,6 +131,24 @@ def test_flipped_bytes_fail_with_one_line_naming_the_offset(
     assert "offset" in lines[0]
 
 
+@pytest.mark.parametrize(
+    ("header", "line"),
+    [
+        (b"REDIS0080", "unsupported RDB version 80 at byte offset 5"),
+        (b"VALKEY099", "unsupported Valkey RDB version 99 at byte offset 6"),
+    ],
+)
+def test_a_version_of_either_magic_the_reader_does_not_know_fails_with_one_line(
+    header: bytes, line: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "future.rdb"
+    path.write_bytes(header + b"\xfe\x00\x00\x01k\x01v\xff" + bytes(8))
+    result = _keyscope("rdb", "report", str(path))
+    assert result.returncode == 1
+    assert result.stderr.decode().strip().splitlines() == [f"keyscope: {path}: {line}"]
+    assert result.stdout == b""
+
+
 def test_bad_usage_exits_with_two(generated: tuple[Path, GenStats]) -> None:
     path, _ = generated
     assert _keyscope("rdb", "report", str(path), "--format", "xml").returncode == 2

@@ -1,12 +1,12 @@
 """Files written by real engines read with what the live server reports, on both readers.
 
-Each engine of ``../shared/engines/`` that is present writes a keyspace of every type and
-encoding it has (Redis 8.8 unstable: arrays, vector sets, streams with idempotent producers
-and a NACK zone, hashes with field TTLs; Redis 7.4: field TTLs; every engine: streams with
-consumer groups and pending entries, TTLs), saves it, and the file's records must match
-the server key for key: type (a module key: its module's type name), element count and
-expiry, with the pure and the compiled reader agreeing. An engine that is absent skips by
-name. (``tests/utils/engines.py``, when it lands, offers the same engines as fixtures.)
+Each engine of ``tests/utils/engines.py`` that is present writes a keyspace of every type
+and encoding it has (Redis 8.8 unstable: arrays, vector sets, streams with idempotent
+producers and a NACK zone, hashes with field TTLs; Redis 7.4 and Valkey 9: field TTLs;
+every engine: streams with consumer groups and pending entries, TTLs), saves it, and the
+file's records must match the server key for key: type (a module key: its module's type
+name), element count and expiry, with the pure and the compiled reader agreeing. An engine
+that is absent skips by name.
 """
 
 from __future__ import annotations
@@ -20,19 +20,22 @@ import redis
 
 from keyscope.domain.keys import KeyRecord
 from keyscope.rdb import FAST_PATH_AVAILABLE, FastRdbReader, PureRdbReader
-from tests.utils.servers import RedisServer, start_server
+from tests.utils import engines
+from tests.utils.servers import RedisServer
 
 pytestmark = pytest.mark.integration
 
-ENGINES_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "engines"
 ENGINES = [
     "redis-unstable-20260625",
     "redis-7.4.1",
     "redis-7.2.6",
+    "redis-7.0",
     "valkey-unstable-20250127",
+    "valkey-8.1-libc",
     "valkey-8.0.1",
+    "valkey-9.1-libc",
 ]
-"""Engines with ``--enable-debug-command`` (7.0+), which the test server helper passes."""
+"""Engines with PEXPIRETIME (7.0+), which the check of each key's expiry uses."""
 
 COUNT_COMMAND = {
     "string": "STRLEN",
@@ -47,19 +50,13 @@ COUNT_COMMAND = {
 FIELD_TTL_SECONDS = 86_400
 T_MODULE_2, T_HASH_METADATA, T_HASH_LISTPACK_EX, T_STREAM_5, T_ARRAY = 7, 24, 25, 27, 28
 """RDB type bytes (redis ``src/rdb.h``) the unstable engine's file must hold."""
+T_VALKEY_HASH_2 = 22
+"""The type byte (valkey ``src/rdb.h``, RDB_TYPE_HASH_2) of a Valkey 9 hash whose fields expire."""
 
 
 def _start(name: str, workdir: Path) -> RedisServer:
-    """Engine ``name`` started on a free port: through the shared engine fixture where this
-    branch has it (``tests/utils/engines.py``), else from ``../shared/engines`` directly."""
-    try:
-        from tests.utils import engines  # type: ignore[attr-defined]
-    except ImportError:
-        binary = ENGINES_DIR / name / "bin" / "redis-server"
-        if not os.access(binary, os.X_OK):
-            pytest.skip(f"engine {name} is not available at {binary}")
-        return start_server(workdir, binary=str(binary))
-    return engines.start_engine(name, workdir)  # type: ignore[no-any-return]
+    """Engine ``name`` started on a free port (skips, naming it, when it is absent)."""
+    return engines.start_engine(name, workdir)
 
 
 @pytest.fixture(params=ENGINES)
@@ -178,6 +175,11 @@ def test_a_saved_keyspace_of_every_type_reads_as_the_server_reports_it(
         # DUMP starts with the RDB type byte: the file held each of the newest types
         types = {client.dump(r.key)[0] for r in records}
         assert types >= {T_MODULE_2, T_HASH_METADATA, T_HASH_LISTPACK_EX, T_STREAM_5, T_ARRAY}
+    if engine.binaries.name == "valkey-9.1-libc":  # Valkey 9: the VALKEY magic, RDB 80
+        assert version == b"VALKEY080"
+        assert {client.dump(r.key)[0] for r in records if r.key.startswith(b"hash:ttl")} == {
+            T_VALKEY_HASH_2
+        }
 
 
 STACK_MODULE_KEYS = {
@@ -206,6 +208,7 @@ def test_module_keys_of_redis_stack_read_as_module_with_their_modules_name(
         for name, (_, key, *_args) in STACK_MODULE_KEYS.items():
             assert modules[name].key == key.encode()
             assert _server_type(client, modules[name].key) == name
-            assert modules[name].serialized_size > 0
+            # the value as DUMP serializes it, less its type byte, RDB version and CRC-64
+            assert modules[name].serialized_size == len(client.dump(key)) - 11
     finally:
         server.stop()

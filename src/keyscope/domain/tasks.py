@@ -32,3 +32,5 @@ class TaskKind(StrEnum):
     HOTKEY = "hotkey"
     EXPIRE = "expire"
     OFFLINE = "offline"
+    RESTORE = "restore"
+    """Not an analysis: a backup written back with RESTORE (DCS #32-#33), same lifecycle."""

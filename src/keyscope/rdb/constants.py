@@ -61,6 +61,9 @@ T_STREAM_LISTPACKS_5 = 27
 """Redis 8.8+ (RDB 14): a stream whose groups keep a NACK zone (XNACK)."""
 T_ARRAY = 28
 """Redis 8.8+ (RDB 14): the sparse array type (ARSET and friends)."""
+T_GCRA = 29
+"""Redis unstable built with ``ENABLE_GCRA`` (off by default): a GCRA rate limiter's
+theoretical arrival time, one length (``rdbSaveObject``); not read, as no key type names it."""
 T_VALKEY_HASH_2 = 22
 """In files with the VALKEY magic (Valkey 9+), type 22 is a hash whose fields may expire."""
 T_VALKEY_PATH_HASH = 23

@@ -189,6 +189,8 @@ class RdbReader(SkippingDecoder):
     def _unknown_type(self, op: int) -> str:
         if self.valkey and op == c.T_VALKEY_PATH_HASH:
             return "Valkey path hash (type 23): its format is not supported yet"
+        if not self.valkey and op == c.T_GCRA:
+            return "GCRA rate limiter (type 29, a Redis built with ENABLE_GCRA) is not supported"
         return f"unknown value type {op}"
 
     def _trailer(self) -> None:
@@ -454,9 +456,13 @@ class RdbReader(SkippingDecoder):
         return "module", name, count, self._mem.module_value(self._src.offset - at)
 
     def _v_module_pre_ga(self) -> Measured:
+        """Redis 4.0 release candidates saved a module's value in the module's own format,
+        without the opcodes that let a reader skip it (Redis itself refuses it since)."""
+        at = self._src.offset
+        name = _module_name(self._len())
         raise RdbFormatError(
-            "module value of a Redis 4.0 release candidate cannot be skipped safely",
-            offset=self._src.offset - 1,
+            f"module value of a Redis 4.0 release candidate (module {name}) cannot be skipped",
+            offset=at,
         )
 
 

@@ -37,7 +37,7 @@ from keyscope.tasks.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
-EXECUTOR_MODULES = ("keyscope.tasks.online", "keyscope.tasks.offline")
+EXECUTOR_MODULES = ("keyscope.tasks.online", "keyscope.tasks.offline", "keyscope.tasks.restores")
 """Where the executors of the four kinds register themselves (the API imports them via its
 routers; a worker has no routers)."""
 

@@ -125,6 +125,15 @@ def test_an_inline_command_of_a_valkey_forkless_save_is_skipped() -> None:
     assert read_all(rdb(b"REDIS0014", b"\xf2"))[1] == ("unknown value type 242", 9)
 
 
+def test_a_gcra_value_of_a_redis_built_with_it_is_refused_by_name() -> None:
+    body = string_key(b"k") + b"\x1d" + enc_str(b"limiter") + enc_len(1_700_000_000_000_000)
+    records, error = read_all(rdb(b"REDIS0014", body))
+    assert [r.key for r in records] == [b"k"]
+    reason = "GCRA rate limiter (type 29, a Redis built with ENABLE_GCRA) is not supported"
+    assert error == (reason, 14)
+    assert read_all(rdb(b"VALKEY081", b"\x1d" + enc_str(b"a")))[1] == ("unknown value type 29", 9)
+
+
 def test_redis_types_past_21_are_unknown_under_the_valkey_magic() -> None:
     assert read_all(rdb(b"VALKEY080", b"\x1c" + enc_str(b"a")))[1] == ("unknown value type 28", 9)
 
@@ -202,6 +211,37 @@ def test_a_vector_set_counts_its_elements_from_its_module_value() -> None:
     ]
 
 
+def _module_id(name: str, encoding_version: int = 0) -> int:
+    """The 64-bit module type id Redis saves: nine 6-bit characters and a 10-bit version."""
+    charset = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    chars = sum(charset.index(ch) << (10 + 6 * (8 - i)) for i, ch in enumerate(name))
+    return chars | encoding_version
+
+
+def test_module_values_are_reported_with_their_modules_name_and_serialized_size() -> None:
+    body = b""
+    for key, name in ((b"json", "ReJSON-RL"), (b"series", "TSDB-TYPE"), (b"bloom", "MBbloom--")):
+        value = enc_len(_module_id(name, 3)) + enc_len(2) + enc_len(1) + enc_len(5)
+        value += enc_str(b"a payload") + enc_len(4) + struct.pack("<d", 1.5) + enc_len(0)
+        body += b"\x07" + enc_str(key) + value
+    for make in READERS:
+        records = list(make(io.BytesIO(rdb(b"REDIS0011", b"\xfe\x00" + body))))
+        value_size = len(enc_len(_module_id("ReJSON-RL", 3))) + 1 + 1 + 1 + 10 + 1 + 8 + 1
+        assert [(r.key, r.type, r.encoding, r.serialized_size) for r in records] == [
+            (b"json", "module", "ReJSON-RL", value_size),
+            (b"series", "module", "TSDB-TYPE", value_size),
+            (b"bloom", "module", "MBbloom--", value_size),
+        ]
+
+
+def test_a_module_value_of_the_40_release_candidates_is_refused_naming_its_module() -> None:
+    body = b"\x06" + enc_str(b"m") + enc_len(_module_id("ReJSON-RL")) + b"opaque"
+    assert read_all(rdb(b"REDIS0008", body)) == (
+        [],
+        ("module value of a Redis 4.0 release candidate (module ReJSON-RL) cannot be skipped", 12),
+    )
+
+
 def _synthetic_files() -> list[bytes]:
     meta = b"\xf3" + enc_len(1) + b"\x01\x02\x03\x04" + enc_len(2) + enc_len(7) + enc_len(0)
     array = enc_len(2) + enc_len(1) + enc_len(9) + enc_len(0) + enc_len(1) + struct.pack("<q", 1)
@@ -232,12 +272,33 @@ def test_new_format_files_cut_anywhere_or_flipped_fail_identically_on_both_reade
                 read_all(bytes(flipped))  # both readers: the same records and the same error
 
 
+LIBRDB_DUMPS = {
+    "cluster_slot_info.rdb": "cluster_slot_info.json",
+    "function2.rdb": "function2.json",
+    "hash_lp_with_hexpire_v12.rdb": "hash_lp_ex_v12_data.json",
+    "hash_v3.rdb": "hash_data.json",
+    "hash_with_expire_v12.rdb": "hash_ex_v12_data.json",
+    "mem_policy_lfu.rdb": "mem_policy_lfu.json",
+    "mem_policy_lru.rdb": "mem_policy_lru.json",
+    "quicklist2_v11.rdb": "single_list_data.json",
+    "set_not_expired_v11.rdb": "set_not_expired.json",
+    "stream_v11.rdb": "stream_data.json",
+    "stream_v13_idmp.rdb": "stream_v13.json",
+    "string_int_encoded.rdb": "string_int_encoded.json",
+    "ziplist_v3.rdb": "ziplist_data.json",
+}
+"""librdb's JSON dumps not named ``<file>_data.json``, as its ``test/test_rdb_to_json.c`` and
+``test_rdb_to_redis.c`` pair them with their files (not ``set_expired.json``: the keys a
+server drops as expired on load, which a reader of the file keeps)."""
+
+
+def _librdb_dump(path: Path) -> Path:
+    return path.with_name(LIBRDB_DUMPS.get(path.name, path.stem + "_data.json"))
+
+
 def _librdb_expected(path: Path) -> dict[tuple[int, str], Any]:
     """librdb's JSON dump of ``path``: a fragment of ``"key": value`` pairs, or one per db."""
-    dump = path.with_name(path.stem + "_data.json")
-    if path.name == "stream_v13_idmp.rdb":
-        dump = path.with_name("stream_v13.json")
-    text = dump.read_text().strip()
+    text = _librdb_dump(path).read_text().strip()
     parsed = json.loads(text if text.startswith("[") else "{" + text + "}")
     per_db = parsed if isinstance(parsed, list) else [parsed]
     return {
@@ -256,11 +317,7 @@ def _count_of(value: Any) -> int | None:
     return len(value)
 
 
-WITH_DUMPS = sorted(
-    p
-    for p in LIBRDB.glob("*.rdb")
-    if p.with_name(p.stem + "_data.json").is_file() or p.name == "stream_v13_idmp.rdb"
-)
+WITH_DUMPS = sorted(p for p in LIBRDB.glob("*.rdb") if _librdb_dump(p).is_file())
 
 
 @pytest.mark.parametrize("path", WITH_DUMPS, ids=case_id)
@@ -284,12 +341,27 @@ def test_the_rdb_13_streams_of_librdb_read_with_their_entries() -> None:
     assert [(r.key, r.num_elements) for r in idmp] == [(b"stream_lp1_cg2_pel1_prod2_ent1", 3)]
 
 
-def test_the_rdb_14_file_of_the_unstable_engine_reads_as_that_server_reported_it() -> None:
-    path = CORPUS / "keyscope-engines" / "redis-unstable-20260625.rdb"
+ENGINE_FILES = {
+    "redis-unstable-20260625.rdb": (b"REDIS0014", {7, 24, 25, 27, 28}, 0),
+    "redis-unstable-20260625-keymeta.rdb": (b"REDIS0014", {243}, 0),
+    "redis-unstable-20260625-cluster.rdb": (b"REDIS0014", set(), 1),
+    "valkey-9.1.2.rdb": (b"VALKEY080", {22}, 0),
+}
+"""Files written by real engines -> their header, the newest type bytes they hold (243: the
+key's metadata, ``KEY_META``, before its type; DUMP starts with it too) and their function
+libraries (the cluster node's file: opcode 245, and 244 for each slot with keys)."""
+
+
+@pytest.mark.parametrize("name", sorted(ENGINE_FILES))
+def test_a_file_a_real_engine_wrote_reads_as_that_server_reported_it(name: str) -> None:
+    path = CORPUS / "keyscope-engines" / name
+    header, newest_types, functions = ENGINE_FILES[name]
     reported = json.loads(path.with_suffix(".server.json").read_text())
-    records, error = read_all(path.read_bytes())
+    data = path.read_bytes()
+    assert data[:9] == header
+    records, error = read_all(data)
     assert error is None
-    assert {row["rdb_type"] for row in reported} >= {7, 24, 25, 27, 28}
+    assert {row["rdb_type"] for row in reported} >= newest_types
     found = {r.key.decode(): r for r in records}
     assert sorted(found) == sorted(row["key"] for row in reported)
     for row in reported:
@@ -300,6 +372,62 @@ def test_the_rdb_14_file_of_the_unstable_engine_reads_as_that_server_reported_it
             row["count"],
             row["expiry_ms"],
         ), row["key"]
+    for make in READERS:
+        reader = make(path)
+        list(reader)
+        assert (reader.bytes_read, reader.functions) == (len(data), functions)
+
+
+def test_module_keys_redis_stack_wrote_carry_their_modules_name_and_serialized_size() -> None:
+    """Seven module types and a search index, whose module aux data (opcode 247) the file holds
+    before and after the keys; the size of each value is that of the server's DUMP of it (less
+    its type byte, RDB version and CRC-64)."""
+    path = CORPUS / "keyscope-engines" / "redis-stack-7.4.rdb"
+    data = path.read_bytes()
+    reported = {row["key"]: row for row in json.loads(path.with_suffix(".server.json").read_text())}
+    records, error = read_all(data)
+    assert error is None
+    assert sorted(r.key.decode() for r in records) == sorted(reported)
+    modules = [r for r in records if r.type == "module"]
+    assert {r.encoding for r in modules} == {
+        "ReJSON-RL", "TSDB-TYPE", "MBbloom--", "MBbloomCF", "CMSk-TYPE", "TopK-TYPE", "TDIS-TYPE"
+    }  # fmt: skip
+    for rec in records:
+        row = reported[rec.key.decode()]
+        assert (rec.encoding if rec.type == "module" else rec.type) == row["type"]
+        assert rec.serialized_size == row["dump_value_bytes"], rec.key
+        assert rec.expiry_ms == row["expiry_ms"], rec.key
+    for make in READERS:
+        reader = make(path)
+        list(reader)
+        assert reader.bytes_read == len(data)
+        assert sum(reader.modules.values()) == len(modules)
+
+
+HDT3213 = CORPUS / "hdt3213-rdb"
+
+
+def test_valkey_9_files_of_hdt3213_read_to_the_end_with_their_keys_slot_import_included() -> None:
+    """Written by Valkey 9.0.3 nodes: one mid slot import (opcode 243 under the VALKEY magic),
+    one with the ``slot-info`` aux field and a key, one with a hash whose fields expire."""
+    importing = (HDT3213 / "valkey_cluster_slot_import.rdb").read_bytes()
+    assert importing[:9] == b"VALKEY080" and b"\xf3\x28" in importing  # the job's 40-byte name
+    expected = {
+        "valkey_cluster_slot_import": [],
+        "valkey_cluster_slot_info": [(b"{6ZJ}:fixture", "string", "embstr", 5)],
+        "valkey_hash2_with_hfe": [(b"hash2-hfe", "hash", "hashtable", 3)],
+    }
+    for name, found in expected.items():
+        path = HDT3213 / f"{name}.rdb"
+        assert keys(path.read_bytes()) == found, name
+        dump = json.loads(path.with_suffix(".json").read_text())
+        assert [o["key"].encode() for o in dump] == [k for k, *_ in found], name
+        for make in READERS:
+            reader = make(path)
+            list(reader)
+            assert (reader.version, reader.valkey) == (80, True)
+            assert reader.bytes_read == path.stat().st_size
+            assert reader.aux["valkey-ver"].startswith(b"9.0.")
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))

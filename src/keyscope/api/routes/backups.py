@@ -58,7 +58,7 @@ def present(row: BackupRow) -> BackupRecordOut:
         error_code=row.error_code,
         remark=row.remark,
         status=row.status,
-        is_support_restore="FALSE",
+        is_support_restore="TRUE" if done else "FALSE",
         backup_format=row.backup_format,
         execution_at=format_time(row.execution_at),
         node_id=row.node_id,

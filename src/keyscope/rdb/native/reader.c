@@ -218,6 +218,10 @@ int next_record(Reader *r, Rec *rec) {
             if (!value_type_known(r, op)) {
                 if (r->valkey && op == 23)
                     fail(r, at, "Valkey path hash (type 23): its format is not supported yet");
+                if (!r->valkey && op == 29)
+                    fail(r, at,
+                         "GCRA rate limiter (type 29, a Redis built with ENABLE_GCRA) is not "
+                         "supported");
                 fail(r, at, "unknown value type %u", op);
             }
             if (!r->mem_chosen) { /* the aux fields that name the writer come before any key */

@@ -383,6 +383,18 @@ static void v_module(Reader *r, Rec *rec) {
     rec->memory = mem_module_value(&r->mem, OFF(r) - at);
 }
 
+/* Redis 4.0 release candidates saved a module's value in the module's own format, without
+   the opcodes that let a reader skip it (reader.py _v_module_pre_ga). */
+static void v_module_pre_ga(Reader *r) {
+    uint64_t at = OFF(r);
+    uint64_t id = rlen(r);
+    char name[10];
+    for (int i = 0; i < 9; i++) name[i] = MODULE_CHARSET[(id >> (10 + 6 * (8 - i))) & 63];
+    name[9] = 0;
+    fail(r, at, "module value of a Redis 4.0 release candidate (module %s) cannot be skipped",
+         name);
+}
+
 int value_type_known(const Reader *r, unsigned type) {
     if (type == 8) return 0;
     if (type <= 21) return 1;
@@ -398,9 +410,7 @@ void read_value(Reader *r, unsigned type, Rec *rec) {
     case 3: v_zset(r, rec, 0); break;
     case 4: v_hash(r, rec); break;
     case 5: v_zset(r, rec, 1); break;
-    case 6:
-        fail(r, OFF(r) - 1,
-             "module value of a Redis 4.0 release candidate cannot be skipped safely");
+    case 6: v_module_pre_ga(r); break;
     case 7: v_module(r, rec); break;
     case 9: v_hash_zipmap(r, rec); break;
     case 10: v_list_ziplist(r, rec); break;
