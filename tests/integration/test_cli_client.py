@@ -265,7 +265,10 @@ def test_the_client_commands_load_neither_the_service_nor_pydantic_nor_redis_py(
     for name, value in environment(serve).items():
         monkeypatch.setenv(name, value)
     name = f"light-{redis_server.port}"
-    add(serve, name, redis_server)
+    _, on_add = run_and_list_modules(
+        tmp_path, "instances", "add", name, "--address", redis_server.address,
+        "--address", redis_server.address,
+    )  # fmt: skip
 
     listed, on_list = run_and_list_modules(tmp_path, "instances", "list", "--format", "json")
     keys, on_run = run_and_list_modules(
@@ -274,7 +277,7 @@ def test_the_client_commands_load_neither_the_service_nor_pydantic_nor_redis_py(
 
     assert name in [i["name"] for i in json.loads(listed)]
     assert json.loads(keys) == []
-    modules = on_list | on_run
+    modules = on_add | on_list | on_run
     service = [p for p in HEAVY if p != "keyscope.api"]  # its signer is the client's too
     assert loaded(modules, *service, "rich", "keyscope.rdb") == []
     assert sorted(m for m in modules if m.startswith("keyscope.api")) == [

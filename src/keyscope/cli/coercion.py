@@ -7,14 +7,16 @@ pydantic and builds an adapter per parameter, which takes longer than reading a 
 what Typer would return for the values that are plainly valid (``"5"`` for an int, an enum's
 exact value, any text for a str, a default of the declared type) and hands every other value to
 Typer's own converter, built then: a bad value gets Typer's exact error, a path or a list
-Typer's handling. On a Typer without that machinery (older, or rewritten) it does nothing.
+of another type Typer's handling. A repeatable text option (``list[str]``) gets its values as
+the list Typer would make of them. On a Typer without that machinery (older, or rewritten) it
+does nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from enum import Enum
-from typing import Any
+from typing import Any, get_args, get_origin
 
 _UNSET: Any = object()
 
@@ -82,6 +84,35 @@ class PlainValue:
         return number
 
 
+class PlainTextList:
+    """The converter of a repeatable text option (``list[str]``, e.g. ``--address``): the
+    values as a list, as Typer gives them; anything else by Typer's own converter."""
+
+    __slots__ = ("_typer", "_typers")
+
+    def __init__(self, typers: Callable[[], Any]) -> None:
+        self._typers = typers
+        self._typer: Any = None
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        if type(value) in (list, tuple) and all(type(v) is str for v in value):
+            return list(value)
+        if self._typer is None:
+            self._typer = self._typers()
+        return self._typer.coerce(value, param=param, ctx=ctx)
+
+
+def _is_text_list(param: Any) -> bool:
+    """A repeatable option of text values, with no parser or file type of its own."""
+    desc = param.type_descriptor
+    if not param.multiple or param.nargs != 1 or desc.file_annotation is not None:
+        return False
+    annotation = desc.annotation
+    return get_origin(annotation) is list and get_args(annotation) == (str,) and (
+        desc.parameter_info.parser is None
+    )
+
+
 def _is_single(param: Any) -> bool:
     """One value of one type: the parameters the converter above may stand in front of."""
     desc = param.type_descriptor
@@ -102,11 +133,14 @@ def install() -> None:
         return
 
     def get_runtime_param(self: Any) -> Any:
-        if getattr(self, "_runtime_param", _UNSET) is None and _is_single(self):
+        if getattr(self, "_runtime_param", _UNSET) is None:
             desc = self.type_descriptor
-            self._runtime_param = PlainValue(
-                desc.annotation, desc.parameter_info, lambda: build_runtime_param(desc)
-            )
+            if _is_single(self):
+                self._runtime_param = PlainValue(
+                    desc.annotation, desc.parameter_info, lambda: build_runtime_param(desc)
+                )
+            elif _is_text_list(self):
+                self._runtime_param = PlainTextList(lambda: build_runtime_param(desc))
         return typers(self)
 
     get_runtime_param.keyscope_plain = True  # type: ignore[attr-defined]
