@@ -188,6 +188,25 @@ def test_a_task_that_fails_makes_wait_exit_non_zero_with_its_reason(
     assert " failed: " in line
 
 
+def test_wait_gives_up_at_its_deadline_with_the_task_still_going(
+    serve: Serve, tmp_path: Path
+) -> None:
+    server = start_server(tmp_path / "slow")
+    try:
+        with server.client() as r:
+            r.execute_command("DEBUG", "POPULATE", "300000")  # a scan of many seconds
+        name = f"slow-{server.port}"
+        add(serve, name, server)
+
+        line = one_line_error(ks(serve, "run", "bigkeys", name, "--wait", "--timeout", "0.5"))
+    finally:
+        server.stop()
+
+    assert line.startswith("keyscope: big-key analysis ")
+    assert line.endswith(" after 0.5 s")
+    assert " is still waiting " in line or " is still running " in line
+
+
 def test_two_instances_of_one_name_are_told_apart_by_id(
     serve: Serve, redis_server: RedisServer
 ) -> None:
