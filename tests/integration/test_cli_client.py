@@ -21,7 +21,7 @@ from tests.integration.test_cli_imports import HEAVY, loaded, run_and_list_modul
 from tests.utils.dcs import AK, PROJECT, SignedClient
 from tests.utils.dcs import credentials_file as write_credentials
 from tests.utils.serve_process import KEYSCOPE, Serve, keyscope_serve
-from tests.utils.servers import RedisServer, free_port, start_server
+from tests.utils.servers import Cluster, RedisServer, free_port, start_server
 from tests.utils.tls import make_certs, start_tls_server
 
 pytestmark = pytest.mark.integration
@@ -348,3 +348,23 @@ def test_tls_options_register_a_tls_server_with_client_certificates(
                             "has_client_cert": True, "has_client_key": True}  # fmt: skip
     assert [k["name"] for k in keys] == ["big:tls"]
     assert "PRIVATE KEY" not in json.dumps(shown)
+
+
+def test_a_cluster_is_registered_by_one_node_and_offline_asks_which_master(
+    serve: Serve, redis_cluster: Cluster
+) -> None:
+    with redis_cluster.client() as c:
+        c.flushall()
+        for i in range(3):
+            c.set(f"{{slot{i}}}:big", "x" * 20_000)
+    name = f"cluster-{redis_cluster.masters[0].port}"
+    instance_id = add(serve, name, redis_cluster.masters[0], "--mode", "cluster")
+
+    keys = json.loads(ok(ks(serve, "run", "bigkeys", name, "--wait", "--format", "json")))
+    line = one_line_error(ks(serve, "run", "offline", instance_id))
+
+    assert sorted(k["name"] for k in keys) == [f"{{slot{i}}}:big" for i in range(3)]
+    assert {k["shard"] for k in keys} <= set(redis_cluster.addresses)
+    assert f"the instance has {len(redis_cluster.masters)} masters; pick one with --node" in line
+    for address in redis_cluster.addresses:
+        assert address in line
