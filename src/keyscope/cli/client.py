@@ -36,6 +36,8 @@ REQUEST_TIMEOUT_S = 30.0
 
 _MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 _MAX_CREDENTIALS_BYTES = 16 * 1024 * 1024
+_MAX_ID_CHARS = 64  # the longest id and name ListInstances filters by
+_MAX_NAME_CHARS = 255
 
 
 class ClientError(Exception):
@@ -193,11 +195,12 @@ def _refusal(status: int, data: bytes, endpoint: str) -> ClientError:
     return ClientError(dcs, status=status)
 
 
-def list_instances(client: Client) -> list[dict[str, Any]]:
-    """Every instance of the project, page by page."""
+def list_instances(client: Client, **filters: str) -> list[dict[str, Any]]:
+    """Every instance of the project (that the ``ListInstances`` filters match), page by page."""
     found: list[dict[str, Any]] = []
     while True:
-        page = client.call("GET", "/instances", query={"offset": len(found), "limit": 1000})
+        query: dict[str, str | int] = {**filters, "offset": len(found), "limit": 1000}
+        page = client.call("GET", "/instances", query=query)
         instances: list[dict[str, Any]] = page["instances"]
         found.extend(instances)
         if not instances or len(found) >= int(page["count"]):
@@ -207,11 +210,13 @@ def list_instances(client: Client) -> list[dict[str, Any]]:
 def find_instance(client: Client, ref: str) -> dict[str, Any]:
     """The instance whose id is ``ref``, else the one named ``ref``; ClientError if none or
     several are."""
-    instances = list_instances(client)
-    by_id = [i for i in instances if i["instance_id"] == ref]
-    if by_id:
-        return by_id[0]
-    named = [i for i in instances if i["name"] == ref]
+    if 0 < len(ref) <= _MAX_ID_CHARS:
+        by_id = list_instances(client, instance_id=ref)
+        if by_id and by_id[0]["instance_id"] == ref:
+            return by_id[0]
+    named = []
+    if 0 < len(ref) <= _MAX_NAME_CHARS:  # the server's filter ignores case: the name must match
+        named = [i for i in list_instances(client, name=ref, name_equal="true") if i["name"] == ref]
     if len(named) == 1:
         return named[0]
     if not named:

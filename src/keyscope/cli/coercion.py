@@ -7,16 +7,16 @@ pydantic and builds an adapter per parameter, which takes longer than reading a 
 what Typer would return for the values that are plainly valid (``"5"`` for an int, an enum's
 exact value, any text for a str, a default of the declared type) and hands every other value to
 Typer's own converter, built then: a bad value gets Typer's exact error, a path or a list
-of another type Typer's handling. A repeatable text option (``list[str]``) gets its values as
-the list Typer would make of them. On a Typer without that machinery (older, or rewritten) it
-does nothing.
+Typer's handling; a variadic text argument (``rdb report FILE...``) or a repeatable text
+option (``instances add --address A --address B``) gets its values as a list. On a Typer
+without that machinery (older, or rewritten) it does nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from enum import Enum
-from typing import Any, get_args, get_origin
+from typing import Any
 
 _UNSET: Any = object()
 
@@ -84,9 +84,9 @@ class PlainValue:
         return number
 
 
-class PlainTextList:
-    """The converter of a repeatable text option (``list[str]``, e.g. ``--address``): the
-    values as a list, as Typer gives them; anything else by Typer's own converter."""
+class TextList:
+    """The converter of a variadic text argument (``FILE...``) or a repeatable text option
+    (``--address``): its values as a list of text, anything else by Typer's own converter."""
 
     __slots__ = ("_typer", "_typers")
 
@@ -95,7 +95,7 @@ class PlainTextList:
         self._typer: Any = None
 
     def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
-        if type(value) in (list, tuple) and all(type(v) is str for v in value):
+        if isinstance(value, (tuple, list)) and all(type(v) is str for v in value):
             return list(value)
         if self._typer is None:
             self._typer = self._typers()
@@ -103,13 +103,13 @@ class PlainTextList:
 
 
 def _is_text_list(param: Any) -> bool:
-    """A repeatable option of text values, with no parser or file type of its own."""
     desc = param.type_descriptor
-    if not param.multiple or param.nargs != 1 or desc.file_annotation is not None:
-        return False
-    annotation = desc.annotation
-    return get_origin(annotation) is list and get_args(annotation) == (str,) and (
-        desc.parameter_info.parser is None
+    many = param.nargs == -1 or (param.multiple and param.nargs == 1)
+    return (
+        many
+        and desc.annotation == list[str]
+        and desc.file_annotation is None
+        and desc.parameter_info.parser is None
     )
 
 
@@ -140,7 +140,7 @@ def install() -> None:
                     desc.annotation, desc.parameter_info, lambda: build_runtime_param(desc)
                 )
             elif _is_text_list(self):
-                self._runtime_param = PlainTextList(lambda: build_runtime_param(desc))
+                self._runtime_param = TextList(lambda: build_runtime_param(desc))
         return typers(self)
 
     get_runtime_param.keyscope_plain = True  # type: ignore[attr-defined]

@@ -31,7 +31,9 @@ app = typer.Typer(
 InstanceArg = Annotated[str, typer.Argument(metavar="INSTANCE", help="Its id or its name.")]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help=FORMAT_HELP)]
 
-COLUMNS = ("instance_id", "name", "mode", "addresses", "engine", "engine_version", "node_count")
+COLUMNS = (
+    "instance_id", "name", "mode", "status", "addresses", "engine", "engine_version", "node_count",
+)  # fmt: skip
 """The fields ``list`` shows, in this order."""
 
 

@@ -10,11 +10,10 @@ format error), 2 bad usage.
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, BinaryIO, TextIO
@@ -27,6 +26,8 @@ from keyscope.cli.formats import FORMAT_HELP, OutputFormat, console, progress_wa
 from keyscope.domain.errors import KeyscopeError
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
     from keyscope.rdb.memory import MemoryModel
 
 app = typer.Typer(
@@ -99,24 +100,45 @@ def _progress(source: BinaryIO) -> Iterator[Callable[[int, int], None] | None]:
 
 
 def _csv_report(report: OfflineReport, out: TextIO) -> None:
-    writer = csv.writer(out)
-    writer.writerow(["section", "name", "type", "bytes", "num"])
-    writer.writerow(["total", "", "", report.total_bytes, report.total_num])
+    from keyscope.domain.csvcells import name_cells, writer
+
+    rows = writer(out)
+    rows.writerow(["section", "name", "name_base64", "type", "db", "bytes", "num"])
+    rows.writerow(["total", "", "", "", "", report.total_bytes, report.total_num])
     for tb, tn in zip(report.type_bytes, report.type_num, strict=True):
-        writer.writerow(["type", "", tb.type, tb.bytes, tn.num])
+        rows.writerow(["type", "", "", tb.type, "", tb.bytes, tn.num])
     for k in report.largest_keys:
-        writer.writerow(["largest_key", k.key, k.type, k.bytes, k.num_of_elem])
+        name, b64 = name_cells(k.key, k.key_base64)
+        rows.writerow(["largest_key", name, b64, k.type, k.db, k.bytes, k.num_of_elem])
     for p in report.largest_key_prefixes:
-        writer.writerow(["key_prefix", p.key_prefix, p.type, p.bytes, p.num])
+        name, b64 = name_cells(p.key_prefix, p.key_prefix_base64)
+        rows.writerow(["key_prefix", name, b64, p.type, "", p.bytes, p.num])
     for t in report.ttl_distribution:
-        writer.writerow(["ttl", t.bucket, "", t.bytes, t.num])
+        rows.writerow(["ttl", t.bucket, "", "", "", t.bytes, t.num])
     for d in report.db_stats:
-        writer.writerow(["db", d.db, "", d.bytes, d.num])
+        rows.writerow(["db", "", "", "", d.db, d.bytes, d.num])
+
+
+def _table(
+    title: str, headers: tuple[str, ...], rows: Sequence[tuple[object, ...]]
+) -> RenderableType:
+    """A report table through the one table renderer; whole-number columns right-aligned."""
+    from keyscope.cli import tables
+
+    right = [h for i, h in enumerate(headers)
+             if rows and all(isinstance(r[i], int) for r in rows)]  # fmt: skip
+    return tables.table(title, headers, rows, right=right)
 
 
 @app.command("report")
 def report_command(
-    file: FileArg,
+    files: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="FILE",
+            help="RDB file (- for standard input); several: one per shard, merged.",
+        ),
+    ],
     *,
     fmt: Annotated[OutputFormat, typer.Option("--format", help=FORMAT_HELP)] = OutputFormat.AUTO,
     top: Annotated[int, typer.Option(min=0, help="Largest keys to list.")] = (
@@ -134,30 +156,31 @@ def report_command(
     ] = None,
     memory_model: MemoryModelOption = None,
 ) -> None:
-    """Print the offline analysis report of an RDB file.
+    """Print the offline analysis report of an RDB file, or the cluster-wide report of
+    several (one per shard: keys by shard, prefixes summed, skew by shard, slot and hash tag).
 
     Example: keyscope rdb report dump.rdb --format table --html report.html
     """
     if not delimiters:
         raise typer.BadParameter("give at least one delimiter", param_hint="--delimiters")
+    if len(files) > 1 and "-" in files:
+        raise typer.BadParameter("standard input (-) can only be read alone", param_hint="FILE")
     options = OfflineOptions(
         top_keys=top,
         top_prefixes=prefix_top,
         delimiters=delimiters,
         memory_model=_memory_model(memory_model),
     )
+    if len(files) > 1:
+        _cluster_report(files, options, fmt, html_out)
+        return
+    (file,) = files
     with _open(file) as source, _progress(source) as progress:
         try:
             report = analyze_rdb(source, options, progress=progress)
         except KeyscopeError as exc:
             _fail(f"{file}: {exc.message}")
-    if html_out is not None:
-        from keyscope.web.report import write_report_html
-
-        try:
-            write_report_html(report.to_dict(), html_out, title=Path(file).name)
-        except OSError as exc:
-            _fail(f"cannot write {html_out}: {exc.strerror or exc}")
+    _write_html(report.to_dict(), html_out, Path(file).name)
     print_report(report, fmt)
 
 
@@ -173,6 +196,47 @@ def print_report(report: OfflineReport, fmt: OutputFormat) -> None:
         from keyscope.cli import tables
 
         tables.offline_report(report.to_dict(), console())
+
+
+def _write_html(document: dict[str, object], html_out: Path | None, title: str) -> None:
+    if html_out is None:
+        return
+    from keyscope.web.report import write_report_html
+
+    try:
+        write_report_html(document, html_out, title=title)
+    except OSError as exc:
+        _fail(f"cannot write {html_out}: {exc.strerror or exc}")
+
+
+def _cluster_report(
+    files: list[str], options: OfflineOptions, fmt: OutputFormat, html_out: Path | None
+) -> None:
+    """One file after another (memory stays one shard's), then the merged report."""
+    fmt = resolve(fmt)
+    from keyscope.analysis.cluster_report import analyze_shard, merge_shard_reports
+    from keyscope.cli.cluster_output import csv_cluster_report, table_cluster_report
+
+    for file in files:  # a missing file fails before hours of reading the others
+        if not os.access(file, os.R_OK):
+            _fail(f"cannot open {file}: it does not exist or cannot be read")
+    shards = []
+    for file in files:
+        with _open(file) as source, _progress(source) as progress:
+            try:
+                shards.append(analyze_shard(file, source, options, progress=progress))
+            except KeyscopeError as exc:
+                _fail(f"{file}: {exc.message}")
+    report = merge_shard_reports(shards, top_keys=options.top_keys,
+                                 top_prefixes=options.top_prefixes)  # fmt: skip
+    _write_html(report.to_dict(), html_out, f"{len(files)} shards")
+    if fmt is OutputFormat.JSON:
+        json.dump(report.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    elif fmt is OutputFormat.CSV:
+        csv_cluster_report(report, sys.stdout)
+    else:
+        table_cluster_report(report, console(), _table)
 
 
 MemoryModelOption = Annotated[
@@ -240,7 +304,7 @@ def _keys_document(file: str, fmt: KeysFormat, model: MemoryModel | None = None)
             for row in records:
                 total += 1
                 if len(rows) < tables.MAX_TABLE_ROWS:
-                    rows.append(tuple(row.values()))
+                    rows.append(tuple(row.get(f) for f in ROW_FIELDS))
             right = [f for f, v in zip(ROW_FIELDS, rows[0] if rows else (), strict=False)
                      if isinstance(v, int)]  # fmt: skip
             title = f"Keys ({total:,})"
@@ -284,6 +348,8 @@ def keys_command(
         return
     out = sys.stdout
     if fmt is KeysFormat.CSV:
-        csv.writer(out).writerow(ROW_FIELDS)
+        from keyscope.domain.csvcells import writer
+
+        writer(out).writerow(ROW_FIELDS)
     with _open(file) as source, _keys_failures(file):
         _write_rows(source, fmt, out, model)

@@ -97,9 +97,9 @@ def offline_report(report: Mapping[str, Any], out: Console) -> None:
     out.print(table("Types", ("type", "bytes", "keys"), types, right=("bytes", "keys")))
     sized = ("bytes", "elements", "keys")
     keys = report.get("largest_keys") or []
-    out.print(table("Largest keys", ("key", "type", "bytes", "elements"),
-                    [(k["key"], k["type"], k["bytes"], k["num_of_elem"]) for k in keys],
-                    right=sized))  # fmt: skip
+    out.print(table("Largest keys", ("key", "type", "db", "bytes", "elements"),
+                    [(k["key"], k["type"], k.get("db"), k["bytes"], k["num_of_elem"])
+                     for k in keys], right=("db", *sized)))  # fmt: skip
     prefixes = report.get("largest_key_prefixes") or []
     out.print(table("Largest prefixes", ("prefix", "type", "bytes", "keys"),
                     [(p["key_prefix"], p["type"], p["bytes"], p["num"]) for p in prefixes],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import json
 import logging
 import os
@@ -17,17 +16,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from keyscope.cli import startup
 from keyscope.cli.formats import FORMAT_HELP, OutputFormat, resolve
-from keyscope.settings import Settings
 
 if TYPE_CHECKING:
+    from keyscope.settings import Settings
     from keyscope.tasks.health import FleetHealth
 
 app = typer.Typer()
-
-
-def _settings(**given: Any) -> Settings:
-    return Settings(**{k: v for k, v in given.items() if v is not None})
 
 
 @app.command()
@@ -64,7 +60,9 @@ def worker(
 
     Example: keyscope worker --check --format json
     """
-    settings = _settings(database_url=database_url, workers=concurrency, data_dir=data_dir)
+    settings = startup.load_settings(
+        database_url=database_url, workers=concurrency, data_dir=data_dir
+    )
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -76,7 +74,11 @@ def worker(
         raise typer.Exit(2)
     if check:
         raise typer.Exit(_check(settings, fmt))
-    _run(settings)
+    lock = startup.hold_data_dir(settings, command="worker")  # held until the process ends
+    try:
+        _run(settings)
+    finally:
+        lock.release()
 
 
 def _check(settings: Settings, fmt: OutputFormat) -> int:
@@ -99,9 +101,11 @@ def _print_health(report: FleetHealth, fmt: OutputFormat) -> None:
     elif fmt is OutputFormat.CSV:
         jobs = fields.pop("jobs")
         fields.update({f"jobs_{status}": n for status, n in sorted(jobs.items())})
-        writer = csv.writer(sys.stdout)
+        from keyscope.domain import csvcells
+
+        writer = csvcells.writer(sys.stdout)
         writer.writerow(fields)
-        writer.writerow(["" if v is None else v for v in fields.values()])
+        writer.writerow([csvcells.cell(v) for v in fields.values()])
     else:
         table = Table(title="keyscope fleet", show_header=False, title_justify="left")
         for line in report.lines():
@@ -122,7 +126,6 @@ def _run(settings: Settings) -> None:
     from keyscope.tasks.worker import Worker, WorkerConfig, load_executors
 
     url = settings.database_url_value()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(url)
     try:
         queue.prepare_database(engine, url, attempts=settings.db_connect_attempts)
@@ -131,6 +134,7 @@ def _run(settings: Settings) -> None:
         typer.echo(f"keyscope: the database did not answer ({type(exc.orig).__name__})", err=True)
         raise typer.Exit(1) from None
     factory = make_session_factory(engine)
+    startup.check(lambda: secret_box(settings), "the secrets key could not be read")
     box = secret_box(settings)
     networks = settings.allowed_networks
     allowlist.configure(parse_networks(networks) if networks is not None else None)
@@ -140,6 +144,8 @@ def _run(settings: Settings) -> None:
         options=settings.scan_options(),
         data_dir=settings.data_dir,
         backups_dir=settings.backups_path,
+        analysis_deadline_s=settings.analysis_deadline_s,
+        backup_deadline_s=settings.backup_deadline_s,
     )
     dispatcher = queue.QueueDispatcher(factory, queue.sync_app(url, max_size=2))
     runner = TaskRunner(factory, config, decrypt=box.decrypt, dispatcher=dispatcher)

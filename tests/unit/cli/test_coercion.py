@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from keyscope.cli.coercion import PlainTextList, PlainValue, _is_text_list
+from keyscope.cli.coercion import PlainValue, TextList, _is_text_list
 from keyscope.cli.formats import OutputFormat
 
 coercion = pytest.importorskip("typer._coercion", reason="a Typer without pydantic converters")
@@ -104,7 +104,7 @@ def test_plain_values_do_not_build_typers_converter(
 def test_a_repeatable_text_option_converts_as_typer_converts_it(value: Any) -> None:
     param = _param(list[str], multiple=True)
     typers = coercion.build_runtime_param(param.type_descriptor)
-    plain = PlainTextList(lambda: typers)
+    plain = TextList(lambda: typers)
 
     ours, theirs = _convert(plain, param, value), _convert(typers, param, value)
 
@@ -119,6 +119,6 @@ def test_text_values_of_a_repeatable_option_do_not_build_typers_converter() -> N
 
     param = _param(list[str], multiple=True)
 
-    assert PlainTextList(typers).coerce(("a:1", "b:2"), param=param, ctx=None) == ["a:1", "b:2"]
+    assert TextList(typers).coerce(("a:1", "b:2"), param=param, ctx=None) == ["a:1", "b:2"]
     assert not _is_text_list(_param(list[int], multiple=True))
     assert not _is_text_list(_param(str))

@@ -34,6 +34,8 @@ class OfflineRecordsOut(Output):
 
 class KeyPrefixOut(Output):
     key_prefix: str
+    key_prefix_base64: str | None = None
+    """keyscope addition: the prefix's exact bytes where ``key_prefix`` is escaped."""
     type: str
     bytes: int
     num: int
@@ -41,9 +43,13 @@ class KeyPrefixOut(Output):
 
 class LargestKeyOut(Output):
     key: str
+    key_base64: str | None = None
+    """keyscope addition: the key's exact bytes where ``key`` is escaped."""
     type: str
     bytes: int
     num_of_elem: int
+    db: int | None = None
+    """keyscope addition: the database of the key (absent in reports made before it)."""
 
 
 class TypeBytesOut(Output):
