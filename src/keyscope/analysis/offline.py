@@ -3,7 +3,8 @@
 The report carries exactly the result fields of DCS ``ShowOfflineKeyAnalysisTask``
 (``largest_keys``, ``largest_key_prefixes``, ``type_bytes``, ``type_num``, ``total_bytes``,
 ``total_num``) plus keyscope extensions the SDK ignores: ``db_stats``, ``ttl_distribution``,
-``size_histograms`` and how exact the prefix counts are. ``bytes`` is always the record's
+``size_histograms``, how exact the prefix counts are and ``recommendations`` with their
+estimated savings (``advice.py``). ``bytes`` is always the record's
 ``memory`` estimate. Memory use is O(top + prefix capacity), never O(keys).
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
+from keyscope.analysis.advice import Recommendation, recommend
 from keyscope.analysis.counting import (
     DEFAULT_AGGREGATOR,
     KeyCounter,
@@ -122,6 +124,7 @@ class OfflineReport(NamedTuple):
     size_histograms: list[TypeSizeHistogram]
     prefix_accuracy: list[PrefixAccuracy]
     memory_model: MemoryModelUsed | None = None
+    recommendations: list[Recommendation] = []  # noqa: RUF012  (a NamedTuple default, never mutated)
 
     def to_dict(self) -> dict[str, Any]:
         """Every record as a dict of its fields, every list as a list."""
@@ -154,6 +157,7 @@ class OfflineReport(NamedTuple):
             ],
             prefix_accuracy=rows("prefix_accuracy", PrefixAccuracy),
             memory_model=MemoryModelUsed(model["name"], model["source"]) if model else None,
+            recommendations=rows("recommendations", Recommendation),
         )
 
 
@@ -217,6 +221,7 @@ def report_of(counter: KeyCounter) -> OfflineReport:
             if counter.memory_model is not None
             else None
         ),
+        recommendations=recommend(counter),
     )
 
 

@@ -100,7 +100,7 @@ def _progress(source: BinaryIO) -> Iterator[Callable[[int, int], None] | None]:
 
 
 def _csv_report(report: OfflineReport, out: TextIO) -> None:
-    from keyscope.domain.csvcells import name_cells, writer
+    from keyscope.domain.csvcells import name_cells, text_cell, writer
 
     rows = writer(out)
     rows.writerow(["section", "name", "name_base64", "type", "db", "bytes", "num"])
@@ -117,6 +117,9 @@ def _csv_report(report: OfflineReport, out: TextIO) -> None:
         rows.writerow(["ttl", t.bucket, "", "", "", t.bytes, t.num])
     for d in report.db_stats:
         rows.writerow(["db", "", "", "", d.db, d.bytes, d.num])
+    for r in report.recommendations:  # bytes: the estimated saving; num: the keys affected
+        rows.writerow(["recommendation", text_cell(r.title), "", r.type or "", "",
+                       r.bytes_saved, r.keys_affected])  # fmt: skip
 
 
 def _table(
@@ -353,3 +356,53 @@ def keys_command(
         writer(out).writerow(ROW_FIELDS)
     with _open(file) as source, _keys_failures(file):
         _write_rows(source, fmt, out, model)
+
+
+@app.command("diff")
+def diff_command(
+    old: Annotated[str, typer.Argument(metavar="OLD", help="The earlier RDB file.")],
+    new: Annotated[str, typer.Argument(metavar="NEW", help="The later RDB file.")],
+    *,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = (
+        OutputFormat.TABLE
+    ),
+    top: Annotated[int, typer.Option(min=1, help="Rows per list of changes.")] = (
+        defaults.DIFF_TOP
+    ),
+    delimiters: Annotated[str, typer.Option(help="Characters that cut prefixes.")] = (
+        defaults.PREFIX_DELIMITERS
+    ),
+    memory_model: MemoryModelOption = None,
+) -> None:
+    """What changed from OLD to NEW: bytes and keys per type and prefix, the largest keys,
+    TTLs, and the keys added and removed. Each file is streamed once, in bounded memory.
+
+    Example: keyscope rdb diff yesterday.rdb today.rdb --top 10
+    """
+    from keyscope.analysis.file_diff import count_with_sketch, diff_counted
+    from keyscope.cli import diff_output
+
+    if not delimiters:
+        raise typer.BadParameter("give at least one delimiter", param_hint="--delimiters")
+    if old == "-" and new == "-":
+        raise typer.BadParameter("only one of OLD and NEW can be standard input")
+    options = OfflineOptions(
+        top_keys=max(top, defaults.OFFLINE_TOP_KEYS),
+        delimiters=delimiters,
+        memory_model=_memory_model(memory_model),
+    )
+    counted = []
+    for file in (old, new):
+        with _open(file) as source, _progress(source) as progress:
+            try:
+                counted.append(count_with_sketch(source, options, progress=progress))
+            except KeyscopeError as exc:
+                _fail(f"{file}: {exc.message}")
+    diff = diff_counted(counted[0], counted[1], top=top)
+    if fmt is OutputFormat.JSON:
+        json.dump(diff, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    elif fmt is OutputFormat.CSV:
+        diff_output.write_csv(diff, sys.stdout)
+    else:
+        diff_output.print_table(diff, console())

@@ -110,3 +110,10 @@ def offline_report(report: Mapping[str, Any], out: Console) -> None:
     dbs = report.get("db_stats") or []
     rows = [(d["db"], d["bytes"], d["num"]) for d in dbs]
     out.print(table("Databases", ("db", "bytes", "keys"), rows, right=("db", *sized)))
+    advice = report.get("recommendations") or []
+    if advice:
+        headers = ("recommendation", "examples", "saves bytes", "keys")
+        saving = [(r["title"], ", ".join(r.get("example_keys") or []), r["bytes_saved"],
+                   r["keys_affected"]) for r in advice]  # fmt: skip
+        title = "Recommendations (savings estimated with the memory model)"
+        out.print(table(title, headers, saving, right=headers[2:]))

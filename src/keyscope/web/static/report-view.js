@@ -432,6 +432,20 @@
       { key: "bytes", label: "Bytes", numeric: true }, { key: "num", label: "Keys", numeric: true },
     ];
     var base = "keyscope-offline-" + (name || report.id || "report");
+    var advice = report.recommendations || [];
+    if (advice.length) {
+      var adviceColumns = [
+        { key: "title", label: "Recommendation" },
+        { key: "setting", label: "Setting", format: function (v) { return v ? Object.keys(v).map(function (k) { return k + " " + v[k]; }).join(", ") : ""; } },
+        { key: "keys_affected", label: "Keys", numeric: true },
+        { key: "bytes_saved", label: "Saves (estimated)", numeric: true, format: function (v) { return formatBytes(v); } },
+        { key: "example_keys", label: "Example keys", format: function (v) { return (v || []).join("  "); } },
+      ];
+      root.appendChild(section("Recommendations", [
+        el("p", { class: "muted", text: "Computed over every key; savings estimated with keyscope's memory model." }),
+        sortableTable(adviceColumns, advice, "recommendations-table"),
+      ], "recommendations"));
+    }
     var largest = report.largest_keys || [];
     var largestTable = sortableTable(keyColumns, largest, "largest-keys-table");
     root.appendChild(section("Largest keys", [
