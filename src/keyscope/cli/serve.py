@@ -18,36 +18,44 @@ def serve(
     *,
     host: Annotated[
         str | None,
-        typer.Option(help="Interface to listen on (env KEYSCOPE_HOST; default 127.0.0.1)"),
+        typer.Option(
+            help="Interface to listen on \\[env var: KEYSCOPE_HOST] \\[default: 127.0.0.1]"
+        ),
     ] = None,
     port: Annotated[
         int | None,
-        typer.Option(help="TCP port (env KEYSCOPE_PORT; default 8080)", min=1, max=65535),
+        typer.Option(
+            help="TCP port \\[env var: KEYSCOPE_PORT] \\[default: 8080]", min=1, max=65535
+        ),
     ] = None,
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="Folder for the database, keys and backups (env KEYSCOPE_DATA_DIR)"),
+        typer.Option(
+            help="Folder for the database, keys and backups "
+            "\\[env var: KEYSCOPE_DATA_DIR] \\[default: keyscope-data]"
+        ),
     ] = None,
     credentials: Annotated[
         Path | None,
         typer.Option(
-            help="Credentials file (env KEYSCOPE_CREDENTIALS; default DATA_DIR/credentials.json)"
+            help="Credentials file "
+            "\\[env var: KEYSCOPE_CREDENTIALS] \\[default: DATA_DIR/credentials.json]"
         ),
     ] = None,
     database_url: Annotated[
         str | None,
         typer.Option(
             help="postgresql://... for scale-out: analyses go to `keyscope worker` processes"
-            " (env KEYSCOPE_DATABASE_URL; default SQLite in DATA_DIR, run in-process)"
+            " \\[env var: KEYSCOPE_DATABASE_URL] \\[default: SQLite in DATA_DIR, run in-process]"
         ),
     ] = None,
     tls_cert: Annotated[
         Path | None,
-        typer.Option(help="PEM certificate to serve HTTPS with (env KEYSCOPE_TLS_CERT)"),
+        typer.Option(help="PEM certificate to serve HTTPS with \\[env var: KEYSCOPE_TLS_CERT]"),
     ] = None,
     tls_key: Annotated[
         Path | None,
-        typer.Option(help="PEM private key of --tls-cert (env KEYSCOPE_TLS_KEY)"),
+        typer.Option(help="PEM private key of --tls-cert \\[env var: KEYSCOPE_TLS_KEY]"),
     ] = None,
 ) -> None:
     """Start the DCS-compatible cache-analysis API (SQLite and workers in-process).
@@ -75,7 +83,12 @@ def serve(
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    first_run = not settings.data_dir.exists()
     lock = startup.hold_data_dir(settings, command="serve")  # held until the process ends
+    typer.echo(
+        f"{'Created' if first_run else 'Data in'} {settings.data_dir.resolve()}"
+        f"{' for the database, keys and backups' if first_run else ''}"
+    )
     try:
         store, created = ensure_credentials_file(settings.credentials_path)
     except KeyscopeError as exc:
@@ -99,6 +112,8 @@ def serve(
             "console tokens cross the network in clear; give --tls-cert and --tls-key",
             err=True,
         )
+    where = f"{'https' if settings.tls_cert else 'http'}://{settings.host}:{settings.port}"
+    typer.echo(f"Console: {where}/console  API docs: {where}/docs  (Ctrl-C stops)")
     limits = ConnectionLimits(
         header_timeout_s=settings.header_timeout_s,
         body_timeout_s=settings.body_timeout_s,

@@ -51,6 +51,8 @@ class ExpireRecordOut(Output):
     started_at: str | None = None
     finished_at: str | None = None
     reason: str | None = None
+    scanned_keys: int | None = None
+    """keyscope addition: how many keys the scan walked (once it succeeded)."""
 
 
 class ExpireHistoryOut(Output):
