@@ -12,7 +12,7 @@ from keyscope.api.limits import MAX_JSON_BODY_BYTES
 from keyscope.api.signing import SignedRequest, sign_request
 from tests.security.conftest import Service
 from tests.security.routes import DESTRUCTIVE, OPERATIONS, Operation
-from tests.utils.dcs import AK, PROJECT, SK, is_dcs_error
+from tests.utils.dcs import AK, FILE_CONTENT_TYPE, PROJECT, SK, is_dcs_error
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,10 @@ def send(
     params: dict[str, object] | None = None,
 ) -> httpx.Response:
     path = op.url(ids if ids is not None else ids_for(service, op))
-    return service.client.request(op.method, "", raw_path=path, content=content, params=params)
+    # A file is signed as the SDK signs one (unsigned payload); every other body as JSON.
+    content_type = FILE_CONTENT_TYPE if op.operation_id == "UploadBackupFile" else None
+    return service.client.request(op.method, "", raw_path=path, content=content, params=params,
+                                  content_type=content_type)  # fmt: skip
 
 
 def assert_refused_cleanly(response: httpx.Response, *statuses: int) -> None:
