@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from keyscope.analysis.advice import Recommendation
-from keyscope.analysis.counting import NativeAggregator, PythonAggregator
+from keyscope.analysis.counting import NativeAggregator, OfflineOptions, PythonAggregator
 from keyscope.analysis.offline import analyze_rdb, report_of
 from keyscope.rdb.fast import FAST_PATH_AVAILABLE
 from tests.utils.engines import engine_server
@@ -55,14 +55,16 @@ def _used(r: redis.Redis) -> int:
     return int(r.info("memory")["used_memory"])
 
 
-def _advice(server: RedisServer, tmp_path: Path, rule: str) -> list[Recommendation]:
+def _advice(
+    server: RedisServer, tmp_path: Path, rule: str, options: OfflineOptions | None = None
+) -> list[Recommendation]:
     server.client().save()
     path = tmp_path / "dump.rdb"
     shutil.copyfile(server.workdir / "dump.rdb", path)
-    report = analyze_rdb(path)
+    report = analyze_rdb(path, options)
     if FAST_PATH_AVAILABLE:  # the compiled counters give the same recommendations
-        pure = report_of(PythonAggregator().count(path, None))
-        native = report_of(NativeAggregator().count(path, None))
+        pure = report_of(PythonAggregator().count(path, options))
+        native = report_of(NativeAggregator().count(path, options))
         assert pure.recommendations == native.recommendations
     return [rec for rec in report.recommendations if rec.rule == rule]
 
@@ -212,13 +214,44 @@ def test_large_strings_are_not_bucketed(
     assert _advice(server, tmp_path, "small_strings") == []
 
 
+# --- keys in dbs other than 0, bound for a cluster ----------------------------------------
+
+CLUSTER_BOUND = OfflineOptions(cluster_bound=True)
+
+
+def _in_db(server: RedisServer, db: int, keys: int) -> None:
+    client = server.client(db=db)
+    _pipe(client, lambda p: [p.set(f"db{db}:{i}", "v" * 50) for i in range(keys)])
+
+
+def test_keys_outside_db_0_of_a_cluster_bound_keyspace_are_listed_per_db(
+    r: redis.Redis, server: RedisServer, tmp_path: Path
+) -> None:
+    _in_db(server, 0, 500)
+    _in_db(server, 2, 300)
+    _in_db(server, 5, 40)
+    recs = _advice(server, tmp_path, "other_dbs", CLUSTER_BOUND)
+    assert [(rec.keys_affected, rec.bytes_saved) for rec in recs] == [(300, 0), (40, 0)]
+    assert [" db 2," in recs[0].title, " db 5," in recs[1].title] == [True, True]
+    for db, rec in zip((2, 5), recs, strict=True):
+        assert len(rec.example_keys) == 3
+        assert all(server.client(db=db).exists(k) for k in rec.example_keys)
+
+
+def test_keys_in_db_0_only_or_a_keyspace_not_bound_for_a_cluster_are_not_flagged(
+    r: redis.Redis, server: RedisServer, tmp_path: Path
+) -> None:
+    _in_db(server, 0, 500)
+    assert _advice(server, tmp_path, "other_dbs", CLUSTER_BOUND) == []
+    _in_db(server, 3, 500)
+    assert _advice(server, tmp_path, "other_dbs") == []
+
+
 @pytest.mark.skipif(not FAST_PATH_AVAILABLE, reason="the compiled reader was not built")
 @pytest.mark.parametrize("capacity", [4, 4096], ids=["pruned", "exact"])
 def test_the_compiled_counters_of_the_recommendations_equal_the_pure_ones(
     r: redis.Redis, server: RedisServer, tmp_path: Path, capacity: int
 ) -> None:
-    from keyscope.analysis.counting import OfflineOptions
-
     def write(p: redis.client.Pipeline) -> None:
         for i in range(300):
             p.set(f"a{i % 37}:b{i % 5}:{i}", "x" * (i % 90), ex=3600 if i % 3 else None)
@@ -229,6 +262,7 @@ def test_the_compiled_counters_of_the_recommendations_equal_the_pure_ones(
             p.set("L" * (120 + i) + f":{i}", "v")
 
     _pipe(r, write)
+    _in_db(server, 1, 5)
     server.client().save()
     path = tmp_path / "dump.rdb"
     shutil.copyfile(server.workdir / "dump.rdb", path)
@@ -241,6 +275,7 @@ def test_the_compiled_counters_of_the_recommendations_equal_the_pure_ones(
         assert stats.prefixes.counts == other.prefixes.counts, name
         assert [vars_of(s) for s in stats.ladder] == [vars_of(s) for s in other.ladder], name
     assert (pure.long_keys, pure.long_examples) == (native.long_keys, native.long_examples)
+    assert (pure.dbs, pure.db_examples) == (native.dbs, native.db_examples)
     assert any(s.num for s in pure.types["hash"].ladder)
     assert pure.long_keys[0] == 13  # names of 129 bytes and more
 

@@ -19,6 +19,10 @@ over all keys as if in one db).
   ``ADVICE_SHORT_KEY_BYTES``.
 - ``small_strings``: prefixes of many small strings, as fields of hashes of
   ``ADVICE_BUCKET_FIELDS`` each (``prefix:{id // 100}`` → field ``id``).
+- ``other_dbs``: on a keyspace bound for a cluster (``OfflineOptions.cluster_bound``), the
+  keys of each logical db other than 0, which a cluster does not have. Moving them frees
+  nothing (they need a db-0 name that does not collide, e.g. a prefix per db): its
+  ``bytes_saved`` is 0, and the title says how many bytes would need moving.
 """
 
 from __future__ import annotations
@@ -218,7 +222,28 @@ def small_strings(counter: KeyCounter, model: MemoryModel) -> list[Recommendatio
     return out
 
 
-RULES = (listpack_crossings, missing_ttls, long_key_names, small_strings)
+def other_dbs(counter: KeyCounter, model: MemoryModel) -> list[Recommendation]:
+    """Per db other than 0 of a cluster-bound keyspace: its keys, which must move to db 0."""
+    del model  # nothing is freed: the keys move
+    if not counter.options.cluster_bound:
+        return []
+    out = []
+    for db, (num, moved, _) in sorted(counter.dbs.items()):
+        if db == 0 or not num:
+            continue
+        out.append(
+            Recommendation(
+                "other_dbs",
+                f"{num:,} keys ({moved:,} bytes) are in db {db}, which a cluster does not "
+                f"have: move them to db 0 under names of their own",
+                None, None, num, 0,
+                [display_key(k) for k in counter.db_examples.get(db, [])],
+            )
+        )  # fmt: skip
+    return out
+
+
+RULES = (listpack_crossings, missing_ttls, long_key_names, small_strings, other_dbs)
 
 
 def recommend(counter: KeyCounter, model: MemoryModel | None = None) -> list[Recommendation]:

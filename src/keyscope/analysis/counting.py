@@ -53,6 +53,8 @@ class OfflineOptions:
     """The instant TTLs are measured from; None means when the analysis starts."""
     memory_model: MemoryModel | None = None
     """How per-key memory is estimated; None follows the engine that wrote the file."""
+    cluster_bound: bool = False
+    """Whether the keyspace is to move to a cluster, which has db 0 only (``advice``)."""
 
 
 LOOSE_ENCODINGS = {"hash": "hashtable", "set": "hashtable", "zset": "skiplist"}
@@ -113,6 +115,8 @@ class KeyCounter:
         self.types: dict[str, TypeCounts] = {}
         self.dbs: dict[int, list[int]] = {}
         """db -> [keys, bytes, keys with a TTL]"""
+        self.db_examples: dict[int, list[bytes]] = {}
+        """db -> its first ``ADVICE_EXAMPLES`` keys."""
         self.ttl_num = [0] * len(TTL_BUCKETS)
         self.ttl_bytes = [0] * len(TTL_BUCKETS)
         self.top: TopN[KeyRecord] = TopN(opts.top_keys)
@@ -146,6 +150,8 @@ class KeyCounter:
                 db = dbs[rec.db] = [0, 0, 0]
             db[0] += 1
             db[1] += mem
+            if db[0] <= EXAMPLES:
+                self.db_examples.setdefault(rec.db, []).append(rec.key)
             t = ttl_bucket(rec.expiry_ms, now_ms)
             db[2] += t != 0
             ttl_num[t] += 1
@@ -197,6 +203,7 @@ class KeyCounter:
             stats.prefixes.occurrences = native["occurrences"]
         for db in counts["dbs"]:
             self.dbs[db["db"]] = [db["num"], db["bytes"], db["expires"]]
+            self.db_examples[db["db"]] = list(db["examples"])
         self.ttl_num, self.ttl_bytes = counts["ttl_num"], counts["ttl_bytes"]
         self.top.load([(e["weight"], e["seq"], KeyRecord(*e["record"])) for e in counts["top"]])
         self.long_keys = list(counts["long_keys"])

@@ -36,6 +36,8 @@ class NativeDbCounts(TypedDict):
     num: int
     bytes: int
     expires: int
+    examples: list[bytes]
+    """Its first ``ADVICE_EXAMPLES`` keys."""
 
 
 class NativeTopEntry(TypedDict):

@@ -209,7 +209,9 @@ static DbSlot *db_slot(Agg *a, uint64_t db) {
         if (a->dbs[s].db == db) return a->last_db = &a->dbs[s];
         s = (s + 1) & (a->db_cap - 1);
     }
-    a->dbs[s] = (DbSlot){db, 0, 0, 0, 1};
+    memset(&a->dbs[s], 0, sizeof a->dbs[s]);
+    a->dbs[s].db = db;
+    a->dbs[s].used = 1;
     a->db_n++;
     return a->last_db = &a->dbs[s];
 }
@@ -301,6 +303,8 @@ void agg_free(Agg *a) {
     for (size_t i = 0; i < a->long_nex; i++) free(a->long_ex[i].key);
     for (size_t i = 0; i < a->top_n; i++) free((void *)a->top[i].rec.key);
     free(a->top);
+    for (size_t i = 0; i < a->db_cap; i++)
+        for (size_t j = 0; j < a->dbs[i].nex; j++) free(a->dbs[i].ex[j].key);
     free(a->dbs);
     memset(a, 0, sizeof *a);
 }
@@ -332,6 +336,8 @@ int agg_feed(Agg *a, const Rec *rec) {
     if (!db) return -1;
     db->num++;
     db->bytes += mem;
+    if (db->nex < NEXAMPLES && example_put(db->ex, &db->nex, rec->key, rec->keylen) < 0)
+        return -1;
     int t = ttl_bucket(rec, a->now_ms);
     if (t) db->expires++;
     a->ttl_num[t]++;
@@ -466,10 +472,11 @@ PyObject *agg_result(Agg *a) {
     for (size_t i = 0; i < a->db_cap; i++) {
         DbSlot *d = &a->dbs[i];
         if (!d->used) continue;
-        PyObject *x = Py_BuildValue("{s:K,s:K,s:K,s:K}", "db", (unsigned long long)d->db, "num",
-                                    (unsigned long long)d->num, "bytes",
+        PyObject *x = Py_BuildValue("{s:K,s:K,s:K,s:K,s:N}", "db", (unsigned long long)d->db,
+                                    "num", (unsigned long long)d->num, "bytes",
                                     (unsigned long long)d->bytes, "expires",
-                                    (unsigned long long)d->expires);
+                                    (unsigned long long)d->expires, "examples",
+                                    example_list(d->ex, d->nex));
         if (!x || PyList_Append(dbs, x) < 0) {
             Py_XDECREF(x);
             goto done;

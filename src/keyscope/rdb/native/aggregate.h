@@ -53,7 +53,12 @@ typedef struct {
     int present;
 } TypeStats;
 
-typedef struct { uint64_t db, num, bytes, expires; int used; } DbSlot;
+typedef struct {
+    uint64_t db, num, bytes, expires;
+    int used;
+    Example ex[NEXAMPLES]; /* KeyCounter.db_examples */
+    size_t nex;
+} DbSlot;
 
 typedef struct {
     uint64_t weight;
