@@ -8,6 +8,7 @@ the estimates assume.
 
 from __future__ import annotations
 
+import random
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -247,6 +248,64 @@ def test_keys_in_db_0_only_or_a_keyspace_not_bound_for_a_cluster_are_not_flagged
     assert _advice(server, tmp_path, "other_dbs") == []
 
 
+# --- huge strings that compression would shrink -------------------------------------------
+
+
+def _text(seed: int, size: int) -> bytes:
+    """Text of words, as JSON documents and logs are: LZF takes it to about half."""
+    rng = random.Random(seed)
+    words = [f"w{rng.randrange(10**6)}" for _ in range(300)]
+    out = " ".join(rng.choice(words) for _ in range(size // 4))
+    return out.encode()[:size]
+
+
+def _length(data: bytes, at: int) -> tuple[int, int]:
+    """An RDB length at ``at``: its value and where the next field starts."""
+    kind = data[at] >> 6
+    if kind == 0:
+        return data[at] & 0x3F, at + 1
+    if kind == 1:
+        return ((data[at] & 0x3F) << 8) | data[at + 1], at + 2
+    assert data[at] == 0x80, data[at]
+    return int.from_bytes(data[at + 1 : at + 5], "big"), at + 5
+
+
+def _lzf_of(r: redis.Redis, key: str) -> bytes:
+    """The LZF blob the server itself compresses the value to (DUMP: type 0, then 0xC3)."""
+    dump = r.dump(key)
+    assert isinstance(dump, bytes) and dump[:2] == b"\x00\xc3"
+    clen, at = _length(dump, 2)
+    _, at = _length(dump, at)
+    return dump[at : at + clen]
+
+
+def _huge(r: redis.Redis, value: Callable[[int], bytes], keys: int = 200) -> None:
+    _pipe(r, lambda p: [p.set(f"doc:{i}", value(i)) for i in range(keys)])
+
+
+def test_huge_compressible_strings_are_flagged_with_what_compressing_them_saves(
+    r: redis.Redis, server: RedisServer, tmp_path: Path
+) -> None:
+    _huge(r, lambda i: _text(i, 60_000))
+    (rec,) = _advice(server, tmp_path, "compress_strings")
+    assert (rec.type, rec.keys_affected) == ("string", 200)
+    assert len(rec.example_keys) == 3 and all(k.startswith("doc:") for k in rec.example_keys)
+
+    def apply() -> None:
+        blobs = {f"doc:{i}": _lzf_of(r, f"doc:{i}") for i in range(200)}
+        _pipe(r, lambda p: [p.set(k, v) for k, v in blobs.items()])
+
+    _close(rec.bytes_saved, _freed(r, apply))
+
+
+def test_incompressible_or_small_strings_are_not_flagged_for_compression(
+    r: redis.Redis, server: RedisServer, tmp_path: Path
+) -> None:
+    _huge(r, lambda i: random.Random(i).randbytes(60_000))
+    _pipe(r, lambda p: [p.set(f"small:{i}", _text(i, 8000)) for i in range(2000)])
+    assert _advice(server, tmp_path, "compress_strings") == []
+
+
 @pytest.mark.skipif(not FAST_PATH_AVAILABLE, reason="the compiled reader was not built")
 @pytest.mark.parametrize("capacity", [4, 4096], ids=["pruned", "exact"])
 def test_the_compiled_counters_of_the_recommendations_equal_the_pure_ones(
@@ -263,6 +322,9 @@ def test_the_compiled_counters_of_the_recommendations_equal_the_pure_ones(
 
     _pipe(r, write)
     _in_db(server, 1, 5)
+    r.set("c:1", _text(1, 20_000))
+    r.set("c:2", _text(2, 17_000))
+    r.set("c:3", random.Random(3).randbytes(20_000))
     server.client().save()
     path = tmp_path / "dump.rdb"
     shutil.copyfile(server.workdir / "dump.rdb", path)
@@ -276,6 +338,9 @@ def test_the_compiled_counters_of_the_recommendations_equal_the_pure_ones(
         assert [vars_of(s) for s in stats.ladder] == [vars_of(s) for s in other.ladder], name
     assert (pure.long_keys, pure.long_examples) == (native.long_keys, native.long_examples)
     assert (pure.dbs, pure.db_examples) == (native.dbs, native.db_examples)
+    assert pure.compressible == native.compressible
+    assert pure.compressible_examples == native.compressible_examples
+    assert pure.compressible[0] == 2
     assert any(s.num for s in pure.types["hash"].ladder)
     assert pure.long_keys[0] == 13  # names of 129 bytes and more
 

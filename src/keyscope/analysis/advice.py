@@ -23,6 +23,12 @@ over all keys as if in one db).
   keys of each logical db other than 0, which a cluster does not have. Moving them frees
   nothing (they need a db-0 name that does not collide, e.g. a prefix per db): its
   ``bytes_saved`` is 0, and the title says how many bytes would need moving.
+- ``compress_strings``: strings of ``ADVICE_HUGE_STRING_BYTES`` and more that the RDB holds
+  LZF-compressed to at most ``ADVICE_COMPRESSED_SHARE`` of their length (a writer with
+  ``rdbcompression yes``, the default; without it nothing is seen): their serialized size
+  is the compressed length (plus a few header bytes), an exact measure of what LZF makes of
+  them. Saved is the value's allocation at the raw length less at the compressed one, were
+  the application to store them compressed (on average lengths).
 """
 
 from __future__ import annotations
@@ -243,7 +249,27 @@ def other_dbs(counter: KeyCounter, model: MemoryModel) -> list[Recommendation]:
     return out
 
 
-RULES = (listpack_crossings, missing_ttls, long_key_names, small_strings, other_dbs)
+def compress_strings(counter: KeyCounter, model: MemoryModel) -> list[Recommendation]:
+    """Huge strings that LZF shrinks: the values' allocations, raw against compressed."""
+    num, raw, compressed = counter.compressible
+    if not num:
+        return []
+    saved = num * (model.sds(round(raw / num)) - model.sds(round(compressed / num)))
+    if saved < MIN_SAVED_BYTES:
+        return []
+    return [
+        Recommendation(
+            "compress_strings",
+            f"{num:,} strings of {defaults.ADVICE_HUGE_STRING_BYTES:,} bytes and more "
+            f"compress to {compressed / raw:.0%} of their length: store them compressed",
+            "string", None, num, saved,
+            [display_key(k) for k in counter.compressible_examples],
+        )
+    ]  # fmt: skip
+
+
+RULES = (listpack_crossings, missing_ttls, long_key_names, small_strings, other_dbs,
+         compress_strings)  # fmt: skip
 
 
 def recommend(counter: KeyCounter, model: MemoryModel | None = None) -> list[Recommendation]:

@@ -64,6 +64,8 @@ LADDER = defaults.ADVICE_LISTPACK_LADDER
 LADDER_FLOOR = defaults.ADVICE_LISTPACK_FLOOR
 SMALL_STRING = defaults.ADVICE_SMALL_STRING_BYTES
 LONG_KEY = defaults.ADVICE_LONG_KEY_BYTES
+HUGE_STRING = defaults.ADVICE_HUGE_STRING_BYTES
+COMPRESSED_QUARTERS = round(4 * defaults.ADVICE_COMPRESSED_SHARE)
 EXAMPLES = defaults.ADVICE_EXAMPLES
 
 
@@ -123,6 +125,10 @@ class KeyCounter:
         self.long_keys = [0, 0]
         """Keys with names over ``ADVICE_LONG_KEY_BYTES``: [keys, their names' bytes]."""
         self.long_examples: list[bytes] = []
+        self.compressible = [0, 0, 0]
+        """Huge strings the RDB holds LZF-compressed to at most ``ADVICE_COMPRESSED_SHARE``
+        of their length: [keys, their lengths, their serialized sizes]."""
+        self.compressible_examples: list[bytes] = []
         self.keys_seen = 0
         self.memory_model: MemoryModel | None = opts.memory_model
         """The model the counted records' memory followed, once a reader said which."""
@@ -177,6 +183,13 @@ class KeyCounter:
                 self.long_keys[1] += len(key)
                 if len(self.long_examples) < EXAMPLES:
                     self.long_examples.append(key)
+            if (n >= HUGE_STRING and rec.type == "string"
+                    and 4 * rec.serialized_size <= COMPRESSED_QUARTERS * n):  # fmt: skip
+                self.compressible[0] += 1
+                self.compressible[1] += n
+                self.compressible[2] += rec.serialized_size
+                if len(self.compressible_examples) < EXAMPLES:
+                    self.compressible_examples.append(key)
         self.keys_seen += seen
 
     @staticmethod
@@ -208,6 +221,8 @@ class KeyCounter:
         self.top.load([(e["weight"], e["seq"], KeyRecord(*e["record"])) for e in counts["top"]])
         self.long_keys = list(counts["long_keys"])
         self.long_examples = list(counts["long_examples"])
+        self.compressible = list(counts["compressible"])
+        self.compressible_examples = list(counts["compressible_examples"])
         self.keys_seen += counts["keys"]
 
 

@@ -57,3 +57,6 @@ class NativeCounts(TypedDict):
     keys: int
     long_keys: list[int]
     long_examples: list[bytes]
+    compressible: list[int]
+    """Huge compressible strings: keys, their lengths, their serialized sizes."""
+    compressible_examples: list[bytes]

@@ -87,6 +87,9 @@ typedef struct {
     uint64_t long_num, long_bytes; /* KeyCounter.long_keys */
     Example long_ex[NEXAMPLES];
     size_t long_nex;
+    uint64_t comp_num, comp_len, comp_serialized; /* KeyCounter.compressible */
+    Example comp_ex[NEXAMPLES];
+    size_t comp_nex;
 } Agg;
 
 /* Options as OfflineOptions has them; 0, or -1 when out of memory. */
