@@ -133,6 +133,12 @@ ADVICE_COMPRESSED_SHARE = 0.75
 """A huge string the RDB holds LZF-compressed to at most this share of its length is
 compressible enough to recommend compressing it in the application."""
 
+ADVICE_COMPRESSIBLE_LIST_BYTES = 3 * 8192
+"""Quicklists from this many bytes (three full nodes of ``list-max-listpack-size -2``: one
+between the head and the tail that ``list-compress-depth 1`` leaves plain) the
+list-compression recommendation weighs, where the RDB holds them compressed to at most
+``ADVICE_COMPRESSED_SHARE`` of their memory."""
+
 ADVICE_EXAMPLES = 3
 """Example keys kept per recommendation (per prefix, per ladder step)."""
 

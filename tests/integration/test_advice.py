@@ -306,6 +306,52 @@ def test_incompressible_or_small_strings_are_not_flagged_for_compression(
     assert _advice(server, tmp_path, "compress_strings") == []
 
 
+# --- lists that list compression would shrink ---------------------------------------------
+
+
+def _lists(r: redis.Redis, element: Callable[[int, int], bytes], keys: int = 100) -> None:
+    for i in range(keys):
+        r.rpush(f"log:{i}", *[element(i, j) for j in range(5000)])
+
+
+WORDS = [f"w{n * 7919 % 10**6}".encode() for n in range(300)]
+
+
+def _line(i: int, j: int) -> bytes:
+    """A log line of words: LZF takes a node of them to about half."""
+    rng = random.Random(i * 5000 + j)
+    return b" ".join(rng.choices(WORDS, k=10))[:60]
+
+
+def test_long_compressible_lists_get_list_compression_with_what_it_saves(
+    r: redis.Redis, server: RedisServer, tmp_path: Path
+) -> None:
+    _lists(r, _line)
+    assert r.object("encoding", "log:0") == b"quicklist"
+    (rec,) = _advice(server, tmp_path, "compress_lists")
+    assert (rec.type, rec.keys_affected) == ("list", 100)
+    assert rec.setting == {"list-compress-depth": 1}
+    assert all(k.startswith("log:") for k in rec.example_keys)
+
+    def apply() -> None:  # the reload rebuilds every list under the new depth
+        r.config_set("list-compress-depth", "1")
+
+    try:
+        _close(rec.bytes_saved, _freed(r, apply))
+    finally:
+        r.config_set("list-compress-depth", "0")
+
+
+def test_short_or_incompressible_lists_get_no_list_compression(
+    r: redis.Redis, server: RedisServer, tmp_path: Path
+) -> None:
+    rng = random.Random(0)
+    _lists(r, lambda i, j: rng.randbytes(60))
+    _pipe(r, lambda p: [p.rpush(f"short:{i}", *[_line(i, j) for j in range(200)])
+                        for i in range(500)])  # fmt: skip
+    assert _advice(server, tmp_path, "compress_lists") == []
+
+
 @pytest.mark.skipif(not FAST_PATH_AVAILABLE, reason="the compiled reader was not built")
 @pytest.mark.parametrize("capacity", [4, 4096], ids=["pruned", "exact"])
 def test_the_compiled_counters_of_the_recommendations_equal_the_pure_ones(
@@ -325,6 +371,9 @@ def test_the_compiled_counters_of_the_recommendations_equal_the_pure_ones(
     r.set("c:1", _text(1, 20_000))
     r.set("c:2", _text(2, 17_000))
     r.set("c:3", random.Random(3).randbytes(20_000))
+    r.rpush("l:1", *[_line(1, j) for j in range(3000)])
+    r.rpush("l:2", *[_line(2, j) for j in range(2000)])
+    r.rpush("l:3", random.Random(3).randbytes(60 * 3000))
     server.client().save()
     path = tmp_path / "dump.rdb"
     shutil.copyfile(server.workdir / "dump.rdb", path)
@@ -341,6 +390,9 @@ def test_the_compiled_counters_of_the_recommendations_equal_the_pure_ones(
     assert pure.compressible == native.compressible
     assert pure.compressible_examples == native.compressible_examples
     assert pure.compressible[0] == 2
+    assert pure.compressible_lists == native.compressible_lists
+    assert pure.compressible_list_examples == native.compressible_list_examples
+    assert pure.compressible_lists[0] == 2
     assert any(s.num for s in pure.types["hash"].ladder)
     assert pure.long_keys[0] == 13  # names of 129 bytes and more
 

@@ -29,6 +29,14 @@ over all keys as if in one db).
   is the compressed length (plus a few header bytes), an exact measure of what LZF makes of
   them. Saved is the value's allocation at the raw length less at the compressed one, were
   the application to store them compressed (on average lengths).
+- ``compress_lists``: quicklists of ``ADVICE_COMPRESSIBLE_LIST_BYTES`` and more whose nodes
+  the RDB holds LZF-compressed to at most ``ADVICE_COMPRESSED_SHARE`` of their memory;
+  ``list-compress-depth 1`` would compress every node but the head and the tail. On the
+  average list: its nodes are full (``LIST_NODE_BYTES``, as ``list-max-listpack-size -2``
+  fills them) but the last, their number is its memory over a full node's rounded up (a
+  node is a little under ``LIST_NODE_BYTES``), and each interior node goes
+  from its plain allocation to one of its compressed bytes (the RDB's) and the 4-byte
+  ``quicklistLZF`` header.
 """
 
 from __future__ import annotations
@@ -268,8 +276,44 @@ def compress_strings(counter: KeyCounter, model: MemoryModel) -> list[Recommenda
     ]  # fmt: skip
 
 
+LIST_NODE_BYTES = 8192
+"""``list-max-listpack-size -2``: the bytes a full quicklist node holds."""
+
+LZF_NODE_HEADER = 4
+"""``quicklistLZF.sz``, before the compressed bytes of a node."""
+
+RDB_NODE_HEADER = 6
+"""A compressed node's bytes in the RDB besides its data: container, LZF marker, lengths."""
+
+
+def compress_lists(counter: KeyCounter, model: MemoryModel) -> list[Recommendation]:
+    """Quicklists whose interior nodes LZF shrinks: plain against compressed allocations."""
+    num, mem, serialized, key_bytes = counter.compressible_lists
+    if not num:
+        return []
+    head = model.quicklist([])
+    full = model.quicklist([LIST_NODE_BYTES]) - head
+    value = mem / num - model.key_overhead(round(key_bytes / num)) - head
+    nodes = max(1, -(-round(value) // full))  # all full but the last
+    plain = value / nodes - (full - model.packed(LIST_NODE_BYTES))  # the node's listpack
+    packed = model.packed(LZF_NODE_HEADER + round(serialized / num / nodes) - RDB_NODE_HEADER)
+    saved = round(num * max(nodes - 2, 0) * (plain - packed))
+    if saved < MIN_SAVED_BYTES:
+        return []
+    return [
+        Recommendation(
+            "compress_lists",
+            f"{num:,} lists of {nodes:,} nodes on average compress to "
+            f"{serialized / mem:.0%} of their memory: set list-compress-depth to 1",
+            "list", None, num, saved,
+            [display_key(k) for k in counter.compressible_list_examples],
+            {"list-compress-depth": 1},
+        )
+    ]  # fmt: skip
+
+
 RULES = (listpack_crossings, missing_ttls, long_key_names, small_strings, other_dbs,
-         compress_strings)  # fmt: skip
+         compress_strings, compress_lists)  # fmt: skip
 
 
 def recommend(counter: KeyCounter, model: MemoryModel | None = None) -> list[Recommendation]:

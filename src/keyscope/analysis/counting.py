@@ -66,6 +66,7 @@ SMALL_STRING = defaults.ADVICE_SMALL_STRING_BYTES
 LONG_KEY = defaults.ADVICE_LONG_KEY_BYTES
 HUGE_STRING = defaults.ADVICE_HUGE_STRING_BYTES
 COMPRESSED_QUARTERS = round(4 * defaults.ADVICE_COMPRESSED_SHARE)
+COMPRESSIBLE_LIST = defaults.ADVICE_COMPRESSIBLE_LIST_BYTES
 EXAMPLES = defaults.ADVICE_EXAMPLES
 
 
@@ -129,6 +130,11 @@ class KeyCounter:
         """Huge strings the RDB holds LZF-compressed to at most ``ADVICE_COMPRESSED_SHARE``
         of their length: [keys, their lengths, their serialized sizes]."""
         self.compressible_examples: list[bytes] = []
+        self.compressible_lists = [0, 0, 0, 0]
+        """Quicklists of ``ADVICE_COMPRESSIBLE_LIST_BYTES`` and more the RDB holds compressed
+        to at most ``ADVICE_COMPRESSED_SHARE`` of their memory: [keys, their memory, their
+        serialized sizes, their names' bytes]."""
+        self.compressible_list_examples: list[bytes] = []
         self.keys_seen = 0
         self.memory_model: MemoryModel | None = opts.memory_model
         """The model the counted records' memory followed, once a reader said which."""
@@ -178,19 +184,34 @@ class KeyCounter:
                 entries = n if rec.type == "set" else 2 * n
                 if rec.serialized_size <= entries * (SMALL_STRING + 1):  # no long elements
                     self._cross(stats, rec)
-            if len(key) > LONG_KEY:
-                self.long_keys[0] += 1
-                self.long_keys[1] += len(key)
-                if len(self.long_examples) < EXAMPLES:
-                    self.long_examples.append(key)
-            if (n >= HUGE_STRING and rec.type == "string"
-                    and 4 * rec.serialized_size <= COMPRESSED_QUARTERS * n):  # fmt: skip
-                self.compressible[0] += 1
-                self.compressible[1] += n
-                self.compressible[2] += rec.serialized_size
-                if len(self.compressible_examples) < EXAMPLES:
-                    self.compressible_examples.append(key)
+            if len(key) > LONG_KEY or n >= HUGE_STRING or mem >= COMPRESSIBLE_LIST:
+                self._large(rec)
         self.keys_seen += seen
+
+    def _large(self, rec: KeyRecord) -> None:
+        """The counters of long names, huge compressible strings and compressible lists."""
+        key, n, mem = rec.key, rec.num_elements, rec.memory
+        if len(key) > LONG_KEY:
+            self.long_keys[0] += 1
+            self.long_keys[1] += len(key)
+            if len(self.long_examples) < EXAMPLES:
+                self.long_examples.append(key)
+        if (n >= HUGE_STRING and rec.type == "string"
+                and 4 * rec.serialized_size <= COMPRESSED_QUARTERS * n):  # fmt: skip
+            self.compressible[0] += 1
+            self.compressible[1] += n
+            self.compressible[2] += rec.serialized_size
+            if len(self.compressible_examples) < EXAMPLES:
+                self.compressible_examples.append(key)
+        if (mem >= COMPRESSIBLE_LIST and rec.encoding == "quicklist"
+                and 4 * rec.serialized_size <= COMPRESSED_QUARTERS * mem):  # fmt: skip
+            lists = self.compressible_lists
+            lists[0] += 1
+            lists[1] += mem
+            lists[2] += rec.serialized_size
+            lists[3] += len(key)
+            if len(self.compressible_list_examples) < EXAMPLES:
+                self.compressible_list_examples.append(key)
 
     @staticmethod
     def _cross(stats: TypeCounts, rec: KeyRecord) -> None:
@@ -223,6 +244,8 @@ class KeyCounter:
         self.long_examples = list(counts["long_examples"])
         self.compressible = list(counts["compressible"])
         self.compressible_examples = list(counts["compressible_examples"])
+        self.compressible_lists = list(counts["compressible_lists"])
+        self.compressible_list_examples = list(counts["compressible_list_examples"])
         self.keys_seen += counts["keys"]
 
 

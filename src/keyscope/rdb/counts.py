@@ -60,3 +60,6 @@ class NativeCounts(TypedDict):
     compressible: list[int]
     """Huge compressible strings: keys, their lengths, their serialized sizes."""
     compressible_examples: list[bytes]
+    compressible_lists: list[int]
+    """Compressible quicklists: keys, their memory, serialized sizes and names' bytes."""
+    compressible_list_examples: list[bytes]

@@ -11,6 +11,7 @@ static const uint64_t LADDER[NLADDER] = {256, 512, 1024};
 #define LONG_KEY 128     /* defaults.ADVICE_LONG_KEY_BYTES */
 #define HUGE_STRING 16384 /* defaults.ADVICE_HUGE_STRING_BYTES */
 #define COMPRESSED_QUARTERS 3 /* 4 * defaults.ADVICE_COMPRESSED_SHARE */
+#define COMPRESSIBLE_LIST (3 * 8192) /* defaults.ADVICE_COMPRESSIBLE_LIST_BYTES */
 #define HOUR_MS 3600000LL
 #define DAY_MS (24 * HOUR_MS)
 
@@ -304,6 +305,7 @@ void agg_free(Agg *a) {
     }
     for (size_t i = 0; i < a->long_nex; i++) free(a->long_ex[i].key);
     for (size_t i = 0; i < a->comp_nex; i++) free(a->comp_ex[i].key);
+    for (size_t i = 0; i < a->cl_nex; i++) free(a->cl_ex[i].key);
     for (size_t i = 0; i < a->top_n; i++) free((void *)a->top[i].rec.key);
     free(a->top);
     for (size_t i = 0; i < a->db_cap; i++)
@@ -408,6 +410,14 @@ int agg_feed(Agg *a, const Rec *rec) {
         a->comp_serialized += rec->serialized;
         if (example_put(a->comp_ex, &a->comp_nex, key, len) < 0) return -1;
     }
+    if (mem >= COMPRESSIBLE_LIST && rec->enc == EN_QUICKLIST &&
+        4 * rec->serialized <= COMPRESSED_QUARTERS * mem) {
+        a->cl_num++;
+        a->cl_bytes += mem;
+        a->cl_serialized += rec->serialized;
+        a->cl_key_bytes += len;
+        if (example_put(a->cl_ex, &a->cl_nex, key, len) < 0) return -1;
+    }
     a->keys++;
     return 0;
 }
@@ -505,13 +515,16 @@ PyObject *agg_result(Agg *a) {
     }
     uint64_t long_keys[2] = {a->long_num, a->long_bytes};
     uint64_t comp[3] = {a->comp_num, a->comp_len, a->comp_serialized};
-    out = Py_BuildValue("{s:O,s:O,s:N,s:N,s:O,s:K,s:N,s:N,s:N,s:N}", "types", types, "dbs",
+    uint64_t lists[4] = {a->cl_num, a->cl_bytes, a->cl_serialized, a->cl_key_bytes};
+    out = Py_BuildValue("{s:O,s:O,s:N,s:N,s:O,s:K,s:N,s:N,s:N,s:N,s:N,s:N}", "types", types, "dbs",
                         dbs, "ttl_num", u64_list(a->ttl_num, 6), "ttl_bytes",
                         u64_list(a->ttl_bytes, 6), "top", top, "keys",
                         (unsigned long long)a->keys, "long_keys", u64_list(long_keys, 2),
                         "long_examples", example_list(a->long_ex, a->long_nex),
                         "compressible", u64_list(comp, 3), "compressible_examples",
-                        example_list(a->comp_ex, a->comp_nex));
+                        example_list(a->comp_ex, a->comp_nex), "compressible_lists",
+                        u64_list(lists, 4), "compressible_list_examples",
+                        example_list(a->cl_ex, a->cl_nex));
 done:
     Py_XDECREF(types);
     Py_XDECREF(dbs);

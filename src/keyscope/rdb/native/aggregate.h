@@ -90,6 +90,9 @@ typedef struct {
     uint64_t comp_num, comp_len, comp_serialized; /* KeyCounter.compressible */
     Example comp_ex[NEXAMPLES];
     size_t comp_nex;
+    uint64_t cl_num, cl_bytes, cl_serialized, cl_key_bytes; /* KeyCounter.compressible_lists */
+    Example cl_ex[NEXAMPLES];
+    size_t cl_nex;
 } Agg;
 
 /* Options as OfflineOptions has them; 0, or -1 when out of memory. */
