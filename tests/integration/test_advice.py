@@ -8,6 +8,7 @@ the estimates assume.
 
 from __future__ import annotations
 
+import functools
 import random
 import shutil
 from collections.abc import Callable, Iterator
@@ -352,6 +353,50 @@ def test_short_or_incompressible_lists_get_no_list_compression(
     assert _advice(server, tmp_path, "compress_lists") == []
 
 
+# --- an engine whose encodings waste memory against a newer one ---------------------------
+
+
+def _member(j: int, length: int) -> str:
+    """A member of ``length`` bytes that LZF leaves as it is, as the RDB would show it."""
+    return (f"t{j}:" + random.Random(j).randbytes(length).hex())[:length]
+
+
+def _tag_sets(r: redis.Redis, member: int, keys: int = 3000) -> None:
+    members = [_member(j, member) for j in range(50)]
+    _pipe(r, lambda p: [p.sadd(f"tags:{i}", *members) for i in range(keys)])
+
+
+def _keys_memory(server: RedisServer, write: Callable[[redis.Redis], None]) -> int:
+    """What the keys take on ``server``: used_memory loaded from an RDB, less the empty one's."""
+    r = server.client()
+    r.flushall()
+    empty = _used(r)
+    write(r)
+    return _used(r) - empty
+
+
+def test_small_sets_on_redis_6_2_are_flagged_with_what_redis_7_4_saves(
+    tmp_path: Path,
+) -> None:
+    write = functools.partial(_tag_sets, member=10)
+    with engine_server("redis-6.2.14", tmp_path / "old") as old:
+        before = _keys_memory(old, write)
+        (rec,) = _advice(old, tmp_path, "old_engine")
+    assert (rec.type, rec.keys_affected) == ("set", 3000)
+    assert all(k.startswith("tags:") for k in rec.example_keys)
+    with engine_server("redis-7.4.1", tmp_path / "new") as new:
+        after = _keys_memory(new, write)
+        assert new.client().object("encoding", "tags:0") == b"listpack"
+        assert _advice(new, tmp_path, "old_engine") == []  # the newer engine packs them
+    _close(rec.bytes_saved, before - after)
+
+
+def test_sets_of_long_strings_on_redis_6_2_are_not_flagged(tmp_path: Path) -> None:
+    with engine_server("redis-6.2.14", tmp_path / "old") as old:
+        _keys_memory(old, functools.partial(_tag_sets, member=100))
+        assert _advice(old, tmp_path, "old_engine") == []
+
+
 @pytest.mark.skipif(not FAST_PATH_AVAILABLE, reason="the compiled reader was not built")
 @pytest.mark.parametrize("capacity", [4, 4096], ids=["pruned", "exact"])
 def test_the_compiled_counters_of_the_recommendations_equal_the_pure_ones(
@@ -374,6 +419,8 @@ def test_the_compiled_counters_of_the_recommendations_equal_the_pure_ones(
     r.rpush("l:1", *[_line(1, j) for j in range(3000)])
     r.rpush("l:2", *[_line(2, j) for j in range(2000)])
     r.rpush("l:3", random.Random(3).randbytes(60 * 3000))
+    for i in range(5):
+        r.sadd(f"ss:{i}", *[_member(j, 10 + 20 * i) for j in range(40 + 20 * i)])
     server.client().save()
     path = tmp_path / "dump.rdb"
     shutil.copyfile(server.workdir / "dump.rdb", path)
@@ -393,6 +440,9 @@ def test_the_compiled_counters_of_the_recommendations_equal_the_pure_ones(
     assert pure.compressible_lists == native.compressible_lists
     assert pure.compressible_list_examples == native.compressible_list_examples
     assert pure.compressible_lists[0] == 2
+    assert vars_of(pure.small_sets) == vars_of(native.small_sets)
+    packs_sets = r.object("encoding", "ss:0") == b"listpack"
+    assert pure.small_sets.num == (0 if packs_sets else 3)  # members of 70 bytes are long
     assert any(s.num for s in pure.types["hash"].ladder)
     assert pure.long_keys[0] == 13  # names of 129 bytes and more
 

@@ -37,6 +37,13 @@ over all keys as if in one db).
   node is a little under ``LIST_NODE_BYTES``), and each interior node goes
   from its plain allocation to one of its compressed bytes (the RDB's) and the 4-byte
   ``quicklistLZF`` header.
+- ``old_engine``: a file written by an engine before Redis 7.2 (layouts ``redis-6.2`` and
+  ``redis-7.0``), which keeps every set of strings in a hash table, with sets of up to
+  ``ADVICE_LISTPACK_FLOOR`` short strings (``set-max-listpack-entries``, 128 by default): a
+  newer engine (the ``redis-7.4`` model) packs them in listpacks. Saved is those keys under
+  the writer's model less under the newer one. Other encodings that changed (6.2's
+  ziplists against listpacks, embstr sizes) move a few bytes per key either way and are
+  left out.
 """
 
 from __future__ import annotations
@@ -312,8 +319,37 @@ def compress_lists(counter: KeyCounter, model: MemoryModel) -> list[Recommendati
     ]  # fmt: skip
 
 
+OLD_SET_LAYOUTS = ("redis-6.2", "redis-7.0")
+"""Layouts that pack no set of strings in a listpack."""
+
+NEWER_LAYOUT = "redis-7.4"
+
+
+def old_engine(counter: KeyCounter, model: MemoryModel) -> list[Recommendation]:
+    """Small sets of strings an older engine keeps in hash tables, under a newer model."""
+    from keyscope.rdb.memory import MemoryModel
+
+    step = counter.small_sets
+    if model.layout not in OLD_SET_LAYOUTS or not step.num:
+        return []
+    newer = MemoryModel(NEWER_LAYOUT, model.allocator, "newer engine")
+    key = newer.key_overhead(round(step.key_bytes / step.num))
+    saved = step.bytes - step.num * (key + newer.packed(round(step.listpack_bytes / step.num)))
+    if saved < MIN_SAVED_BYTES:
+        return []
+    return [
+        Recommendation(
+            "old_engine",
+            f"{step.num:,} small sets of strings are hash tables on {model.layout}: an engine "
+            f"of Redis 7.2 or later packs them in listpacks",
+            "set", None, step.num, saved,
+            [display_key(k) for k in step.examples],
+        )
+    ]  # fmt: skip
+
+
 RULES = (listpack_crossings, missing_ttls, long_key_names, small_strings, other_dbs,
-         compress_strings, compress_lists)  # fmt: skip
+         compress_strings, compress_lists, old_engine)  # fmt: skip
 
 
 def recommend(counter: KeyCounter, model: MemoryModel | None = None) -> list[Recommendation]:

@@ -135,6 +135,9 @@ class KeyCounter:
         to at most ``ADVICE_COMPRESSED_SHARE`` of their memory: [keys, their memory, their
         serialized sizes, their names' bytes]."""
         self.compressible_list_examples: list[bytes] = []
+        self.small_sets = LadderStep()
+        """Sets of up to ``ADVICE_LISTPACK_FLOOR`` short strings in a hash table: an engine
+        before Redis 7.2 packs no set of strings in a listpack (``advice.old_engine``)."""
         self.keys_seen = 0
         self.memory_model: MemoryModel | None = opts.memory_model
         """The model the counted records' memory followed, once a reader said which."""
@@ -180,10 +183,13 @@ class KeyCounter:
             if mem > top.floor:
                 top.offer(mem, rec)
             n = rec.num_elements
-            if LADDER_FLOOR < n <= LADDER[-1] and LOOSE_ENCODINGS.get(rec.type) == rec.encoding:
+            if n <= LADDER[-1] and LOOSE_ENCODINGS.get(rec.type) == rec.encoding:
                 entries = n if rec.type == "set" else 2 * n
                 if rec.serialized_size <= entries * (SMALL_STRING + 1):  # no long elements
-                    self._cross(stats, rec)
+                    if n > LADDER_FLOOR:
+                        self._cross(stats.ladder[bisect_left(LADDER, n)], rec)
+                    elif rec.type == "set":
+                        self._cross(self.small_sets, rec)
             if len(key) > LONG_KEY or n >= HUGE_STRING or mem >= COMPRESSIBLE_LIST:
                 self._large(rec)
         self.keys_seen += seen
@@ -214,8 +220,7 @@ class KeyCounter:
                 self.compressible_list_examples.append(key)
 
     @staticmethod
-    def _cross(stats: TypeCounts, rec: KeyRecord) -> None:
-        step = stats.ladder[bisect_left(LADDER, rec.num_elements)]
+    def _cross(step: LadderStep, rec: KeyRecord) -> None:
         step.num += 1
         step.bytes += rec.memory
         step.listpack_bytes += listpack_estimate(rec.type, rec.serialized_size, rec.num_elements)
@@ -246,6 +251,10 @@ class KeyCounter:
         self.compressible_examples = list(counts["compressible_examples"])
         self.compressible_lists = list(counts["compressible_lists"])
         self.compressible_list_examples = list(counts["compressible_list_examples"])
+        step = self.small_sets
+        step.num, step.bytes, step.listpack_bytes, step.key_bytes, step.examples = counts[
+            "small_sets"
+        ]
         self.keys_seen += counts["keys"]
 
 

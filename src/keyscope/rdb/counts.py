@@ -63,3 +63,5 @@ class NativeCounts(TypedDict):
     compressible_lists: list[int]
     """Compressible quicklists: keys, their memory, serialized sizes and names' bytes."""
     compressible_list_examples: list[bytes]
+    small_sets: tuple[int, int, int, int, list[bytes]]
+    """Small sets of strings in a hash table, as a ladder step."""

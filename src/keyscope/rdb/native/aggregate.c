@@ -306,6 +306,7 @@ void agg_free(Agg *a) {
     for (size_t i = 0; i < a->long_nex; i++) free(a->long_ex[i].key);
     for (size_t i = 0; i < a->comp_nex; i++) free(a->comp_ex[i].key);
     for (size_t i = 0; i < a->cl_nex; i++) free(a->cl_ex[i].key);
+    for (size_t i = 0; i < a->small_sets.nex; i++) free(a->small_sets.ex[i].key);
     for (size_t i = 0; i < a->top_n; i++) free((void *)a->top[i].rec.key);
     free(a->top);
     for (size_t i = 0; i < a->db_cap; i++)
@@ -387,16 +388,23 @@ int agg_feed(Agg *a, const Rec *rec) {
                 (rec->type == TY_SET && rec->enc == EN_HASHTABLE) ||
                 (rec->type == TY_ZSET && rec->enc == EN_SKIPLIST);
     uint64_t entries = rec->type == TY_SET ? n : 2 * n;
-    if (loose && n > LADDER_FLOOR && n <= LADDER[NLADDER - 1] &&
-        rec->serialized <= entries * (SMALL_STRING + 1)) { /* KeyCounter._cross */
-        int b = 0;
-        while (n > LADDER[b]) b++;
-        Step *step = &s->ladder[b];
-        step->num++;
-        step->bytes += mem;
-        step->listpack_bytes += rec->serialized + entries + 7;
-        step->key_bytes += len;
-        if (example_put(step->ex, &step->nex, key, len) < 0) return -1;
+    if (loose && n <= LADDER[NLADDER - 1] &&
+        rec->serialized <= entries * (SMALL_STRING + 1)) { /* KeyCounter.feed, _cross */
+        Step *step = NULL;
+        if (n > LADDER_FLOOR) {
+            int b = 0;
+            while (n > LADDER[b]) b++;
+            step = &s->ladder[b];
+        } else if (rec->type == TY_SET) {
+            step = &a->small_sets;
+        }
+        if (step) {
+            step->num++;
+            step->bytes += mem;
+            step->listpack_bytes += rec->serialized + entries + 7;
+            step->key_bytes += len;
+            if (example_put(step->ex, &step->nex, key, len) < 0) return -1;
+        }
     }
     if (len > LONG_KEY) {
         a->long_num++;
@@ -516,7 +524,9 @@ PyObject *agg_result(Agg *a) {
     uint64_t long_keys[2] = {a->long_num, a->long_bytes};
     uint64_t comp[3] = {a->comp_num, a->comp_len, a->comp_serialized};
     uint64_t lists[4] = {a->cl_num, a->cl_bytes, a->cl_serialized, a->cl_key_bytes};
-    out = Py_BuildValue("{s:O,s:O,s:N,s:N,s:O,s:K,s:N,s:N,s:N,s:N,s:N,s:N}", "types", types, "dbs",
+    Step *ss = &a->small_sets;
+    out = Py_BuildValue("{s:O,s:O,s:N,s:N,s:O,s:K,s:N,s:N,s:N,s:N,s:N,s:N,s:(KKKKN)}", "types",
+                        types, "dbs",
                         dbs, "ttl_num", u64_list(a->ttl_num, 6), "ttl_bytes",
                         u64_list(a->ttl_bytes, 6), "top", top, "keys",
                         (unsigned long long)a->keys, "long_keys", u64_list(long_keys, 2),
@@ -524,7 +534,10 @@ PyObject *agg_result(Agg *a) {
                         "compressible", u64_list(comp, 3), "compressible_examples",
                         example_list(a->comp_ex, a->comp_nex), "compressible_lists",
                         u64_list(lists, 4), "compressible_list_examples",
-                        example_list(a->cl_ex, a->cl_nex));
+                        example_list(a->cl_ex, a->cl_nex), "small_sets",
+                        (unsigned long long)ss->num, (unsigned long long)ss->bytes,
+                        (unsigned long long)ss->listpack_bytes, (unsigned long long)ss->key_bytes,
+                        example_list(ss->ex, ss->nex));
 done:
     Py_XDECREF(types);
     Py_XDECREF(dbs);

@@ -93,6 +93,7 @@ typedef struct {
     uint64_t cl_num, cl_bytes, cl_serialized, cl_key_bytes; /* KeyCounter.compressible_lists */
     Example cl_ex[NEXAMPLES];
     size_t cl_nex;
+    Step small_sets; /* KeyCounter.small_sets */
 } Agg;
 
 /* Options as OfflineOptions has them; 0, or -1 when out of memory. */
