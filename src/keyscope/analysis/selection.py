@@ -52,7 +52,7 @@ class BigKeySelector:
 
     def __init__(self, thresholds: BigKeyThresholds | None = None) -> None:
         self.thresholds = thresholds or BigKeyThresholds()
-        self._heaps: dict[str, list[tuple[int, bytes, int, str | None]]] = {}
+        self._heaps: dict[str, list[tuple[int, bytes, int, str | None, int]]] = {}
         self.seen = 0
 
     def _limit(self, type_: str) -> int:
@@ -70,10 +70,11 @@ class BigKeySelector:
                     continue
             elif size <= cmin and (memory is None or memory <= mmin):
                 continue
-            self._offer(type_, (size, name, db, shard))
+            self._offer(type_, (size, name, db, shard, -1 if memory is None else memory))
         self.seen += n
 
-    def _offer(self, type_: str, entry: tuple[int, bytes, int, str | None]) -> None:
+    def _offer(self, type_: str, entry: tuple[int, bytes, int, str | None, int]) -> None:
+        # memory -1 where unknown: a key seen twice (a resharding) still compares
         heap = self._heaps.setdefault(type_, [])
         limit = self._limit(type_)
         if limit <= 0:
@@ -88,8 +89,16 @@ class BigKeySelector:
         for type_ in TYPE_ORDER:
             entries = sorted(self._heaps.get(type_, []), key=lambda e: (-e[0], e[1]))
             out.extend(
-                BigKey(key_name(name), type_, db, size, unit_of(type_), shard)
-                for size, name, db, shard in entries
+                BigKey(
+                    key_name(name),
+                    type_,
+                    db,
+                    size,
+                    unit_of(type_),
+                    shard,
+                    None if memory < 0 else memory,
+                )
+                for size, name, db, shard, memory in entries
             )
         return out[: self.thresholds.max_records]
 

@@ -20,7 +20,11 @@ serialized to, a floor rather than an estimate."""
 
 @dataclass(frozen=True, slots=True)
 class BigKey:
-    """One big key, as DCS BigkeysBody: bytes for strings, element count for collections."""
+    """One big key, as DCS BigkeysBody: bytes for strings, element count for collections.
+
+    keyscope's extension: ``memory_bytes``, the key's ``MEMORY USAGE`` (None where the server
+    has no MEMORY command or did not answer it for this key).
+    """
 
     name: str
     type: KeyType
@@ -28,6 +32,7 @@ class BigKey:
     size: int
     unit: SizeUnit
     shard: str | None = None
+    memory_bytes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
