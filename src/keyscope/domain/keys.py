@@ -107,11 +107,22 @@ def key_record(key: BigKey | HotKey) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class ExpireNodeResult:
+    """One master's part of an expired-key scan: its ``expired_keys`` growth and keys walked."""
+
+    node: str
+    expired_keys: int
+    scanned_keys: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class ExpireScanResult:
-    """What an expired-key scan reclaimed and how much it walked."""
+    """What an expired-key scan reclaimed and how much it walked, in all and per master."""
 
     expired_keys: int
     scanned_keys: int
+    nodes: tuple[ExpireNodeResult, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
