@@ -1,0 +1,223 @@
+"""Every result page of the console, drawn in headless Chromium from a real Redis: its charts
+are drawn, no two labels overlap (chart labels as ECharts placed them, table and figure text
+as the browser laid it out), figures and badges stay on one line, and the page logs no error.
+
+Screenshots of each page are kept under the test's tmp dir (``<tmp>/screens``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.utils.browser import launch, sign_in_and_register
+from tests.utils.dcs import AK, SK, SignedClient
+from tests.utils.servers import RedisServer
+from tests.utils.service import running_app
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+# Boxes of the text ECharts drew in each chart, as drawn (turned with a rotated label: four
+# corners in page coordinates), and the pairs that meet (separating-axis test, 1 px slack).
+CHART_OVERLAPS = """
+() => {
+  const corners = (d) => {
+    const r = d.getBoundingRect();
+    const m = d.transform || [1, 0, 0, 1, 0, 0];
+    return [[r.x, r.y], [r.x + r.width, r.y], [r.x + r.width, r.y + r.height], [r.x, r.y + r.height]]
+      .map(([x, y]) => [m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5]]);
+  };
+  const apart = (a, b) => [a, b].some((poly) => poly.some((p, i) => {
+    const q = poly[(i + 1) % 4];
+    const len = Math.hypot(q[0] - p[0], q[1] - p[1]) || 1;
+    const axis = [(p[1] - q[1]) / len, (q[0] - p[0]) / len];
+    const span = (c) => c.map(([x, y]) => x * axis[0] + y * axis[1]);
+    const sa = span(a), sb = span(b);
+    return Math.max(...sa) <= Math.min(...sb) + 1 || Math.max(...sb) <= Math.min(...sa) + 1;
+  }));
+  const charts = [];
+  document.querySelectorAll("[data-testid=result] figure").forEach((figure) => {
+    const box = figure.querySelector(".chart");
+    const chart = box && echarts.getInstanceByDom(box);
+    if (!chart) return;
+    const labels = [];
+    chart.getZr().storage.getDisplayList().forEach((d) => {
+      if (d.type !== "tspan" || d.invisible || !d.style || !d.style.text) return;
+      const r = d.getBoundingRect();
+      if (r.width < 1 || r.height < 1) return;
+      labels.push({ text: String(d.style.text), c: corners(d) });
+    });
+    const overlaps = [];
+    for (let i = 0; i < labels.length; i += 1) {
+      for (let j = i + 1; j < labels.length; j += 1) {
+        if (!apart(labels[i].c, labels[j].c)) overlaps.push([labels[i].text, labels[j].text]);
+      }
+    }
+    charts.push({ chart: figure.dataset.testid, labels: labels.length, overlaps });
+  });
+  return charts;
+}
+"""
+
+# Boxes of every run of text outside the charts; pairs of different text nodes that meet;
+# figures, numbers and badges that the layout broke over more than one line.
+TEXT_OVERLAPS = """
+() => {
+  const meet = (a, b) => a.left + 1 < b.right && b.left + 1 < a.right && a.top + 1 < b.bottom && b.top + 1 < a.bottom;
+  const root = document.querySelector("[data-testid=result]");
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const runs = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.textContent.trim() || node.parentElement.closest(".chart")) continue;
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    Array.from(range.getClientRects()).forEach((r) => {
+      if (r.width >= 1 && r.height >= 1) runs.push({ node, text: node.textContent, r });
+    });
+  }
+  const overlaps = [];
+  for (let i = 0; i < runs.length; i += 1) {
+    for (let j = i + 1; j < runs.length; j += 1) {
+      if (runs[i].node !== runs[j].node && meet(runs[i].r, runs[j].r)) overlaps.push([runs[i].text, runs[j].text]);
+    }
+  }
+  const broken = [];
+  root.querySelectorAll("td.num, th, .status, .stat-value, .stat-label, dt").forEach((e) => {
+    const range = document.createRange();
+    range.selectNodeContents(e);
+    const lines = new Set(Array.from(range.getClientRects()).filter((r) => r.width >= 1).map((r) => Math.round(r.top)));
+    if (lines.size > 1) broken.push(e.textContent);
+  });
+  return { runs: runs.length, overlaps, broken };
+}
+"""
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[tuple[str, SignedClient]]:
+    with running_app(tmp_path) as (_app, signed):
+        yield str(signed.http.base_url).rstrip("/"), signed
+
+
+def _seed(server: RedisServer) -> None:
+    with server.client() as c:
+        c.config_set("repl-diskless-sync-delay", "0")
+        c.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        pipe = c.pipeline(transaction=False)
+        for i in range(2000):
+            prefix = ("user", "user:session", "order:eu", "order:us", "cache:page")[i % 5]
+            pipe.set(f"{prefix}:{i}", b"v" * (i % 900), ex=(3600 * (i % 4)) or None)
+        for i in range(60):
+            pipe.set(f"gone:{i}", "v", px=1)
+        for size in (12_000, 70_000, 300_000, 1_200_000):
+            pipe.set(f"blob:{size}", b"x" * size)
+        for n in (5_100, 9_000, 20_000, 70_000):
+            pipe.hset(f"profile:{n}", mapping={f"f{j}": j for j in range(n)})
+            pipe.rpush(f"queue:{n}", *range(n))
+            pipe.sadd(f"tags:{n}", *range(n))
+            pipe.zadd(f"board:{n}", {f"m{j}": j for j in range(n)})
+        pipe.execute()
+        pipe = c.pipeline(transaction=False)
+        for _ in range(3000):  # LFU counters well above the hot-key floor
+            pipe.get("user:1")
+            pipe.hget("profile:5100", "f1")
+            pipe.llen("queue:9000")
+        pipe.execute()
+    time.sleep(0.05)  # the 1 ms TTLs pass: only a SCAN reclaims those keys
+
+
+def _watch_errors(page: Page) -> list[str]:
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return errors
+
+
+def _run(page: Page, kind: str) -> None:
+    page.click(f"[data-testid=tab-{kind}]")
+    page.click(f"[data-testid=run-{kind}]")
+    page.wait_for_selector("[data-testid=history-row] .status-success", timeout=120_000)
+    page.click("[data-testid=result-link]")
+    page.wait_for_selector("[data-testid=result] h1")
+
+
+def _check_page(page: Page, name: str, charts: tuple[str, ...], screens: Path) -> dict[str, Any]:
+    for chart in charts:
+        page.wait_for_selector(f"[data-testid={chart}][data-rendered=true] canvas")
+    page.mouse.move(1, 1)  # no tooltip over the labels
+    page.screenshot(path=str(screens / f"{name}.png"), full_page=True)
+    drawn = page.evaluate(CHART_OVERLAPS)
+    text = page.evaluate(TEXT_OVERLAPS)
+    return {"charts": drawn, "text": text}
+
+
+def test_every_result_page_draws_its_charts_without_overlapping_text(
+    service: tuple[str, SignedClient], redis_lfu_server: RedisServer, tmp_path: Path
+) -> None:
+    base, _signed = service
+    _seed(redis_lfu_server)
+    screens = tmp_path / "screens"
+    screens.mkdir()
+    pages: dict[str, dict[str, Any]] = {}
+    with launch() as browser:
+        page = browser.new_page(viewport={"width": 1360, "height": 1000})
+        errors = _watch_errors(page)
+        sign_in_and_register(page, base, AK, SK, redis_lfu_server.address)
+        back = page.url
+
+        # First: any other scan of this master would reclaim the expired keys on its way.
+        _run(page, "expire")
+        page.wait_for_selector("[data-testid=expire-nodes-table] tbody tr")
+        pages["expire"] = _check_page(page, "expire", (), screens)
+        expire_rows = page.inner_text("[data-testid=expire-nodes-table] tbody")
+        reclaimed = page.inner_text("[data-testid=result-num]")
+        scanned = page.inner_text("[data-testid=result-scanned]")
+        duration = page.inner_text("[data-testid=result-duration]")
+
+        page.goto(back)
+        _run(page, "bigkey")
+        pages["bigkey"] = _check_page(
+            page, "bigkey",
+            ("chart-type-count", "chart-type-memory", "chart-type-size",
+             "chart-size-strings", "chart-size-collections"),
+            screens,
+        )  # fmt: skip
+        memory_header = page.locator("[data-testid=keys-table] th[data-key=memory_bytes]").count()
+
+        page.goto(back)
+        _run(page, "hotkey")
+        pages["hotkey"] = _check_page(
+            page, "hotkey", ("chart-type-count", "chart-type-size", "chart-freq"), screens
+        )
+
+        page.goto(back)
+        _run(page, "offline")
+        offline_charts = ("chart-type-memory", "chart-type-count", "chart-size-histogram",
+                          "chart-ttl", "chart-prefix-treemap")  # fmt: skip
+        pages["offline"] = _check_page(page, "offline", offline_charts, screens)
+        node_line = page.inner_text("[data-testid=result-node]")
+
+    assert errors == []  # no script error, nothing the CSP blocked
+    assert memory_header == 1
+    for name, found in pages.items():
+        for chart in found["charts"]:
+            assert chart["labels"] > 0, (name, chart)
+            assert chart["overlaps"] == [], (name, chart)
+        assert found["text"]["runs"] > 0, name
+        assert found["text"]["overlaps"] == [], name
+        assert found["text"]["broken"] == [], name
+    assert reclaimed == "60"
+    assert scanned.replace(",", "").isdigit() and int(scanned.replace(",", "")) > 2000
+    assert duration.endswith(" s")
+    assert redis_lfu_server.address in expire_rows
+    assert redis_lfu_server.address in node_line  # host and port
+    assert sorted(p.name for p in screens.iterdir()) == [
+        "bigkey.png", "expire.png", "hotkey.png", "offline.png"
+    ]
