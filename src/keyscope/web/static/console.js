@@ -98,7 +98,7 @@ function duration(from, to) {
 }
 
 function seconds(s) {
-  if (s < 60) return `${s.toFixed(1)} s`;
+  if (s < 60) return `${s.toFixed(s < 1 ? 2 : 1)} s`;
   const m = Math.floor(s / 60);
   return `${m} min ${String(Math.round(s - m * 60)).padStart(2, "0")} s`;
 }
@@ -294,10 +294,13 @@ function shardsTable(groups, nodes) {
   ]);
 }
 
-/* The history as the API lists it, every field a CSV column (in the order the API gives them). */
+/* The history as the API lists it, every plain field a CSV column (in the order the API gives
+ * them); nested ones (an expired-key scan's per-node rows) are in the JSON only. */
 function historyDownloads(kind, instanceId, page, records) {
   const keys = [];
-  records.forEach((r) => Object.keys(r).forEach((key) => { if (!keys.includes(key)) keys.push(key); }));
+  records.forEach((r) => Object.keys(r).forEach((key) => {
+    if (!keys.includes(key) && (r[key] === null || typeof r[key] !== "object")) keys.push(key);
+  }));
   return V.downloadButtons(`keyscope-${kind}-history-${instanceId}`, page, keys.map((key) => ({ key })), records, "history-");
 }
 
