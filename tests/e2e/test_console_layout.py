@@ -60,7 +60,11 @@ CHART_OVERLAPS = """
         if (!apart(labels[i].c, labels[j].c)) overlaps.push([labels[i].text, labels[j].text]);
       }
     }
-    charts.push({ chart: figure.dataset.testid, labels: labels.length, overlaps });
+    // Category labels ECharts hid to avoid an overlap count as missing: each must be drawn.
+    const axis = (chart.getOption().xAxis || [])[0];
+    const drawn = new Set(labels.map((l) => l.text));
+    const missing = axis && axis.type === "category" ? axis.data.filter((c) => !drawn.has(String(c))) : [];
+    charts.push({ chart: figure.dataset.testid, labels: labels.length, overlaps, missing });
   });
   return charts;
 }
@@ -96,6 +100,21 @@ TEXT_OVERLAPS = """
     if (lines.size > 1) broken.push(e.textContent);
   });
   return { runs: runs.length, overlaps, broken };
+}
+"""
+
+
+# The prefix treemap as drawn: each tile's name and the names of the tiles inside it.
+TREEMAP = """
+() => {
+  const box = document.querySelector("[data-testid=chart-prefix-treemap] .chart");
+  const out = {};
+  const walk = (nodes) => (nodes || []).forEach((n) => {
+    out[n.name] = (n.children || []).map((c) => c.name);
+    walk(n.children);
+  });
+  walk(echarts.getInstanceByDom(box).getOption().series[0].data);
+  return out;
 }
 """
 
@@ -203,6 +222,7 @@ def test_every_result_page_draws_its_charts_without_overlapping_text(
                           "chart-ttl", "chart-prefix-treemap")  # fmt: skip
         pages["offline"] = _check_page(page, "offline", offline_charts, screens)
         node_line = page.inner_text("[data-testid=result-node]")
+        tree = page.evaluate(TREEMAP)
 
     assert errors == []  # no script error, nothing the CSP blocked
     assert memory_header == 1
@@ -210,6 +230,7 @@ def test_every_result_page_draws_its_charts_without_overlapping_text(
         for chart in found["charts"]:
             assert chart["labels"] > 0, (name, chart)
             assert chart["overlaps"] == [], (name, chart)
+            assert chart["missing"] == [], (name, chart)
         assert found["text"]["runs"] > 0, name
         assert found["text"]["overlaps"] == [], name
         assert found["text"]["broken"] == [], name
@@ -218,6 +239,10 @@ def test_every_result_page_draws_its_charts_without_overlapping_text(
     assert duration.endswith(" s")
     assert redis_lfu_server.address in expire_rows
     assert redis_lfu_server.address in node_line  # host and port
+    # "user:session" keys are "user" keys too: drawn inside its tile, never beside it.
+    assert "user:session" in tree["user"]
+    assert "user:session" not in tree["string"]
+    assert "user (other keys)" in tree["user"]
     assert sorted(p.name for p in screens.iterdir()) == [
         "bigkey.png", "expire.png", "hotkey.png", "offline.png"
     ]
