@@ -82,6 +82,13 @@ OFFLINE_TOP_PREFIXES = 50
 PREFIX_DELIMITERS = ":"
 """Characters at which a key is cut into prefixes."""
 
+LIVE_CHECK_TIMEOUT_S = 1.5
+"""How long the live state of the instances a list or show names may take, all nodes together:
+a node that has not answered INFO by then counts as down (its instance ``ERROR``)."""
+
+LIVE_CHECK_PARALLEL = 32
+"""Nodes whose INFO a live state check reads at once."""
+
 DEFAULT_LIST_LIMIT = 10
 """Page size of list operations when the caller gives none (DCS)."""
 
@@ -102,3 +109,22 @@ over replication, which streams to disk."""
 
 REPLICATION_TIMEOUT_S = 60.0
 """How long a node may stay silent while it prepares or sends a snapshot."""
+
+ANALYSIS_DEADLINE_S = 6 * 3600.0
+"""Longest an analysis (big keys, hot keys, expire scan, offline) may run before it is failed.
+
+Sized for a 100M-key node at the default throttle: big keys and hot keys send about one
+command per key (MEMORY USAGE or OBJECT FREQ after SCAN), so 100M keys at
+``MAX_OPS_PER_SEC`` (50,000 ops/s) take about 2,000 s, and 6,000 s on servers older than
+4.0 (TYPE, size and memory: three commands per key). Offline, 100M keys are an RDB of about
+20 GB (200 bytes a key in the benchmark files), read at 3.7M keys/s compiled (27 s) or 138k
+keys/s in pure Python (725 s) after the snapshot. Six hours leaves 3.6x the slowest of these,
+for a node that answers slower than the ceiling; a proxy or a node slow on every reply but
+under the socket timeout no longer keeps a task running without end."""
+
+BACKUP_DEADLINE_S = 6 * 3600.0
+"""Longest a backup (one snapshot over replication) may take before it is failed as timed out.
+
+A 100M-key node writes an RDB of about 20 GB: its BGSAVE and the transfer at 10 MB/s, a slow
+link, take about 2,000 s plus the save; six hours leaves ten times that. The
+per-read bound (``REPLICATION_TIMEOUT_S``) alone lets a trickle of bytes go on for ever."""

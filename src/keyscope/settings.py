@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     hotkey_min_share: float = Field(default=defaults.HOTKEY_MIN_SHARE, gt=0, le=1)
     """With HOTKEYS: the least share of the window's network bytes that makes a key hot
     (KEYSCOPE_HOTKEY_MIN_SHARE)."""
+    analysis_deadline_s: float = Field(default=defaults.ANALYSIS_DEADLINE_S, gt=0)
+    """Longest an analysis may run before it is failed (KEYSCOPE_ANALYSIS_DEADLINE_S)."""
+    backup_deadline_s: float = Field(default=defaults.BACKUP_DEADLINE_S, gt=0)
+    """Longest a backup may take before it is failed as timed out
+    (KEYSCOPE_BACKUP_DEADLINE_S)."""
     allowed_networks: str | None = None
     """CIDRs Redis addresses may resolve to (KEYSCOPE_ALLOWED_NETWORKS, comma-separated);
     unset: every address is allowed."""

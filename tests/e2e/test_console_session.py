@@ -39,7 +39,7 @@ def test_sign_in_trades_the_secret_key_for_a_bearer_token_on_the_dcs_routes(
     bearer = {"Authorization": f"Bearer {session['token']}"}
     listed = http.get(f"/v2/{PROJECT}/instances", headers=bearer)
     assert listed.status_code == 200
-    assert listed.json() == {"count": 0, "instances": []}
+    assert listed.json() == {"instance_num": 0, "count": 0, "instances": []}
     foreign = http.get(f"/v2/{OTHER_PROJECT}/instances", headers=bearer)
     assert foreign.status_code == 403
     assert foreign.json()["error_code"] == "DCS.4030"

@@ -24,7 +24,7 @@ def client(tmp_path: Path) -> Iterator[SignedClient]:
 def test_a_signed_request_is_answered_with_a_request_id(client: SignedClient) -> None:
     response = client.get("/instances")
     assert response.status_code == 200
-    assert response.json() == {"count": 0, "instances": []}
+    assert response.json() == {"instance_num": 0, "count": 0, "instances": []}
     assert response.headers["x-request-id"]
 
 

@@ -41,6 +41,7 @@ from keyscope.store.db import SessionFactory, make_engine, make_session_factory
 from keyscope.store.secrets import SecretBox
 from keyscope.tasks.clock import Clock, utcnow
 from keyscope.tasks.dispatch import TaskDispatcher
+from keyscope.tasks.reaper import SilentTaskReaper
 from keyscope.tasks.runner import Discover, RunnerConfig, TaskRunner, live_discover
 from keyscope.tasks.scheduler import POLL_EVERY_S, Scheduler
 
@@ -129,6 +130,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
             options=settings.scan_options(),
             data_dir=settings.data_dir,
             backups_dir=settings.backups_path,
+            analysis_deadline_s=settings.analysis_deadline_s,
+            backup_deadline_s=settings.backup_deadline_s,
         )
         runner = TaskRunner(
             factory, config, decrypt=box.decrypt, clock=over.clock, discover=over.discover,
@@ -139,6 +142,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
                               poll_every_s=over.scheduler_poll_s or POLL_EVERY_S)  # fmt: skip
         if over.scheduler_poll_s is not None and not settings.scale_out:
             scheduler.start()  # scale-out: the workers' periodic job drives the same tick
+        reaper = SilentTaskReaper(factory, stall_after_s=settings.stall_after_s, clock=over.clock)
+        if settings.scale_out:
+            reaper.start()  # a dead worker's task must end even when no worker is left
         app.state.services = Services(
             factory, credentials, box, runner, over.clock, make_session_factory(loop_engine)
         )
@@ -148,6 +154,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
         try:
             yield
         finally:
+            reaper.stop()
             scheduler.stop()
             runner.shutdown()
             loop_engine.dispose()

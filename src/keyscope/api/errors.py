@@ -1,6 +1,8 @@
 """One place that turns every failure into the DCS error body.
 
-``KeyscopeError`` subclasses carry their HTTP status and code; request validation errors
+``KeyscopeError`` subclasses carry their HTTP status and code; database failures and a full
+or read-only disk become ``StorageError`` (``keyscope.store.faults``) with a readable reason
+and a DCS.500x code instead of a bare 500; request validation errors
 (FastAPI's 422) become 400 with the first problem named; unknown routes 404; anything else
 500 with a generic message (``keyscope.api.middleware`` catches what no handler took: the
 traceback goes to the log, never to the client). No message here ever includes a request
@@ -15,11 +17,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from keyscope.api.schemas.common import ErrorBody
 from keyscope.domain import codes
 from keyscope.domain.errors import KeyscopeError
+from keyscope.store import faults
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,22 @@ async def _keyscope_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.http_status, exc.code, exc.message)
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    error = faults.from_database(exc)
+    log.warning("%s %s: %s", request.method, request.url.path, error.message)
+    return error_response(error.http_status, error.code, error.message)
+
+
+async def _os_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OSError)
+    error = faults.from_os(exc, "the data folder")
+    if error is None:
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return error_response(500, codes.INTERNAL_ERROR, "internal error")
+    log.warning("%s %s: %s", request.method, request.url.path, error.message)
+    return error_response(error.http_status, error.code, error.message)
+
+
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     code, message = describe_validation_error(list(exc.errors()))
@@ -81,5 +101,7 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(KeyscopeError, _keyscope_error)
+    app.add_exception_handler(SQLAlchemyError, _database_error)
+    app.add_exception_handler(OSError, _os_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

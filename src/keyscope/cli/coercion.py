@@ -7,7 +7,8 @@ pydantic and builds an adapter per parameter, which takes longer than reading a 
 what Typer would return for the values that are plainly valid (``"5"`` for an int, an enum's
 exact value, any text for a str, a default of the declared type) and hands every other value to
 Typer's own converter, built then: a bad value gets Typer's exact error, a path or a list
-Typer's handling. On a Typer without that machinery (older, or rewritten) it does nothing.
+Typer's handling; a variadic text argument (``rdb report FILE...``) gets its values as a
+list. On a Typer without that machinery (older, or rewritten) it does nothing.
 """
 
 from __future__ import annotations
@@ -82,6 +83,34 @@ class PlainValue:
         return number
 
 
+class TextList:
+    """The converter of a variadic text argument (``FILE...``): its values as a list of
+    text, anything else by Typer's own converter."""
+
+    __slots__ = ("_typer", "_typers")
+
+    def __init__(self, typers: Callable[[], Any]) -> None:
+        self._typers = typers
+        self._typer: Any = None
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, (tuple, list)) and all(type(v) is str for v in value):
+            return list(value)
+        if self._typer is None:
+            self._typer = self._typers()
+        return self._typer.coerce(value, param=param, ctx=ctx)
+
+
+def _is_text_list(param: Any) -> bool:
+    desc = param.type_descriptor
+    return (
+        param.nargs == -1
+        and desc.annotation == list[str]
+        and desc.file_annotation is None
+        and desc.parameter_info.parser is None
+    )
+
+
 def _is_single(param: Any) -> bool:
     """One value of one type: the parameters the converter above may stand in front of."""
     desc = param.type_descriptor
@@ -102,11 +131,14 @@ def install() -> None:
         return
 
     def get_runtime_param(self: Any) -> Any:
-        if getattr(self, "_runtime_param", _UNSET) is None and _is_single(self):
+        if getattr(self, "_runtime_param", _UNSET) is None:
             desc = self.type_descriptor
-            self._runtime_param = PlainValue(
-                desc.annotation, desc.parameter_info, lambda: build_runtime_param(desc)
-            )
+            if _is_single(self):
+                self._runtime_param = PlainValue(
+                    desc.annotation, desc.parameter_info, lambda: build_runtime_param(desc)
+                )
+            elif _is_text_list(self):
+                self._runtime_param = TextList(lambda: build_runtime_param(desc))
         return typers(self)
 
     get_runtime_param.keyscope_plain = True  # type: ignore[attr-defined]

@@ -166,7 +166,13 @@ def _table_report(report: OfflineReport, out: Console) -> None:
 
 @app.command("report")
 def report_command(
-    file: FileArg,
+    files: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="FILE",
+            help="RDB file (- for standard input); several: one per shard, merged.",
+        ),
+    ],
     *,
     fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = (
         OutputFormat.JSON
@@ -186,30 +192,31 @@ def report_command(
     ] = None,
     memory_model: MemoryModelOption = None,
 ) -> None:
-    """Print the offline analysis report of an RDB file.
+    """Print the offline analysis report of an RDB file, or the cluster-wide report of
+    several (one per shard: keys by shard, prefixes summed, skew by shard, slot and hash tag).
 
     Example: keyscope rdb report dump.rdb --format table --html report.html
     """
     if not delimiters:
         raise typer.BadParameter("give at least one delimiter", param_hint="--delimiters")
+    if len(files) > 1 and "-" in files:
+        raise typer.BadParameter("standard input (-) can only be read alone", param_hint="FILE")
     options = OfflineOptions(
         top_keys=top,
         top_prefixes=prefix_top,
         delimiters=delimiters,
         memory_model=_memory_model(memory_model),
     )
+    if len(files) > 1:
+        _cluster_report(files, options, fmt, html_out)
+        return
+    (file,) = files
     with _open(file) as source, _progress(source) as progress:
         try:
             report = analyze_rdb(source, options, progress=progress)
         except KeyscopeError as exc:
             _fail(f"{file}: {exc.message}")
-    if html_out is not None:
-        from keyscope.web.report import write_report_html
-
-        try:
-            write_report_html(report.to_dict(), html_out, title=Path(file).name)
-        except OSError as exc:
-            _fail(f"cannot write {html_out}: {exc.strerror or exc}")
+    _write_html(report.to_dict(), html_out, Path(file).name)
     if fmt is OutputFormat.JSON:
         json.dump(report.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -217,6 +224,46 @@ def report_command(
         _csv_report(report, sys.stdout)
     else:
         _table_report(report, console())
+
+
+def _write_html(document: dict[str, object], html_out: Path | None, title: str) -> None:
+    if html_out is None:
+        return
+    from keyscope.web.report import write_report_html
+
+    try:
+        write_report_html(document, html_out, title=title)
+    except OSError as exc:
+        _fail(f"cannot write {html_out}: {exc.strerror or exc}")
+
+
+def _cluster_report(
+    files: list[str], options: OfflineOptions, fmt: OutputFormat, html_out: Path | None
+) -> None:
+    """One file after another (memory stays one shard's), then the merged report."""
+    from keyscope.analysis.cluster_report import analyze_shard, merge_shard_reports
+    from keyscope.cli.cluster_output import csv_cluster_report, table_cluster_report
+
+    for file in files:  # a missing file fails before hours of reading the others
+        if not os.access(file, os.R_OK):
+            _fail(f"cannot open {file}: it does not exist or cannot be read")
+    shards = []
+    for file in files:
+        with _open(file) as source, _progress(source) as progress:
+            try:
+                shards.append(analyze_shard(file, source, options, progress=progress))
+            except KeyscopeError as exc:
+                _fail(f"{file}: {exc.message}")
+    report = merge_shard_reports(shards, top_keys=options.top_keys,
+                                 top_prefixes=options.top_prefixes)  # fmt: skip
+    _write_html(report.to_dict(), html_out, f"{len(files)} shards")
+    if fmt is OutputFormat.JSON:
+        json.dump(report.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    elif fmt is OutputFormat.CSV:
+        csv_cluster_report(report, sys.stdout)
+    else:
+        table_cluster_report(report, console(), _table)
 
 
 MemoryModelOption = Annotated[

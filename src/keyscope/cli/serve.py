@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from keyscope.settings import Settings
+from keyscope.cli import startup
 
 app = typer.Typer()
-
-
-def _settings(**given: Any) -> Settings:
-    # Only what was given on the command line overrides the KEYSCOPE_* environment.
-    return Settings(**{k: v for k, v in given.items() if v is not None})
 
 
 @app.command()
@@ -54,22 +49,25 @@ def serve(
     """
     import uvicorn
 
-    from keyscope.api.app import create_app
+    from keyscope.api.app import create_app, secret_box
     from keyscope.api.credentials import ensure_credentials_file
     from keyscope.domain.errors import KeyscopeError
 
-    settings = _settings(
+    settings = startup.load_settings(
         host=host, port=port, data_dir=data_dir, credentials=credentials, database_url=database_url
     )
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = startup.hold_data_dir(settings, command="serve")  # held until the process ends
     try:
         store, created = ensure_credentials_file(settings.credentials_path)
     except KeyscopeError as exc:
-        typer.echo(f"keyscope: {exc.message}", err=True)
-        raise typer.Exit(2) from None
+        startup.fail(exc.message)
+    except OSError as exc:
+        startup.fail(f"the credentials file could not be written: {exc.strerror}")
+    startup.check(lambda: secret_box(settings), "the secrets key could not be read")
+    startup.prepare_database(settings)
     if created is not None:
         typer.echo("Created a credential for this keyscope (the secret key stays in the file):")
         typer.echo(f"  access key:  {created.access_key}")
@@ -87,3 +85,4 @@ def serve(
         log_config=None,
         limit_concurrency=settings.max_concurrent_requests,
     )
+    lock.release()

@@ -17,17 +17,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from keyscope.cli import startup
 from keyscope.cli.formats import OutputFormat
-from keyscope.settings import Settings
 
 if TYPE_CHECKING:
+    from keyscope.settings import Settings
     from keyscope.tasks.health import FleetHealth
 
 app = typer.Typer()
-
-
-def _settings(**given: Any) -> Settings:
-    return Settings(**{k: v for k, v in given.items() if v is not None})
 
 
 @app.command()
@@ -59,7 +56,9 @@ def worker(
 
     Example: keyscope worker --check --format json
     """
-    settings = _settings(database_url=database_url, workers=concurrency, data_dir=data_dir)
+    settings = startup.load_settings(
+        database_url=database_url, workers=concurrency, data_dir=data_dir
+    )
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -71,7 +70,11 @@ def worker(
         raise typer.Exit(2)
     if check:
         raise typer.Exit(_check(settings, fmt))
-    _run(settings)
+    lock = startup.hold_data_dir(settings, command="worker")  # held until the process ends
+    try:
+        _run(settings)
+    finally:
+        lock.release()
 
 
 def _check(settings: Settings, fmt: OutputFormat) -> int:
@@ -117,7 +120,6 @@ def _run(settings: Settings) -> None:
     from keyscope.tasks.worker import Worker, WorkerConfig, load_executors
 
     url = settings.database_url_value()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(url)
     try:
         queue.prepare_database(engine, url, attempts=settings.db_connect_attempts)
@@ -126,6 +128,7 @@ def _run(settings: Settings) -> None:
         typer.echo(f"keyscope: the database did not answer ({type(exc.orig).__name__})", err=True)
         raise typer.Exit(1) from None
     factory = make_session_factory(engine)
+    startup.check(lambda: secret_box(settings), "the secrets key could not be read")
     box = secret_box(settings)
     networks = settings.allowed_networks
     allowlist.configure(parse_networks(networks) if networks is not None else None)
@@ -135,6 +138,8 @@ def _run(settings: Settings) -> None:
         options=settings.scan_options(),
         data_dir=settings.data_dir,
         backups_dir=settings.backups_path,
+        analysis_deadline_s=settings.analysis_deadline_s,
+        backup_deadline_s=settings.backup_deadline_s,
     )
     dispatcher = queue.QueueDispatcher(factory, queue.sync_app(url, max_size=2))
     runner = TaskRunner(factory, config, decrypt=box.decrypt, dispatcher=dispatcher)

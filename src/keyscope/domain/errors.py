@@ -14,7 +14,9 @@ KeyscopeError
 │   └── TlsRefused               the TLS handshake failed for a reason keyscope can name
 ├── TaskCancelled           -    the task was deleted while it ran
 ├── RdbFormatError          -    a corrupt or truncated RDB file, with the byte offset
-└── SecretKeyError          500  the key for secrets at rest is wrong, malformed or unsafe
+├── SecretKeyError          500  the key for secrets at rest is wrong, malformed or unsafe
+├── StorageError            500  disk full, data folder not writable, database failing (DCS.500x)
+└── DataDirInUse            -    another keyscope process holds the data folder (start-up)
 
 Every error carries a DCS error code and a message that is safe to show: never a password,
 never a secret key. One handler in ``keyscope.api.errors`` turns them into the DCS body.
@@ -158,3 +160,18 @@ class RdbFormatError(KeyscopeError):
 
 class SecretKeyError(KeyscopeError):
     """The key for secrets at rest cannot decrypt a value, is malformed, or is exposed."""
+
+
+class StorageError(KeyscopeError):
+    """The disk is full, the data folder is not writable, or the database is failing.
+
+    The code says which (``codes.NO_SPACE_LEFT``, ``NOT_WRITABLE``, ``DATABASE_FAILING``).
+    """
+
+
+class DataDirInUse(KeyscopeError):
+    """Another live keyscope process holds the data folder's lock; ``holder`` names it."""
+
+    def __init__(self, message: str, *, holder: str) -> None:
+        super().__init__(message)
+        self.holder = holder

@@ -51,11 +51,15 @@ class Progress(Protocol):
 
 @dataclass(slots=True)
 class Cancellation:
-    """Set by whoever deletes the task; the engine checks it between pages."""
+    """Set by whoever deletes the task, or by its deadline; the engine checks it between pages."""
 
     event: threading.Event = field(default_factory=threading.Event)
+    reason: str | None = None
+    """Why the task was stopped when that was not its deletion (its deadline passed)."""
 
-    def cancel(self) -> None:
+    def cancel(self, reason: str | None = None) -> None:
+        if not self.event.is_set():
+            self.reason = reason
         self.event.set()
 
     @property

@@ -32,6 +32,9 @@ class NodeStats:
     dbs: list[DbStats] = field(default_factory=list)
     maxmemory_policy: str = ""
     expired_keys: int = 0
+    role: str = ""
+    """``master`` or ``slave``, as the node itself says (after a failover, not the cache)."""
+    total_system_memory: int = 0
 
 
 def _int(values: dict[str, Any], name: str) -> int:
@@ -74,6 +77,8 @@ def parse_node_stats(values: dict[str, Any]) -> NodeStats:
         dbs=keyspace(values),
         maxmemory_policy=str(values.get("maxmemory_policy", "")),
         expired_keys=_int(values, "expired_keys"),
+        role=str(values.get("role", "")),
+        total_system_memory=_int(values, "total_system_memory"),
     )
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, Final
@@ -43,9 +44,13 @@ class ReplicationSnapshot(io.RawIOBase):
 
     def __init__(self, host: str, port: int, *, auth: Auth = NO_AUTH,
                  connect_timeout: float = defaults.CONNECT_TIMEOUT_S,
-                 timeout: float = defaults.REPLICATION_TIMEOUT_S) -> None:  # fmt: skip
+                 timeout: float = defaults.REPLICATION_TIMEOUT_S,
+                 deadline_s: float | None = None) -> None:  # fmt: skip
         super().__init__()
         self.node = f"{host}:{port}"
+        self._deadline_s = deadline_s
+        self._deadline = None if deadline_s is None else time.monotonic() + deadline_s
+        self._timeout = timeout
         self.size: int | None = None
         self.bytes_received = 0
         self._buf = bytearray()
@@ -75,6 +80,16 @@ class ReplicationSnapshot(io.RawIOBase):
         return NodeUnreachable(f"connection failed: {exc.strerror or exc}", node=self.node)
 
     def _recv(self) -> bytes:
+        if self._deadline is not None:
+            left = self._deadline - time.monotonic()
+            if left <= 0:
+                raise NodeUnreachable(
+                    f"timed out: the snapshot did not finish within its deadline of"
+                    f" {self._deadline_s:g} s (KEYSCOPE_BACKUP_DEADLINE_S)",
+                    node=self.node,
+                )
+            with contextlib.suppress(OSError):
+                self._sock.settimeout(min(self._timeout, left))  # a silent node ends on time
         try:
             data = self._sock.recv(_CHUNK)
         except OSError as exc:
@@ -209,13 +224,15 @@ class _Tee(io.RawIOBase):
 def save_snapshot(host: str, port: int, dest: Path, *, auth: Auth = NO_AUTH,
                   connect_timeout: float = defaults.CONNECT_TIMEOUT_S,
                   timeout: float = defaults.REPLICATION_TIMEOUT_S,
-                  consume: Callable[[BinaryIO], object] | None = None) -> int:  # fmt: skip
+                  consume: Callable[[BinaryIO], object] | None = None,
+                  deadline_s: float | None = None) -> int:  # fmt: skip
     """Write a snapshot of the node to ``dest`` (mode 0600, atomically); return its size.
 
     With ``consume``, the bytes are also handed to ``consume`` as a stream while they arrive
     (e.g. the RDB reader), so the file is written and analysed in one pass. If ``consume``
     raises ``RdbFormatError``, the file is still completed and kept (it is what the node
     sent) and the error is raised afterwards; any other error abandons the file.
+    ``deadline_s`` bounds the whole snapshot (NodeUnreachable, "timed out", past it).
     """
     partial = dest.with_name(dest.name + ".part")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -223,7 +240,7 @@ def save_snapshot(host: str, port: int, dest: Path, *, auth: Auth = NO_AUTH,
     try:
         with os.fdopen(fd, "wb") as out, ReplicationSnapshot(
             host, port, auth=auth,
-            connect_timeout=connect_timeout, timeout=timeout,
+            connect_timeout=connect_timeout, timeout=timeout, deadline_s=deadline_s,
         ) as snap:  # fmt: skip
             if consume is not None:
                 try:

@@ -103,11 +103,31 @@ def get_instance_by_id(session: Session, instance_id: str) -> InstanceRow | None
 
 
 def list_instances(
-    session: Session, project_id: str, *, offset: int = 0, limit: int | None = None
+    session: Session,
+    project_id: str,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+    name: str | None = None,
+    exact_name: bool = False,
+    instance_id: str | None = None,
 ) -> tuple[int, list[InstanceRow]]:
-    where = InstanceRow.project_id == project_id
-    total = session.scalar(select(func.count()).select_from(InstanceRow).where(where)) or 0
-    query = select(InstanceRow).where(where).order_by(InstanceRow.created_at, InstanceRow.id)
+    """The project's instances matching the filters (a page of them) and how many match.
+
+    ``name`` matches any part of the name, case aside, unless ``exact_name`` (DCS ``name`` and
+    ``name_equal``).
+    """
+    where = [InstanceRow.project_id == project_id]
+    if name is not None:
+        where.append(
+            InstanceRow.name == name
+            if exact_name
+            else InstanceRow.name.icontains(name, autoescape=True)
+        )
+    if instance_id is not None:
+        where.append(InstanceRow.id == instance_id)
+    total = session.scalar(select(func.count()).select_from(InstanceRow).where(*where)) or 0
+    query = select(InstanceRow).where(*where).order_by(InstanceRow.created_at, InstanceRow.id)
     query = query.offset(offset)
     if limit is not None:
         query = query.limit(limit)

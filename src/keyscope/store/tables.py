@@ -207,6 +207,8 @@ class BackupRow(Base):
     backup_format: Mapped[str] = mapped_column(String(8), default="rdb")
     backup_type: Mapped[str] = mapped_column(String(8), default="manual")
     error_code: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    """Why a failed backup failed, safe to show (keyscope addition)."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     execution_at: Mapped[datetime | None]

@@ -26,9 +26,10 @@ from typing import BinaryIO
 
 from sqlalchemy import ColumnElement, select, update
 
-from keyscope.domain.errors import NodeError, RdbFormatError
+from keyscope.domain.errors import KeyscopeError, NodeError, RdbFormatError
 from keyscope.redis.auth import NO_AUTH, Auth
 from keyscope.redis.replication import save_snapshot
+from keyscope.store import faults
 from keyscope.store.backups import backup_file, backup_path
 from keyscope.store.db import SessionFactory, transaction
 from keyscope.store.tables import BackupRow
@@ -149,18 +150,21 @@ def fail_abandoned_backups(factory: SessionFactory, backups_dir: Path, *, now: d
 
 def run_backup(factory: SessionFactory, backup_id: str, target: SnapshotTarget,
                backups_dir: Path, clock: Clock, *,
-               consume: Callable[[BinaryIO], object] | None = None) -> Path:  # fmt: skip
+               consume: Callable[[BinaryIO], object] | None = None,
+               deadline_s: float | None = None) -> Path:  # fmt: skip
     """Take the snapshot into the backup's file and record the outcome; NodeError on failure.
 
     ``consume`` reads the snapshot while it arrives (see ``save_snapshot``); an
     ``RdbFormatError`` it raises leaves the backup recorded as taken and is raised after.
+    ``deadline_s`` bounds the snapshot from its start; past it the backup fails as timed out.
     """
     dest = backup_file(backups_dir, target.instance_id, backup_id)
     _set(factory, backup_id, status="backuping", updated_at=clock(), execution_at=clock())
     held_here = HEARTBEAT.hold(backup_id, factory, clock)
     try:  # released only after the last status write: until then the backup is in progress
         try:
-            size = save_snapshot(target.host, target.port, dest, auth=target.auth, consume=consume)
+            size = save_snapshot(target.host, target.port, dest, auth=target.auth,
+                                 consume=consume, deadline_s=deadline_s)  # fmt: skip
         except RdbFormatError:
             size = dest.stat().st_size
             _set(factory, backup_id, status="succeed", size=size, path=str(dest),
@@ -168,11 +172,21 @@ def run_backup(factory: SessionFactory, backup_id: str, target: SnapshotTarget,
             raise
         except NodeError as exc:
             code = ERROR_TIMED_OUT if "timed out" in exc.message else ERROR_TOOL_FAILED
-            _set(factory, backup_id, status="failed", error_code=code, updated_at=clock())
-            raise
-        except BaseException:
-            _set(factory, backup_id, status="failed", error_code=ERROR_TOOL_FAILED,
+            _set(factory, backup_id, status="failed", error_code=code, reason=exc.message,
                  updated_at=clock())  # fmt: skip
+            raise
+        except OSError as exc:
+            storage = faults.from_os(exc, "the backups folder")
+            reason = storage.message if storage else f"the file could not be written ({exc})"
+            _set(factory, backup_id, status="failed", error_code=ERROR_TOOL_FAILED,
+                 reason=reason, updated_at=clock())  # fmt: skip
+            if storage is not None:
+                raise storage from exc
+            raise
+        except BaseException as exc:
+            reason = exc.message if isinstance(exc, KeyscopeError) else "the backup was stopped"
+            _set(factory, backup_id, status="failed", error_code=ERROR_TOOL_FAILED,
+                 reason=reason, updated_at=clock())  # fmt: skip
             raise
         _set(factory, backup_id, status="succeed", size=size, path=str(dest), updated_at=clock())
         return dest
@@ -202,6 +216,8 @@ class BackupJobs:
                 job()
             except NodeError:
                 pass  # already recorded on the backup row, with its DCS backup error code
+            except KeyscopeError as exc:  # recorded too; a full disk is worth a line in the log
+                log.warning("backup %s failed: %s", backup_id, exc.message)
             except Exception:
                 log.exception("backup job failed unexpectedly")
             finally:

@@ -43,6 +43,8 @@ class TaskContext:
     session_factory: SessionFactory
     data_dir: Path
     backups_dir: Path
+    backup_deadline_s: float | None = None
+    """How long a backup the task takes may last (None: no bound of its own)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,8 @@ instance into ``NotFound``).
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Collection
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -23,6 +24,7 @@ from keyscope.store.db import SessionFactory, transaction
 from keyscope.store.tables import TaskRow
 
 RESTARTED_REASON = "keyscope restarted while the task ran"
+WORKER_LOST_REASON = "the worker running the task stopped (no heartbeat for {seconds:g} s)"
 
 _ACTIVE = (TaskStatus.WAITING.value, TaskStatus.RUNNING.value)
 
@@ -193,3 +195,23 @@ def waiting_task_ids(factory: SessionFactory) -> list[str]:
                 .order_by(TaskRow.created_at)
             )
         )
+
+
+def fail_silent(
+    factory: SessionFactory, *, now: datetime, silent_for: timedelta, keep: Collection[str] = ()
+) -> list[str]:
+    """Fail the running tasks whose heartbeat is older than ``silent_for`` (their worker
+    died), except those in ``keep`` (the caller's own); the ids failed."""
+    bound = now - silent_for
+    with factory() as session:
+        silent = [
+            task_id
+            for task_id in session.scalars(
+                select(TaskRow.id).where(
+                    TaskRow.status == TaskStatus.RUNNING.value, TaskRow.heartbeat_at < bound
+                )
+            )
+            if task_id not in keep
+        ]
+    reason = WORKER_LOST_REASON.format(seconds=silent_for.total_seconds())
+    return [task_id for task_id in silent if mark_failed(factory, task_id, now=now, reason=reason)]

@@ -61,7 +61,8 @@ def _fresh_backup(
     )
     reports: list[OfflineReport] = []
     run_backup(ctx.session_factory, backup_id, target, ctx.backups_dir, utcnow,
-               consume=lambda stream: reports.append(analyse(stream)))  # fmt: skip
+               consume=lambda stream: reports.append(analyse(stream)),
+               deadline_s=ctx.backup_deadline_s)  # fmt: skip
     return reports[0]
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from keyscope import defaults
 from keyscope.domain import codes
 from keyscope.domain.errors import KeyscopeError, NotFound, TaskCancelled
 from keyscope.domain.scan import Cancellation, Progress, ScanOptions
@@ -26,8 +27,9 @@ from keyscope.domain.tasks import ScanType, TaskKind
 from keyscope.domain.topology import InstanceMode, Node, NodeRole, Topology
 from keyscope.redis.auth import Auth
 from keyscope.redis.info import NodeStats, node_stats
+from keyscope.redis.liveness import Deployment, DeploymentState, check_deployments
 from keyscope.redis.topology import discover as discover_topology
-from keyscope.store import instance_logins
+from keyscope.store import faults, instance_logins
 from keyscope.store import instances as instance_queries
 from keyscope.store.db import SessionFactory, transaction
 from keyscope.store.tables import InstanceRow, NodeRow, TaskRow
@@ -48,6 +50,10 @@ HEARTBEAT_EVERY_S = 2.0
 """Progress is written to the task row at most this often."""
 
 CANCELLED_REASON = "the task was cancelled"
+DEADLINE_REASON = (
+    "the analysis did not finish within its deadline of {seconds:g} s"
+    " (KEYSCOPE_ANALYSIS_DEADLINE_S)"
+)
 STOPPED_REASON = "keyscope stopped while the task ran"
 
 
@@ -73,6 +79,10 @@ class RunnerConfig:
     options: ScanOptions
     data_dir: Path
     backups_dir: Path
+    analysis_deadline_s: float = defaults.ANALYSIS_DEADLINE_S
+    """A task still running this long after it started is stopped and failed."""
+    backup_deadline_s: float = defaults.BACKUP_DEADLINE_S
+    """A backup still being taken this long after it started is failed as timed out."""
 
 
 class TaskRunner:
@@ -140,6 +150,16 @@ class TaskRunner:
         """Where backup files are kept."""
         return self._config.backups_dir
 
+    @property
+    def data_dir(self) -> Path:
+        """The data folder of this process (database, secrets key, lock)."""
+        return self._config.data_dir
+
+    @property
+    def backup_deadline_s(self) -> float:
+        """How long one backup may take (``RunnerConfig.backup_deadline_s``)."""
+        return self._config.backup_deadline_s
+
     def auth_of(self, instance: InstanceRow) -> Auth:
         """How to log in to the instance's nodes (``store.instance_logins.auth_of``)."""
         return instance_logins.auth_of(instance, self._decrypt)
@@ -186,6 +206,15 @@ class TaskRunner:
     def node_stats(self, node: NodeRow, auth: Auth) -> NodeStats:
         """Live INFO figures of one cached node."""
         return node_stats(node_from_row(node), auth)
+
+    def deployment_of(self, instance: InstanceRow) -> Deployment:
+        """The cached nodes of the instance and its login, for ``live_states`` (read while
+        the row's session is open; the check itself needs none)."""
+        return [node_from_row(n) for n in instance.nodes], self.auth_of(instance)
+
+    def live_states(self, deployments: dict[str, Deployment]) -> dict[str, DeploymentState]:
+        """Which nodes answer now, every node of every deployment within one short deadline."""
+        return check_deployments(deployments)
 
     def create(
         self,
@@ -260,9 +289,17 @@ class TaskRunner:
     # -- the worker ----------------------------------------------------------------------
 
     def _run(self, task_id: str) -> None:
+        with self._lock:
+            cancel = self._cancels.setdefault(task_id, Cancellation())
+        deadline = self._config.analysis_deadline_s
+        timer = threading.Timer(
+            deadline, cancel.cancel, kwargs={"reason": DEADLINE_REASON.format(seconds=deadline)}
+        )
+        timer.daemon = True
         try:
             if not lifecycle.mark_running(self._factory, task_id, now=self._clock()):
                 return
+            timer.start()  # from the start of the run: time queued does not count
             outcome = self._execute(task_id)
             lifecycle.mark_success(
                 self._factory,
@@ -274,14 +311,27 @@ class TaskRunner:
                 keys_scanned=max(outcome.keys_scanned, self._scanned.get(task_id, 0)),
             )
         except TaskCancelled:
-            self._fail(task_id, STOPPED_REASON if self._stopping else CANCELLED_REASON)
+            if cancel.reason is not None:
+                log.info("task %s failed: %s", task_id, cancel.reason)
+            default = STOPPED_REASON if self._stopping else CANCELLED_REASON
+            self._fail(task_id, cancel.reason or default)
         except KeyscopeError as exc:
             log.info("task %s failed: %s", task_id, exc.message)
             self._fail(task_id, exc.message)
+        except SQLAlchemyError as exc:
+            reason = faults.from_database(exc).message
+            log.warning("task %s failed: %s", task_id, reason)
+            self._fail(task_id, reason)
+        except OSError as exc:
+            storage = faults.from_os(exc, "the data folder")
+            reason = storage.message if storage else f"internal error ({type(exc).__name__})"
+            log.warning("task %s failed: %s", task_id, reason)
+            self._fail(task_id, reason)
         except Exception as exc:
             log.exception("task %s failed unexpectedly", task_id)
             self._fail(task_id, f"internal error ({type(exc).__name__})")
         finally:
+            timer.cancel()
             with self._lock:
                 self._cancels.pop(task_id, None)
             self._scanned.pop(task_id, None)
@@ -323,6 +373,7 @@ class TaskRunner:
             session_factory=self._factory,
             data_dir=self._config.data_dir,
             backups_dir=self._config.backups_dir,
+            backup_deadline_s=self._config.backup_deadline_s,
         )
         return spec.run(ctx)
 

@@ -44,7 +44,7 @@ routers; a worker has no routers)."""
 TICK_CRON = "* * * * * */5"
 """Scheduler rounds: every 5 s, as the embedded scheduler thread polls."""
 
-WORKER_LOST_REASON = "the worker running the task stopped (no heartbeat for {seconds:g} s)"
+WORKER_LOST_REASON = lifecycle.WORKER_LOST_REASON
 
 
 def load_executors() -> None:
@@ -151,28 +151,15 @@ class Worker:
 
     def fail_silent_tasks(self) -> list[str]:
         """Fail the running tasks whose heartbeat is older than the bound; their ids."""
-        now = self._clock()
-        bound = now - timedelta(seconds=self._config.stall_after_s)
         with self._lock:
             mine = set(self._running)
-        with self._factory() as session:
-            silent = [
-                task_id
-                for task_id in session.scalars(
-                    select(TaskRow.id).where(
-                        TaskRow.status == TaskStatus.RUNNING.value, TaskRow.heartbeat_at < bound
-                    )
-                )
-                if task_id not in mine
-            ]
-        reason = WORKER_LOST_REASON.format(seconds=self._config.stall_after_s)
-        failed = [
-            task_id
-            for task_id in silent
-            if lifecycle.mark_failed(self._factory, task_id, now=now, reason=reason)
-        ]
+        silent_for = timedelta(seconds=self._config.stall_after_s)
+        failed = lifecycle.fail_silent(
+            self._factory, now=self._clock(), silent_for=silent_for, keep=mine
+        )
         for task_id in failed:
-            log.warning("task %s failed: %s", task_id, reason)
+            log.warning("task %s failed: %s", task_id, WORKER_LOST_REASON.format(
+                seconds=self._config.stall_after_s))  # fmt: skip
         return failed
 
     async def end_stalled_jobs(self) -> int:

@@ -62,6 +62,7 @@ def present(row: BackupRow) -> BackupRecordOut:
         backup_format=row.backup_format,
         execution_at=format_time(row.execution_at),
         node_id=row.node_id,
+        reason=row.reason if row.status == "failed" else None,
     )
 
 
@@ -105,9 +106,10 @@ def copy_instance(
     factory, backups_dir, clock, backup_id = (
         services.session_factory, services.runner.backups_dir, services.clock, row.id,
     )  # fmt: skip
+    deadline_s = services.runner.backup_deadline_s
     BackupJobs.submit(
         backup_id,
-        lambda: run_backup(factory, backup_id, target, backups_dir, clock),
+        lambda: run_backup(factory, backup_id, target, backups_dir, clock, deadline_s=deadline_s),
         factory=factory,
         clock=clock,
     )

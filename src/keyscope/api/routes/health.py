@@ -6,13 +6,18 @@ instance, a project or a key, only counts per analysis kind and status.
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.orm import Session
 
-from keyscope.api.deps import SessionDep
+from keyscope.api.deps import ServicesDep, SessionDep
+from keyscope.domain import codes
 from keyscope.domain.tasks import TaskKind, TaskStatus
-from keyscope.store import metrics
+from keyscope.store import faults, metrics
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(include_in_schema=False)
 
@@ -20,12 +25,36 @@ PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 @router.get("/healthz")
-def healthz(session: SessionDep) -> Response:
+def healthz(session: SessionDep, services: ServicesDep) -> Response:
+    """200 ``ok`` while the database answers and the folders take writes; 503 otherwise.
+
+    ``status`` is ``unavailable`` when the database is down, ``degraded`` when it answers but
+    the data or backups folder cannot be written (a full disk, a read-only mount); ``reason``
+    says what is wrong. The state is probed on each call, so it clears by itself.
+    """
+    body: dict[str, str] = {"status": "ok", "database": "up"}
+    problems: list[str] = []
     try:
         metrics.ping(session)
-    except Exception:  # the probe's answer is the point; the log has the cause
-        return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "up"})
+    except Exception as exc:  # the probe's answer is the point; the log has the cause
+        body["database"] = "down"
+        problems.append(faults.from_database(exc).message)
+    runner = services.runner
+    folders = {"data_dir": (runner.data_dir, "the data folder"),
+               "backups_dir": (runner.backups_dir, "the backups folder")}  # fmt: skip
+    for name, (folder, where) in folders.items():
+        if name == "backups_dir" and not folder.exists():
+            continue  # created with the first backup
+        error = faults.probe_writable(folder, where)
+        if error is not None:
+            body[name] = "full" if error.code == codes.NO_SPACE_LEFT else "not writable"
+            problems.append(error.message)
+    if not problems:
+        return JSONResponse(body)
+    body["status"] = "unavailable" if body["database"] == "down" else "degraded"
+    body["reason"] = "; ".join(problems)
+    log.warning("health: %s", body["reason"])
+    return JSONResponse(body, status_code=503)
 
 
 @router.get("/metrics")

@@ -4,6 +4,8 @@ Registration connects (over TLS where asked), checks that the addresses answer a
 take the login, discovers the topology and caches its nodes, then stores the password and
 the TLS client key encrypted. An update of the credentials is checked the same way before it
 replaces the stored ones. Secrets are never returned, logged or put in an error message.
+List and show answer as DCS ``ListInstances`` / ``ShowInstance`` do, with the live state of
+the instances they name (``schemas/instance_view.py``); registration keeps its own body.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
-from keyscope import defaults
 from keyscope.api.deps import (
     InstanceDep,
     ProjectId,
@@ -22,51 +24,23 @@ from keyscope.api.deps import (
     SessionDep,
     quick_read,
 )
-from keyscope.api.schemas.common import format_time
+from keyscope.api.schemas.instance_view import present, status_of
 from keyscope.api.schemas.instances import (
     InstanceCreated,
     InstanceIn,
     InstanceList,
     InstanceOut,
+    InstanceQuery,
     InstanceUpdate,
-    TlsOut,
 )
 from keyscope.domain.tasks import TaskStatus
 from keyscope.domain.topology import InstanceMode
 from keyscope.store import instance_logins
 from keyscope.store import instances as queries
 from keyscope.store.backups import remove_instance_files
-from keyscope.store.tables import InstanceRow, TaskRow
+from keyscope.store.tables import TaskRow
 
 router = APIRouter(prefix="/v2/{project_id}", tags=["instances"])
-
-
-def _tls(row: InstanceRow) -> TlsOut | None:
-    if row.tls is None:
-        return None
-    return TlsOut(
-        server_name=row.tls.get("server_name"),
-        verify=bool(row.tls.get("verify", True)),
-        has_ca_cert=bool(row.tls.get("ca_cert")),
-        has_client_cert=bool(row.tls.get("client_cert")),
-        has_client_key=row.tls_client_key_encrypted is not None,
-    )
-
-
-def present(row: InstanceRow) -> InstanceOut:
-    return InstanceOut(
-        instance_id=row.id,
-        name=row.name,
-        mode=row.mode,
-        addresses=list(row.addresses),
-        engine=row.engine,
-        engine_version=row.engine_version,
-        node_count=len(row.nodes),
-        username=row.username,
-        has_password=row.password_encrypted is not None,
-        tls=_tls(row),
-        created_at=format_time(row.created_at),
-    )
 
 
 @router.post("/instances", operation_id="CreateInstance", response_model=InstanceCreated)
@@ -106,19 +80,29 @@ def update_instance(
 
 @router.get("/instances", operation_id="ListInstances", response_model=InstanceList)
 async def list_instances(
-    project_id: ProjectId,
-    services: ServicesDep,
-    offset: Annotated[int, Query(ge=0, le=defaults.MAX_LIST_OFFSET)] = 0,
-    limit: Annotated[int, Query(ge=0, le=1000)] = defaults.DEFAULT_LIST_LIMIT,
+    project_id: ProjectId, services: ServicesDep, query: Annotated[InstanceQuery, Query()]
 ) -> InstanceList:
+    """Every instance the filters match is checked live before the page is cut when the
+    ``status`` filter is given; otherwise only the page."""
+    paged = {"offset": query.offset, "limit": query.limit} if query.status is None else {}
     with quick_read(services) as session:
-        total, rows = queries.list_instances(session, project_id, offset=offset, limit=limit)
-        return InstanceList(count=total, instances=[present(r) for r in rows])
+        total, rows = queries.list_instances(
+            session, project_id, name=query.name, exact_name=query.exact_name,
+            instance_id=query.instance_id, **paged,
+        )  # fmt: skip
+        deployments = {row.id: services.runner.deployment_of(row) for row in rows}
+    states = await run_in_threadpool(services.runner.live_states, deployments)
+    if query.status is not None:
+        rows = [r for r in rows if status_of(states[r.id]) == query.status]
+        total, rows = len(rows), rows[query.offset : query.offset + query.limit]
+    instances = [present(row, states[row.id]) for row in rows]
+    return InstanceList(instance_num=total, count=total, instances=instances)
 
 
 @router.get("/instances/{instance_id}", operation_id="ShowInstance", response_model=InstanceOut)
-def show_instance(instance: InstanceDep) -> InstanceOut:
-    return present(instance)
+def show_instance(instance: InstanceDep, runner: RunnerDep) -> InstanceOut:
+    state = runner.live_states({instance.id: runner.deployment_of(instance)})[instance.id]
+    return present(instance, state)
 
 
 @router.delete("/instances/{instance_id}", operation_id="DeleteInstance", status_code=204)

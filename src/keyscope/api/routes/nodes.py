@@ -4,19 +4,22 @@ The nodes are cached at registration. The per-instance look-ups (#23, #25-#27) f
 the deployment's shape, so roles follow a failover, and answer from the cache when no address
 answers (then for 10 s without trying); the fleet-wide #24 answers from the cache alone (every
 analysis refreshes it too).
-#27 also reads live statistics from each node (a node that does not answer is listed with
-status ``Inactive`` and no numbers).
+Every node's ``status`` is read live (INFO within a short deadline, all nodes at once):
+``Active`` when it answers, ``Inactive`` when it does not; #27 adds its statistics.
+The ``group_id`` of a single or master/replica instance is its own (derived from the
+instance id), so no two instances share one.
 """
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
 from keyscope import defaults
 from keyscope.api.deps import InstanceDep, ProjectId, RunnerDep, SessionDep
+from keyscope.api.schemas.instance_view import AZ_CODE
 from keyscope.api.schemas.nodes import (
     BatchNodesOut,
     Dimension,
@@ -31,13 +34,13 @@ from keyscope.api.schemas.nodes import (
 )
 from keyscope.api.schemas.nodes_stats import topology_node
 from keyscope.domain import codes
-from keyscope.domain.errors import KeyscopeError, NotFound
+from keyscope.domain.errors import NotFound
+from keyscope.domain.topology import InstanceMode
+from keyscope.redis.info import NodeStats
 from keyscope.store import instances as queries
 from keyscope.store.tables import InstanceRow, NodeRow
 
 router = APIRouter(prefix="/v2/{project_id}", tags=["nodes"])
-
-AZ_CODE = "local"
 
 
 def _refreshed(instance: InstanceDep, session: SessionDep, runner: RunnerDep) -> InstanceRow:
@@ -51,6 +54,28 @@ def _refreshed(instance: InstanceDep, session: SessionDep, runner: RunnerDep) ->
 FreshInstanceDep = Annotated[InstanceRow, Depends(_refreshed)]
 
 
+Alive = dict[str, NodeStats | None]
+"""Live INFO figures by node id; None: the node did not answer."""
+
+
+def _alive(runner: RunnerDep, *instances: InstanceRow) -> dict[str, Alive]:
+    """The live figures of every node of ``instances``, by instance id (one check for all)."""
+    states = runner.live_states({i.id: runner.deployment_of(i) for i in instances})
+    return {key: dict(state.stats) for key, state in states.items()}
+
+
+def _status(alive: Alive, node: NodeRow) -> str:
+    return "Active" if alive.get(node.node_id) is not None else "Inactive"
+
+
+def group_id_of(instance: InstanceRow, node: NodeRow) -> str:
+    """A cluster shard's id comes from its master's cluster id; the one shard of any other
+    instance is named the same everywhere, so its id is made the instance's own."""
+    if instance.mode == InstanceMode.CLUSTER.value:
+        return node.group_id
+    return hashlib.md5(f"{instance.id}:{node.group_id}".encode()).hexdigest()
+
+
 def _dimensions(instance_id: str, node_id: str) -> list[Dimension]:
     return [
         Dimension(name="dcs_instance_id", value=instance_id),
@@ -58,11 +83,11 @@ def _dimensions(instance_id: str, node_id: str) -> list[Dimension]:
     ]
 
 
-def _node_info(instance: InstanceRow, node: NodeRow) -> NodeInfoOut:
+def _node_info(instance: InstanceRow, node: NodeRow, alive: Alive) -> NodeInfoOut:
     return NodeInfoOut(
         logical_node_id=node.node_id,
         name=f"{node.group_name}-{node.host}:{node.port}",
-        status="Active",
+        status=_status(alive, node),
         az_code=AZ_CODE,
         node_role="redis-server",
         node_type=node.role,
@@ -71,7 +96,7 @@ def _node_info(instance: InstanceRow, node: NodeRow) -> NodeInfoOut:
         node_id=node.node_id,
         priority_weight=100,
         is_access=True,
-        group_id=node.group_id,
+        group_id=group_id_of(instance, node),
         group_name=node.group_name,
         is_remove_ip=False,
         replication_id=node.node_id,
@@ -79,27 +104,27 @@ def _node_info(instance: InstanceRow, node: NodeRow) -> NodeInfoOut:
     )
 
 
-def _replication(instance: InstanceRow, node: NodeRow) -> ReplicationOut:
+def _replication(instance: InstanceRow, node: NodeRow, alive: Alive) -> ReplicationOut:
     return ReplicationOut(
         replication_role=node.role,
         replication_ip=node.host,
         is_replication=node.role == "slave",
         replication_id=node.node_id,
         node_id=node.node_id,
-        status="Active",
+        status=_status(alive, node),
         az_code=AZ_CODE,
         dimensions=_dimensions(instance.id, node.node_id),
     )
 
 
-def _groups(instance: InstanceRow) -> list[GroupOut]:
+def _groups(instance: InstanceRow, alive: Alive) -> list[GroupOut]:
     groups: dict[str, GroupOut] = {}
     for node in instance.nodes:
+        group_id = group_id_of(instance, node)
         group = groups.setdefault(
-            node.group_id,
-            GroupOut(group_id=node.group_id, group_name=node.group_name, replication_list=[]),
+            group_id, GroupOut(group_id=group_id, group_name=node.group_name, replication_list=[])
         )
-        group.replication_list.append(_replication(instance, node))
+        group.replication_list.append(_replication(instance, node, alive))
     return list(groups.values())
 
 
@@ -107,8 +132,9 @@ def _groups(instance: InstanceRow) -> list[GroupOut]:
     "/instances/{instance_id}/logical-nodes", operation_id="ShowNodesInformation",
     response_model=NodesOut,
 )  # fmt: skip
-def show_nodes_information(instance: FreshInstanceDep) -> NodesOut:
-    nodes = [_node_info(instance, n) for n in instance.nodes]
+def show_nodes_information(instance: FreshInstanceDep, runner: RunnerDep) -> NodesOut:
+    alive = _alive(runner, instance)[instance.id]
+    nodes = [_node_info(instance, n, alive) for n in instance.nodes]
     return NodesOut(instance_id=instance.id, total=len(nodes), nodes=nodes)
 
 
@@ -119,15 +145,17 @@ def show_nodes_information(instance: FreshInstanceDep) -> NodesOut:
 def batch_show_nodes_information(
     project_id: ProjectId,
     session: SessionDep,
+    runner: RunnerDep,
     offset: Annotated[int, Query(ge=0, le=defaults.MAX_LIST_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=0, le=100)] = 10,
 ) -> BatchNodesOut:
     total, rows = queries.list_instances(session, project_id, offset=offset, limit=limit)
+    alive = _alive(runner, *rows)
     instances = [
         InstanceNodesOut(
             instance_id=row.id,
             node_count=len(row.nodes),
-            nodes=[_node_info(row, n) for n in row.nodes],
+            nodes=[_node_info(row, n, alive[row.id]) for n in row.nodes],
         )
         for row in rows
     ]
@@ -138,8 +166,8 @@ def batch_show_nodes_information(
     "/instance/{instance_id}/groups", operation_id="ListGroupReplicationInfo",
     response_model=GroupsOut,
 )  # fmt: skip
-def list_group_replication_info(instance: FreshInstanceDep) -> GroupsOut:
-    groups = _groups(instance)
+def list_group_replication_info(instance: FreshInstanceDep, runner: RunnerDep) -> GroupsOut:
+    groups = _groups(instance, _alive(runner, instance)[instance.id])
     return GroupsOut(group_count=len(groups), group_list=groups)
 
 
@@ -148,9 +176,9 @@ def list_group_replication_info(instance: FreshInstanceDep) -> GroupsOut:
     operation_id="ShowReplicationStates", response_model=list[ReplicationOut],
 )  # fmt: skip
 def show_replication_states(
-    instance: FreshInstanceDep, group_id: Annotated[str, Path()]
+    instance: FreshInstanceDep, runner: RunnerDep, group_id: Annotated[str, Path()]
 ) -> list[ReplicationOut]:
-    for group in _groups(instance):
+    for group in _groups(instance, _alive(runner, instance)[instance.id]):
         if group.group_id == group_id:
             return group.replication_list
     raise NotFound(f"group {group_id} not found", code=codes.NODE_NOT_FOUND)
@@ -161,15 +189,14 @@ def show_replication_states(
     response_model=TopologyOut,
 )  # fmt: skip
 def show_instance_topology(instance: FreshInstanceDep, runner: RunnerDep) -> TopologyOut:
-    auth = runner.auth_of(instance)
+    alive = _alive(runner, instance)[instance.id]
     masters = {n.group_id: n for n in instance.nodes if n.role == "master"}
     servers: list[TopologyNodeOut] = []
     for node in instance.nodes:
-        stats = None
-        with contextlib.suppress(KeyscopeError):
-            stats = runner.node_stats(node, auth)
         relation = masters.get(node.group_id) if node.role != "master" else None
-        servers.append(topology_node(node, stats, relation))
+        servers.append(
+            topology_node(node, group_id_of(instance, node), alive.get(node.node_id), relation)
+        )
     return TopologyOut(
         redis_server=servers, cluster_proxy=[], cluster_lvs=[], cluster_admin=[], master=[],
         vpcendpoint=[], elb=[],

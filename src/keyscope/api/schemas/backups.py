@@ -35,6 +35,8 @@ class BackupRecordOut(Output):
     backup_format: str
     execution_at: str | None
     node_id: str | None = None
+    reason: str | None = None
+    """keyscope addition: why a failed backup failed (the SDK ignores it)."""
 
 
 class BackupListOut(Output):

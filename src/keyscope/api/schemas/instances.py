@@ -7,8 +7,11 @@ the options are shown, the certificates as ``has_*`` flags (they are long).
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from typing import Literal
 
+from pydantic import BaseModel, Field, SecretStr, field_validator
+
+from keyscope import defaults
 from keyscope.api.schemas.common import Input, Output
 from keyscope.domain.topology import InstanceMode
 from keyscope.redis.auth import Auth, Tls
@@ -113,7 +116,24 @@ class TlsOut(Output):
     has_client_key: bool
 
 
+class Features(Output):
+    support_acl: bool
+    support_transparent_client_ip: bool
+    support_ssl: bool
+    support_audit_log: bool
+
+
 class InstanceOut(Output):
+    """One instance as ``ListInstances`` / ``ShowInstance`` of DCS show it, keyscope's own
+    fields (``mode``, ``addresses``, ``node_count``, ``username``, ``has_password``, ``tls``,
+    ``unreachable_nodes``) beside them.
+
+    ``status`` is read live: ``RUNNING`` when every shard has a master answering INFO within
+    a short deadline, else ``ERROR``. Memory is in MB over one master per shard, ``capacity``
+    in GB (``capacity_minor`` its exact value when under 1 GB); a master without
+    ``maxmemory`` counts its machine's memory. Figures are null while the instance is down.
+    """
+
     instance_id: str
     name: str
     mode: str
@@ -126,8 +146,58 @@ class InstanceOut(Output):
     tls: TlsOut | None
     """None: plain TCP."""
     created_at: str | None
+    status: str
+    ip: str
+    port: int
+    capacity: int | None
+    capacity_minor: str | None
+    max_memory: int | None
+    used_memory: int | None
+    cache_mode: str
+    product_type: str
+    """``generic``: DCS's name for the community edition, which Redis and Valkey are."""
+    sharding_count: int
+    replica_count: int
+    access_user: str | None
+    no_password_access: str
+    enable_ssl: bool
+    az_codes: list[str]
+    available_zones: list[str]
+    features: Features
+    updated_at: str | None
+    update_at: str | None
+    """ShowInstance spells it so; the list item ``updated_at``."""
+    launched_at: str | None
+    unreachable_nodes: list[str]
+    """``host:port`` of the nodes that did not answer the live check."""
 
 
 class InstanceList(Output):
+    instance_num: int
+    """Instances matching the filters (DCS); ``count`` is the same number (keyscope's)."""
     count: int
     instances: list[InstanceOut]
+
+
+DcsStatus = Literal[
+    "CREATING", "CREATEFAILED", "RUNNING", "ERROR", "RESTARTING", "FROZEN", "EXTENDING",
+    "RESTORING", "FLUSHING",
+]  # fmt: skip
+"""The instance statuses DCS documents; keyscope's live check answers RUNNING or ERROR."""
+
+
+class InstanceQuery(BaseModel):
+    """``ListInstances`` query as DCS documents it: ``name`` matches part of the name, case
+    aside (all of it with ``name_equal=true``); ``status`` is the live one. Other DCS
+    parameters (``include_failure``, ``tags``, ...) are accepted and have no effect."""
+
+    offset: int = Field(default=0, ge=0, le=defaults.MAX_LIST_OFFSET)
+    limit: int = Field(default=defaults.DEFAULT_LIST_LIMIT, ge=0, le=1000)
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name_equal: str | None = Field(default=None, max_length=8)
+    instance_id: str | None = Field(default=None, min_length=1, max_length=64)
+    status: DcsStatus | None = None
+
+    @property
+    def exact_name(self) -> bool:
+        return (self.name_equal or "").lower() == "true"

@@ -98,12 +98,15 @@ class TopologyNodeOut(Output):
     qps: str | None
     bandwidth: Bandwidth | None
     db_num: str | None
-    dbs: list[DbStats]
+    dbs: DbStats | None
+    """db0, the one DCS reports (the SDK reads one object); every db is in ``keyspaces``."""
     relation_ip: str | None
     relation_port: str | None
     group_id: str
     status: str
-    dims: list[Dims]
+    dims: Dims
+    keyspaces: list[DbStats]
+    """keyscope: one entry per db that holds keys (INFO keyspace)."""
 
 
 class TopologyOut(Output):

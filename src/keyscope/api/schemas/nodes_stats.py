@@ -14,9 +14,9 @@ def _mb(value: int) -> str:
 
 
 def topology_node(
-    node: NodeRow, stats: NodeStats | None, relation: NodeRow | None
+    node: NodeRow, group_id: str, stats: NodeStats | None, relation: NodeRow | None
 ) -> TopologyNodeOut:
-    dims = [Dims(dim_k="dcs_cache_node", dim_v=node.node_id)]
+    """``group_id`` as the other node look-ups show it; ``stats`` None: the node is down."""
     common = {
         "node_id": node.node_id,
         "node_name": f"{node.group_name}-{node.host}:{node.port}",
@@ -25,18 +25,19 @@ def topology_node(
         "node_type": node.role,
         "relation_ip": relation.host if relation else None,
         "relation_port": str(relation.port) if relation else None,
-        "group_id": node.group_id,
-        "dims": dims,
+        "group_id": group_id,
+        "dims": Dims(dim_k="dcs_cache_node", dim_v=node.node_id),
     }
     if stats is None:
         return TopologyNodeOut(
             **common, status="Inactive", max_memory=None, used_memory=None, qps=None,
-            bandwidth=None, db_num=None, dbs=[],
+            bandwidth=None, db_num=None, dbs=None, keyspaces=[],
         )  # fmt: skip
     dbs = [
         DbStats(db_idx=str(db), keys=str(keys), expires=str(expires), avg_ttl=str(ttl))
         for db, keys, expires, ttl in stats.dbs
     ]
+    db0 = next((d for d in dbs if d.db_idx == "0"), None)
     return TopologyNodeOut(
         **common,
         status="Active",
@@ -45,5 +46,6 @@ def topology_node(
         qps=str(stats.instantaneous_ops_per_sec),
         bandwidth=Bandwidth(input=str(stats.input_kbps), output=str(stats.output_kbps)),
         db_num=str(len(dbs)),
-        dbs=dbs,
+        dbs=db0 or DbStats(db_idx="0", keys="0", expires="0", avg_ttl="0"),
+        keyspaces=dbs,
     )
