@@ -391,8 +391,10 @@
           breadcrumb: { show: true, bottom: 4 }, label: { show: true, formatter: "{b}" },
           levels: [
             { itemStyle: { borderWidth: 0, gapWidth: 4 }, upperLabel: { show: false } },
-            { itemStyle: { borderWidth: 3, gapWidth: 1, borderColor: "#fff" } },
-            { itemStyle: { borderWidth: 1, borderColor: "rgba(255,255,255,.6)" } },
+            // A prefix with longer ones inside it names itself in a band above them.
+            { itemStyle: { borderWidth: 3, gapWidth: 1, borderColor: "#fff" }, upperLabel: { show: true, height: 18, color: "#1d2330" } },
+            { itemStyle: { borderWidth: 1, gapWidth: 1, borderColor: "rgba(255,255,255,.6)" }, upperLabel: { show: true, height: 16, color: "#1d2330" } },
+            { itemStyle: { borderWidth: 1, borderColor: "rgba(255,255,255,.4)" } },
           ],
         }],
       }, "chart-prefix-treemap", true);
