@@ -73,9 +73,9 @@ CHART_OVERLAPS = """
 # Boxes of every run of text outside the charts; pairs of different text nodes that meet;
 # figures, numbers and badges that the layout broke over more than one line.
 TEXT_OVERLAPS = """
-() => {
+(selector) => {
   const meet = (a, b) => a.left + 1 < b.right && b.left + 1 < a.right && a.top + 1 < b.bottom && b.top + 1 < a.bottom;
-  const root = document.querySelector("[data-testid=result]");
+  const root = document.querySelector(selector);
   const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
   const runs = [];
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
@@ -159,10 +159,12 @@ def _watch_errors(page: Page) -> list[str]:
     return errors
 
 
-def _run(page: Page, kind: str) -> None:
+def _run(page: Page, kind: str, screens: Path, histories: dict[str, Any]) -> None:
     page.click(f"[data-testid=tab-{kind}]")
     page.click(f"[data-testid=run-{kind}]")
     page.wait_for_selector("[data-testid=history-row] .status-success", timeout=120_000)
+    page.screenshot(path=str(screens / f"{kind}-history.png"), full_page=True)
+    histories[kind] = page.evaluate(TEXT_OVERLAPS, "#app")  # the instance and its history
     page.click("[data-testid=result-link]")
     page.wait_for_selector("[data-testid=result] h1")
 
@@ -173,7 +175,7 @@ def _check_page(page: Page, name: str, charts: tuple[str, ...], screens: Path) -
     page.mouse.move(1, 1)  # no tooltip over the labels
     page.screenshot(path=str(screens / f"{name}.png"), full_page=True)
     drawn = page.evaluate(CHART_OVERLAPS)
-    text = page.evaluate(TEXT_OVERLAPS)
+    text = page.evaluate(TEXT_OVERLAPS, "[data-testid=result]")
     return {"charts": drawn, "text": text}
 
 
@@ -185,6 +187,7 @@ def test_every_result_page_draws_its_charts_without_overlapping_text(
     screens = tmp_path / "screens"
     screens.mkdir()
     pages: dict[str, dict[str, Any]] = {}
+    histories: dict[str, Any] = {}
     with launch() as browser:
         page = browser.new_page(viewport={"width": 1360, "height": 1000})
         errors = _watch_errors(page)
@@ -192,7 +195,7 @@ def test_every_result_page_draws_its_charts_without_overlapping_text(
         back = page.url
 
         # First: any other scan of this master would reclaim the expired keys on its way.
-        _run(page, "expire")
+        _run(page, "expire", screens, histories)
         page.wait_for_selector("[data-testid=expire-nodes-table] tbody tr")
         pages["expire"] = _check_page(page, "expire", (), screens)
         expire_rows = page.inner_text("[data-testid=expire-nodes-table] tbody")
@@ -201,7 +204,7 @@ def test_every_result_page_draws_its_charts_without_overlapping_text(
         duration = page.inner_text("[data-testid=result-duration]")
 
         page.goto(back)
-        _run(page, "bigkey")
+        _run(page, "bigkey", screens, histories)
         pages["bigkey"] = _check_page(
             page, "bigkey",
             ("chart-type-count", "chart-type-memory", "chart-type-size",
@@ -211,13 +214,13 @@ def test_every_result_page_draws_its_charts_without_overlapping_text(
         memory_header = page.locator("[data-testid=keys-table] th[data-key=memory_bytes]").count()
 
         page.goto(back)
-        _run(page, "hotkey")
+        _run(page, "hotkey", screens, histories)
         pages["hotkey"] = _check_page(
             page, "hotkey", ("chart-type-count", "chart-type-size", "chart-freq"), screens
         )
 
         page.goto(back)
-        _run(page, "offline")
+        _run(page, "offline", screens, histories)
         offline_charts = ("chart-type-memory", "chart-type-count", "chart-size-histogram",
                           "chart-ttl", "chart-prefix-treemap")  # fmt: skip
         pages["offline"] = _check_page(page, "offline", offline_charts, screens)
@@ -234,6 +237,8 @@ def test_every_result_page_draws_its_charts_without_overlapping_text(
         assert found["text"]["runs"] > 0, name
         assert found["text"]["overlaps"] == [], name
         assert found["text"]["broken"] == [], name
+    for name, text in histories.items():
+        assert text["runs"] > 0 and text["overlaps"] == [] and text["broken"] == [], (name, text)
     assert reclaimed == "60"
     assert scanned.replace(",", "").isdigit() and int(scanned.replace(",", "")) > 2000
     assert duration.endswith(" s")
@@ -243,6 +248,7 @@ def test_every_result_page_draws_its_charts_without_overlapping_text(
     assert "user:session" in tree["user"]
     assert "user:session" not in tree["string"]
     assert "user (other keys)" in tree["user"]
-    assert sorted(p.name for p in screens.iterdir()) == [
-        "bigkey.png", "expire.png", "hotkey.png", "offline.png"
-    ]
+    kinds = ("bigkey", "expire", "hotkey", "offline")
+    assert sorted(p.name for p in screens.iterdir()) == sorted(
+        [f"{k}.png" for k in kinds] + [f"{k}-history.png" for k in kinds]
+    )

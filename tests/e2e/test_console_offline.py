@@ -120,8 +120,7 @@ def test_console_picks_a_stored_backup_showing_what_it_holds(
         empty = page.inner_text("[data-testid=backups-table] tbody")
         page.click("[data-testid=run-offline]")  # no backup yet: the analysis takes one
         page.wait_for_selector("[data-testid=history-row] .status-success", timeout=120_000)
-        page.reload()
-        page.wait_for_selector("[data-testid=backup-row]")
+        page.wait_for_selector("[data-testid=backup-row]")  # the one it took, listed at once
         backup_row = page.inner_text("[data-testid=backup-row]")
         options = page.locator("[data-testid=offline-backup] option").all_inner_texts()
         stored = page.locator("[data-testid=offline-backup] option").nth(1).get_attribute("value")

@@ -318,11 +318,12 @@ async function renderKind(box, instanceId, kind, nodes) {
   box.replaceChildren(el("div", { class: "row" }, [runBox, scheduleBox]), error, el("h2", { text: "History" }), history);
 
   const runButton = el("button", { type: "button", "data-testid": `run-${kind}` }, [`Run ${k.label.toLowerCase()} analysis`]);
+  let picker = null;
   if (kind === "offline") {
     const node = el("select", { name: "node_id", "data-testid": "offline-node" });
     nodes.nodes.forEach((n) =>
       node.appendChild(el("option", { value: n.node_id, text: `${n.group_name} ${n.node_type} ${nodeAddress(n)}` })));
-    const picker = backupPicker(base, nodes, node, error);
+    picker = backupPicker(base, nodes, node, error);
     runBox.appendChild(el("div", { class: "inline" }, [el("label", {}, ["Node ", node]), el("label", {}, [" Backup ", picker.select])]));
     runBox.appendChild(picker.table);
     runButton.onclick = () => run({ node_id: node.value, ...(picker.select.value ? { backup_id: picker.select.value } : {}) });
@@ -370,7 +371,10 @@ async function renderKind(box, instanceId, kind, nodes) {
         el("tbody", {}, rows),
       ])]
       : [el("p", { class: "muted", text: `${V.formatNumber(k.total(page))} analyses so far.` })]));
-    if (records.some((r) => r.status === "waiting" || r.status === "running")) {
+    const busy = records.some((r) => r.status === "waiting" || r.status === "running");
+    if (picker && (busy || picker.wasBusy)) picker.reload();  // a backup an analysis took
+    if (picker) picker.wasBusy = busy;
+    if (busy) {
       pollTimer = setTimeout(() => loadHistory().catch((err) => showError(error, err)), 1000);
     }
   }
@@ -408,11 +412,15 @@ function backupPicker(base, nodes, nodeSelect, error) {
     ])) : [el("tr", {}, [el("td", { colspan: 5, class: "muted", text: "No backup of this node yet: the analysis takes one." })])]));
   }
   nodeSelect.addEventListener("change", fill);
-  api("GET", `${base}/backups?limit=1000`)
-    .then((page) => { backups = page.backup_record_response; fill(); })
-    .catch((err) => showError(error, err));
+  function reload() {
+    const chosen = select.value;
+    return api("GET", `${base}/backups?limit=1000`)
+      .then((page) => { backups = page.backup_record_response; fill(); select.value = chosen; if (select.value !== chosen) select.value = ""; })
+      .catch((err) => showError(error, err));
+  }
   fill();
-  return { select, table };
+  reload();
+  return { select, table, reload };
 }
 
 async function renderSchedule(box, base, kind, error) {
