@@ -278,10 +278,17 @@
     }
     var collectionKeys = keys.filter(function (k) { return k.unit !== "byte"; });
     chart(grid, "Elements per type (collections)", typeSumOption(collectionKeys, types, "size", false), "chart-type-size");
-    var strings = sizeBuckets(keys.filter(function (k) { return k.unit === "byte"; }).map(function (k) { return k.size; }));
-    var collections = sizeBuckets(keys.filter(function (k) { return k.unit !== "byte"; }).map(function (k) { return k.size; }));
-    chart(grid, "Size histogram: strings (bytes)", barOption(strings.names, strings.counts, { color: TYPE_COLORS.string }), "chart-size-strings");
-    chart(grid, "Size histogram: collections (elements)", barOption(collections.names, collections.counts, { color: TYPE_COLORS.hash }), "chart-size-collections");
+    // Each histogram only where it has keys: an empty one would show a lone "<1K" at 0.
+    var stringSizes = keys.filter(function (k) { return k.unit === "byte"; }).map(function (k) { return k.size; });
+    var collectionSizes = collectionKeys.map(function (k) { return k.size; });
+    if (stringSizes.length) {
+      var strings = sizeBuckets(stringSizes);
+      chart(grid, "Size histogram: strings (bytes)", barOption(strings.names, strings.counts, { color: TYPE_COLORS.string }), "chart-size-strings");
+    }
+    if (collectionSizes.length) {
+      var collections = sizeBuckets(collectionSizes);
+      chart(grid, "Size histogram: collections (elements)", barOption(collections.names, collections.counts, { color: TYPE_COLORS.hash }), "chart-size-collections");
+    }
     if (kind === "hotkey" && keys.some(function (k) { return typeof k.freq === "number"; })) {
       var freqEdges = [0, 32, 64, 96, 128, 160, 192, 224, 256];
       var freqNames = freqEdges.slice(0, -1).map(function (e, i) { return e + "-" + (freqEdges[i + 1] - 1); });
