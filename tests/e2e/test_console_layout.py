@@ -16,6 +16,7 @@ import pytest
 
 from tests.utils.browser import launch, sign_in_and_register
 from tests.utils.dcs import AK, SK, SignedClient
+from tests.utils.layout import chart_labels, text_layout
 from tests.utils.servers import RedisServer
 from tests.utils.service import running_app
 
@@ -23,86 +24,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
-
-# Boxes of the text ECharts drew in each chart, as drawn (turned with a rotated label: four
-# corners in page coordinates), and the pairs that meet (separating-axis test, 1 px slack).
-CHART_OVERLAPS = """
-() => {
-  const corners = (d) => {
-    const r = d.getBoundingRect();
-    const m = d.transform || [1, 0, 0, 1, 0, 0];
-    return [[r.x, r.y], [r.x + r.width, r.y], [r.x + r.width, r.y + r.height], [r.x, r.y + r.height]]
-      .map(([x, y]) => [m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5]]);
-  };
-  const apart = (a, b) => [a, b].some((poly) => poly.some((p, i) => {
-    const q = poly[(i + 1) % 4];
-    const len = Math.hypot(q[0] - p[0], q[1] - p[1]) || 1;
-    const axis = [(p[1] - q[1]) / len, (q[0] - p[0]) / len];
-    const span = (c) => c.map(([x, y]) => x * axis[0] + y * axis[1]);
-    const sa = span(a), sb = span(b);
-    return Math.max(...sa) <= Math.min(...sb) + 1 || Math.max(...sb) <= Math.min(...sa) + 1;
-  }));
-  const charts = [];
-  document.querySelectorAll("[data-testid=result] figure").forEach((figure) => {
-    const box = figure.querySelector(".chart");
-    const chart = box && echarts.getInstanceByDom(box);
-    if (!chart) return;
-    const labels = [];
-    chart.getZr().storage.getDisplayList().forEach((d) => {
-      if (d.type !== "tspan" || d.invisible || !d.style || !d.style.text) return;
-      const r = d.getBoundingRect();
-      if (r.width < 1 || r.height < 1) return;
-      labels.push({ text: String(d.style.text), c: corners(d) });
-    });
-    const overlaps = [];
-    for (let i = 0; i < labels.length; i += 1) {
-      for (let j = i + 1; j < labels.length; j += 1) {
-        if (!apart(labels[i].c, labels[j].c)) overlaps.push([labels[i].text, labels[j].text]);
-      }
-    }
-    // Category labels ECharts hid to avoid an overlap count as missing: each must be drawn.
-    const axis = (chart.getOption().xAxis || [])[0];
-    const drawn = new Set(labels.map((l) => l.text));
-    const missing = axis && axis.type === "category" ? axis.data.filter((c) => !drawn.has(String(c))) : [];
-    charts.push({ chart: figure.dataset.testid, labels: labels.length, overlaps, missing });
-  });
-  return charts;
-}
-"""
-
-# Boxes of every run of text outside the charts; pairs of different text nodes that meet;
-# figures, numbers and badges that the layout broke over more than one line.
-TEXT_OVERLAPS = """
-(selector) => {
-  const meet = (a, b) => a.left + 1 < b.right && b.left + 1 < a.right && a.top + 1 < b.bottom && b.top + 1 < a.bottom;
-  const root = document.querySelector(selector);
-  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-  const runs = [];
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    if (!node.textContent.trim() || node.parentElement.closest(".chart")) continue;
-    const range = document.createRange();
-    range.selectNodeContents(node);
-    Array.from(range.getClientRects()).forEach((r) => {
-      if (r.width >= 1 && r.height >= 1) runs.push({ node, text: node.textContent, r });
-    });
-  }
-  const overlaps = [];
-  for (let i = 0; i < runs.length; i += 1) {
-    for (let j = i + 1; j < runs.length; j += 1) {
-      if (runs[i].node !== runs[j].node && meet(runs[i].r, runs[j].r)) overlaps.push([runs[i].text, runs[j].text]);
-    }
-  }
-  const broken = [];
-  root.querySelectorAll("td.num, th, .status, .stat-value, .stat-label, dt").forEach((e) => {
-    const range = document.createRange();
-    range.selectNodeContents(e);
-    const lines = new Set(Array.from(range.getClientRects()).filter((r) => r.width >= 1).map((r) => Math.round(r.top)));
-    if (lines.size > 1) broken.push(e.textContent);
-  });
-  return { runs: runs.length, overlaps, broken };
-}
-"""
-
 
 # The prefix treemap as drawn: each tile's name and the names of the tiles inside it.
 TREEMAP = """
@@ -164,7 +85,7 @@ def _run(page: Page, kind: str, screens: Path, histories: dict[str, Any]) -> Non
     page.click(f"[data-testid=run-{kind}]")
     page.wait_for_selector("[data-testid=history-row] .status-success", timeout=120_000)
     page.screenshot(path=str(screens / f"{kind}-history.png"), full_page=True)
-    histories[kind] = page.evaluate(TEXT_OVERLAPS, "#app")  # the instance and its history
+    histories[kind] = text_layout(page, "#app")  # the instance and its history
     page.click("[data-testid=result-link]")
     page.wait_for_selector("[data-testid=result] h1")
 
@@ -174,8 +95,8 @@ def _check_page(page: Page, name: str, charts: tuple[str, ...], screens: Path) -
         page.wait_for_selector(f"[data-testid={chart}][data-rendered=true] canvas")
     page.mouse.move(1, 1)  # no tooltip over the labels
     page.screenshot(path=str(screens / f"{name}.png"), full_page=True)
-    drawn = page.evaluate(CHART_OVERLAPS)
-    text = page.evaluate(TEXT_OVERLAPS, "[data-testid=result]")
+    drawn = chart_labels(page, "[data-testid=result]")
+    text = text_layout(page, "[data-testid=result]")
     return {"charts": drawn, "text": text}
 
 
