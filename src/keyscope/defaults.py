@@ -102,6 +102,40 @@ PREFIX_CAPACITY = 4096
 PREFIX_MAX_DEPTH = 8
 """Levels of prefix counted per key, so one key with thousands of delimiters costs little."""
 
+DIFF_SKETCH_KEYS = 65536
+"""Key hashes kept per file by ``rdb diff`` to count the keys added and removed: exact up
+to this many keys per file, about 1/256 relative error beyond (``analysis/keysketch.py``)."""
+
+ADVICE_SMALL_STRING_BYTES = 64
+"""Strings up to this many bytes, without a TTL, could be fields of a listpack hash
+(``hash-max-listpack-value`` is 64 by default): the small-strings recommendation."""
+
+ADVICE_LONG_KEY_BYTES = 128
+"""Key names longer than this are oversized: the long-names recommendation."""
+
+ADVICE_SHORT_KEY_BYTES = 32
+"""The length the long-names recommendation estimates savings against."""
+
+ADVICE_LISTPACK_FLOOR = 128
+"""Collections with more elements than this (the default ``*-max-listpack-entries`` of sets
+and sorted sets; hashes default to 512, so a hash between the two is in a table because
+its server was set lower) in a table encoding, and with elements no longer on average
+than ``ADVICE_SMALL_STRING_BYTES``, are listpack-limit crossings."""
+
+ADVICE_LISTPACK_LADDER = (256, 512, 1024)
+"""The ``*-max-listpack-entries`` values the crossing recommendation weighs: past 1024 a
+listpack's linear scans cost more than its memory saves."""
+
+ADVICE_EXAMPLES = 3
+"""Example keys kept per recommendation (per prefix, per ladder step)."""
+
+METRICS_MAX_INSTANCES = 500
+"""Instances ``/metrics`` publishes per-instance gauges for (those analysed most recently):
+the bound of its label cardinality, with the top-20 prefixes and the key types."""
+
+DIFF_TOP = 20
+"""Rows per list of a diff (prefixes that grew or shrank, keys that entered or left)."""
+
 BACKUP_UPLOAD_MAX_BYTES = 512 * 1024**2
 """Largest RDB file the upload endpoint accepts: the signature check reads the body into
 memory, so this bounds what one request can make the service hold. Larger backups are taken
@@ -123,8 +157,13 @@ for a node that answers slower than the ceiling; a proxy or a node slow on every
 under the socket timeout no longer keeps a task running without end."""
 
 BACKUP_DEADLINE_S = 6 * 3600.0
-"""Longest a backup (one snapshot over replication) may take before it is failed as timed out.
+"""Longest a backup (its snapshots over replication) may take before it is failed as timed out.
 
 A 100M-key node writes an RDB of about 20 GB: its BGSAVE and the transfer at 10 MB/s, a slow
 link, take about 2,000 s plus the save; six hours leaves ten times that. The
 per-read bound (``REPLICATION_TIMEOUT_S``) alone lets a trickle of bytes go on for ever."""
+BACKUP_SHARDS_AT_ONCE = 4
+"""Snapshots of one instance one process takes at the same time (each a full sync of a node)."""
+
+MAX_BACKUPS_PER_INSTANCE = 100
+"""Backups (every status) one instance may hold before new ones are refused (DCS.4962)."""

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     backup_deadline_s: float = Field(default=defaults.BACKUP_DEADLINE_S, gt=0)
     """Longest a backup may take before it is failed as timed out
     (KEYSCOPE_BACKUP_DEADLINE_S)."""
+    max_backups_per_instance: int = Field(default=defaults.MAX_BACKUPS_PER_INSTANCE, ge=1)
+    """Backups one instance may hold (KEYSCOPE_MAX_BACKUPS_PER_INSTANCE); past it new ones
+    are refused with DCS.4962 until some are deleted."""
     allowed_networks: str | None = None
     """CIDRs Redis addresses may resolve to (KEYSCOPE_ALLOWED_NETWORKS, comma-separated);
     unset: every address is allowed."""

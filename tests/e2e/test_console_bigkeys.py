@@ -118,7 +118,7 @@ def test_console_runs_a_bigkey_analysis_and_its_csv_matches_the_api(
     expected = [
         {
             f: "" if k.get(f) is None else str(k[f])
-            for f in ("name", "type", "shard", "db", "size", "unit", "memory_bytes")
+            for f in ("name", "name_base64", "type", "shard", "db", "size", "unit", "memory_bytes")
         }
         for k in api_keys
     ]

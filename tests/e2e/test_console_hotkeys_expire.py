@@ -130,7 +130,7 @@ def test_console_runs_a_hotkey_analysis_and_its_downloads_match_the_api(
     listing = signed.request("GET", f"/instances/{instance_id}/hotkey-tasks").json()
     task_id = listing["records"][0]["id"]
     detail = signed.request("GET", f"/instances/{instance_id}/hotkey-task/{task_id}").json()
-    fields = ["name", "type", "shard", "db", "size", "unit", "freq", "node"]
+    fields = ["name", "name_base64", "type", "shard", "db", "size", "unit", "freq", "node"]
     got = _rows(keys_csv)
     assert list(got[0]) == fields
     assert sorted(got, key=json.dumps) == sorted(

@@ -90,11 +90,13 @@ def test_console_runs_an_offline_analysis_and_draws_its_charts(
     report = signed.request("GET", f"/instances/{instance_id}/offline/key-analysis/{task_id}")
     api = report.json()
     assert json.loads(report_json) == api
-    key_fields = ["key", "type", "bytes", "num_of_elem"]
-    assert _csv(keys_csv) == [{f: str(k[f]) for f in key_fields} for k in api["largest_keys"]]
-    prefix_fields = ["key_prefix", "type", "bytes", "num"]
+    key_fields = ["key", "key_base64", "db", "type", "bytes", "num_of_elem"]
+    assert _csv(keys_csv) == [
+        {f: str(k.get(f, "")) for f in key_fields} for k in api["largest_keys"]
+    ]
+    prefix_fields = ["key_prefix", "key_prefix_base64", "type", "bytes", "num"]
     assert _csv(prefixes_csv) == [
-        {f: str(p[f]) for f in prefix_fields} for p in api["largest_key_prefixes"]
+        {f: str(p.get(f, "")) for f in prefix_fields} for p in api["largest_key_prefixes"]
     ]
     num = {t["type"]: t["num"] for t in api["type_num"]}
     assert _csv(types_csv) == [

@@ -157,13 +157,13 @@ def test_the_guides_commands_analyse_the_same_redis_and_its_file(
     }
     bigkeys_block, hotkeys_block, expire_block, offline_block = shell_blocks()
     bigkeys = run(bigkeys_block, "sh", tmp_path, env).splitlines()
-    assert bigkeys[0] == "name,type,db,size,unit"
+    assert bigkeys[0] == "name,name_base64,type,db,size,unit"
     assert sorted(bigkeys[1:]) == [
-        "queue:jobs,list,0,6000,count",
-        "session:blob,string,0,30000,byte",
+        "queue:jobs,,list,0,6000,count",
+        "session:blob,,string,0,30000,byte",
     ]
     hotkeys = run(hotkeys_block, "sh", tmp_path, env).splitlines()
-    assert [line.split(",")[:3] for line in hotkeys[1:]] == [["user:7", "string", "0"]]
+    assert [line.split(",")[:4] for line in hotkeys[1:]] == [["user:7", "", "string", "0"]]
     plant_expired(redis_lfu_server)  # the scans above reclaimed the first seven
     assert json.loads(run(expire_block, "sh", tmp_path, env))["num"] == 7
 
@@ -175,5 +175,5 @@ def test_the_guides_commands_analyse_the_same_redis_and_its_file(
     expired = next(b for b in report["ttl_distribution"] if b["bucket"] == "expired")
     assert expired["num"] == 7
     keys = (tmp_path / "keys.csv").read_text().splitlines()
-    assert keys[0].startswith("db,key,type,")
+    assert keys[0].startswith("db,key,key_base64,type,")
     assert len(keys) == 1 + 59

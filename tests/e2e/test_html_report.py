@@ -15,6 +15,7 @@ import pytest
 from tests.utils.browser import artifact, launch
 from tests.utils.layout import chart_labels, text_layout
 from tests.utils.rdbgen import GenStats, write_rdb
+from tests.utils.servers import RedisServer
 
 pytestmark = pytest.mark.e2e
 
@@ -113,3 +114,33 @@ def test_every_command_help_shows_an_example(command: tuple[str, ...]) -> None:
     assert result.returncode == 0, result.stderr
     assert "Example" in result.stdout
     assert f"keyscope {' '.join(command)}" in result.stdout
+
+
+def test_html_report_lists_the_recommendations_with_their_keys_as_text(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    c = redis_server.client()
+    c.config_set("hash-max-listpack-entries", "128")
+    pipe = c.pipeline(transaction=False)
+    for i in range(200):  # past hash-max-listpack-entries, under 512
+        pipe.hset(f"<b>h</b>:{i}", mapping={f"f{j}": "v" for j in range(300)})
+    pipe.execute()
+    c.save()
+    page_file = tmp_path / "advice.html"
+    dump = redis_server.workdir / "dump.rdb"
+    result = _keyscope("rdb", "report", str(dump), "--html", str(page_file))
+    assert result.returncode == 0, result.stderr
+    (rec,) = json.loads(result.stdout)["recommendations"]
+    assert rec["setting"] == {"hash-max-listpack-entries": 512}
+    table = _keyscope("rdb", "report", str(dump), "--format", "table")
+    assert "Recommendations" in table.stdout and "200" in table.stdout
+
+    with launch() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(page_file.as_uri())
+        rows = page.locator("[data-testid=recommendations-table] tbody tr")
+        assert rows.count() == 1
+        cells = rows.first.locator("td")
+        assert "hash-max-listpack-entries 512" in cells.nth(1).inner_text()
+        assert "<b>h</b>:" in cells.nth(4).inner_text()  # shown as text, not markup
+        assert page.locator("[data-testid=recommendations-table] b").count() == 0

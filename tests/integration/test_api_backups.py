@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from keyscope.tasks.backups import BackupJobs
 from tests.integration._offline_service import Service, running_service
 from tests.utils.dcs import is_dcs_error
 from tests.utils.rdbgen import write_rdb
@@ -70,9 +72,10 @@ def test_backup_without_body_backs_up_the_master(service: Service) -> None:
 
 
 def test_backup_list_filters_by_time_window_and_pages(service: Service) -> None:
-    ids = [service.dcs.post(f"{service.base}/backups").json()["backup_id"] for _ in range(2)]
-    for backup_id in ids:
-        _backup_record(service, backup_id)
+    ids = []
+    for _ in range(2):  # one after the other: a node has one backup being taken at a time
+        ids.append(service.dcs.post(f"{service.base}/backups").json()["backup_id"])
+        _backup_record(service, ids[-1])
     future = service.dcs.get(f"{service.base}/backups", params={"begin_time": "29990101000000"})
     assert future.json()["total_num"] == 0
     page = service.dcs.get(f"{service.base}/backups", params={"limit": 1, "offset": 1}).json()
@@ -123,3 +126,84 @@ def test_deleting_the_instance_removes_its_backup_files(service: Service) -> Non
 
     assert service.dcs.delete(service.base).status_code == 204
     assert list(service.backups_path.rglob("*.rdb")) == []
+
+
+def _slow_snapshots(server: RedisServer) -> None:
+    """The node waits 5 s before it sends a snapshot: a window where backups are unfinished."""
+    server.client().config_set("repl-diskless-sync-delay", "5")
+
+
+def test_a_backup_being_taken_cannot_be_repeated_analysed_or_deleted(
+    service: Service, redis_server: RedisServer
+) -> None:
+    _slow_snapshots(redis_server)
+    first = service.dcs.post(f"{service.base}/backups").json()["backup_id"]
+
+    again = service.dcs.post(f"{service.base}/backups")
+    assert is_dcs_error(again, 400, "DCS.4961")
+    deleted = service.dcs.delete(f"{service.base}/backups/{first}")
+    assert is_dcs_error(deleted, 400, "DCS.4961")
+    node_id = service.dcs.get(f"{service.base}/logical-nodes").json()["nodes"][0]["node_id"]
+    analysis = service.dcs.post(f"{service.base}/offline/key-analysis",
+                                json_body={"node_id": node_id, "backup_id": first})  # fmt: skip
+    assert is_dcs_error(analysis, 400, "DCS.4961")
+
+    assert _backup_record(service, first)["status"] == "succeed"
+    assert service.dcs.delete(f"{service.base}/backups/{first}").status_code == 204
+    redis_server.client().config_set("repl-diskless-sync-delay", "0")
+    second = service.dcs.post(f"{service.base}/backups")
+    assert second.status_code == 200, second.text
+    assert _backup_record(service, second.json()["backup_id"])["status"] == "succeed"
+
+
+def test_deleting_an_instance_stops_its_queued_and_running_backups_and_leaves_no_file(
+    service: Service, redis_server: RedisServer
+) -> None:
+    _slow_snapshots(redis_server)
+    body = {"name": "again", "mode": "single", "addresses": [redis_server.address]}
+    instances = [service.instance_id]
+    for _ in range(2):  # the same server registered twice more: three instances, three jobs
+        instances.append(service.dcs.post("/instances", json_body=body).json()["instance_id"])
+    taken = {}
+    for instance_id in instances:  # two run at once (the backup pool), the third is queued
+        created = service.dcs.post(f"/instances/{instance_id}/backups")
+        assert created.status_code == 200, created.text
+        taken[instance_id] = created.json()["backup_id"]
+    kept, *deleted = instances
+    for instance_id in deleted:
+        assert service.dcs.delete(f"/instances/{instance_id}").status_code == 204
+
+    assert _backup_record(service, taken[kept])["status"] == "succeed"
+    deadline = time.monotonic() + 60
+    while any(BackupJobs.running(taken[i]) for i in deleted):
+        assert time.monotonic() < deadline, "the deleted instances' backup jobs did not end"
+        time.sleep(0.1)
+    for instance_id in deleted:
+        assert not (service.backups_path / instance_id).exists()
+    assert [p.parent.name for p in service.backups_path.rglob("*.rdb*")] == [kept]
+
+
+def test_an_instance_holds_at_most_the_configured_number_of_backups(
+    tmp_path: Path, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KEYSCOPE_MAX_BACKUPS_PER_INSTANCE", "2")
+    redis_server.client().config_set("repl-diskless-sync-delay", "0")
+    write_rdb(tmp_path / "up.rdb", keys=5)
+    data = (tmp_path / "up.rdb").read_bytes()
+    with running_service(tmp_path, redis_server) as svc:
+        first = svc.dcs.post(f"{svc.base}/backups/upload", content=data).json()["backup_id"]
+        assert _backup_record(svc, svc.dcs.post(f"{svc.base}/backups").json()["backup_id"])
+        node_id = svc.dcs.get(f"{svc.base}/logical-nodes").json()["nodes"][0]["node_id"]
+
+        for refused in (
+            svc.dcs.post(f"{svc.base}/backups"),
+            svc.dcs.post(f"{svc.base}/backups/upload", content=data),
+            svc.dcs.post(f"{svc.base}/offline/key-analysis", json_body={"node_id": node_id}),
+        ):
+            assert is_dcs_error(refused, 400, "DCS.4962")
+            assert "holds 2 backups" in refused.json()["error_msg"]
+        assert svc.dcs.get(f"{svc.base}/backups").json()["total_num"] == 2
+
+        assert svc.dcs.delete(f"{svc.base}/backups/{first}").status_code == 204
+        again = svc.dcs.post(f"{svc.base}/backups/upload", content=data)
+        assert again.status_code == 200, again.text

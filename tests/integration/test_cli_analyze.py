@@ -99,7 +99,7 @@ def test_hotkeys_table_and_csv_show_the_counter_the_node_and_the_floor(
     assert "counters from 9 (~50 accesses at lfu-log-factor 10" in " ".join(table.split())
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [(r["name"], r["node"]) for r in rows] == [("hot", protected_lfu_server.address)]
-    assert set(rows[0]) == {"name", "type", "db", "size", "unit", "freq", "node"}
+    assert set(rows[0]) == {"name", "name_base64", "type", "db", "size", "unit", "freq", "node"}
 
 
 def test_hotkeys_on_a_server_with_hotkeys_and_no_lfu_finds_the_planted_keys(
@@ -133,9 +133,14 @@ def test_expire_reports_the_keys_reclaimed(protected_lfu_server: RedisServer) ->
     time.sleep(0.05)
 
     code, out, _ = run("expire", protected_lfu_server.url, "--format", "json")
+    as_csv = CliRunner().invoke(
+        app, ["analyze", "expire", protected_lfu_server.url, "--format", "csv"]
+    )
 
-    assert code == 0
+    assert code == as_csv.exit_code == 0
     assert json.loads(out) == {"num": 40, "scanned_keys": 1}
+    # CRLF as every CSV keyscope writes (Click's .stdout would turn it into \n).
+    assert as_csv.stdout_bytes == b"num,scanned_keys\r\n0,1\r\n"
 
 
 def test_hotkeys_without_lfu_policy_fails_with_the_reason(redis_server: RedisServer) -> None:

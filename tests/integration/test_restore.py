@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import redis
 
+from keyscope.analysis.slots import key_slot
 from keyscope.rdb.payloads import read_payloads
-from keyscope.redis.restore import key_slot
 from tests.integration._offline_service import Service, running_service
 from tests.utils.dcs import SignedClient
 from tests.utils.servers import Cluster, RedisServer, start_server

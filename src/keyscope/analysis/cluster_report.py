@@ -37,7 +37,7 @@ from keyscope.analysis.offline import (
     report_of,
 )
 from keyscope.analysis.slots import SlotStats, SlotTally, key_slot
-from keyscope.domain.keys import display_key
+from keyscope.domain.names import name_text
 
 TOP_SLOTS = 20
 """Heaviest slots the cluster-wide report lists."""
@@ -58,10 +58,14 @@ class ShardReport(NamedTuple):
 
 
 class ShardKey(NamedTuple):
+    """A ``LargestKey`` (its fields in its order) and the shard it is in."""
+
     key: str
+    key_base64: str | None
     type: str
     bytes: int
     num_of_elem: int
+    db: int
     shard: str
 
 
@@ -92,6 +96,8 @@ class ShardSlot(NamedTuple):
 
 class ShardHashTag(NamedTuple):
     hash_tag: str
+    hash_tag_base64: str | None
+    """The tag's exact bytes where ``hash_tag`` is escaped (``domain/names.py``)."""
     slot: int
     shard: str
     num: int
@@ -130,8 +136,9 @@ class ClusterReport(NamedTuple):
 def _plain(value: object) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
-    if isinstance(value, tuple):
-        return {name: _plain(v) for name, v in zip(value._fields, value, strict=True)}  # type: ignore[attr-defined]
+    if isinstance(value, tuple):  # a record; a base64 name only where needed
+        fields = zip(value._fields, value, strict=True)  # type: ignore[attr-defined]
+        return {name: _plain(v) for name, v in fields if v is not None}
     return value
 
 
@@ -168,13 +175,13 @@ def _prefixes(
     shards: Sequence[ShardReport], types: list[str], top: int
 ) -> tuple[list[KeyPrefix], list[PrefixAccuracy]]:
     """Summed prefixes per type, and how much each type's counts may undercount."""
-    sums: dict[str, dict[str, list[int]]] = {t: {} for t in types}
+    sums: dict[str, dict[tuple[str, str | None], list[int]]] = {t: {} for t in types}
     undercount = dict.fromkeys(types, 0)
     for shard in shards:
         by_type: dict[str, list[KeyPrefix]] = {}
         for p in shard.report.largest_key_prefixes:
             by_type.setdefault(p.type, []).append(p)
-            entry = sums[p.type].setdefault(p.key_prefix, [0, 0])
+            entry = sums[p.type].setdefault((p.key_prefix, p.key_prefix_base64), [0, 0])
             entry[0] += p.num
             entry[1] += p.bytes
         for acc in shard.report.prefix_accuracy:
@@ -185,7 +192,7 @@ def _prefixes(
     prefixes = []
     for t in types:
         ranked = sorted(sums[t].items(), key=lambda item: (-item[1][0], -item[1][1], item[0]))
-        prefixes += [KeyPrefix(name, t, b, n) for name, (n, b) in ranked[:top]]
+        prefixes += [KeyPrefix(name, b64, t, b, n) for (name, b64), (n, b) in ranked[:top]]
     exact = {t: undercount[t] == 0 for t in types}
     return prefixes, [PrefixAccuracy(t, exact[t], undercount[t]) for t in types]
 
@@ -274,7 +281,7 @@ def merge_shard_reports(
         ]
         slots += [ShardSlot(s.slot, shard.shard, s.num, s.bytes) for s in shard.slots.slots]
         tags += [
-            ShardHashTag(display_key(t.prefix), key_slot(t.prefix), shard.shard, t.num, t.bytes)
+            ShardHashTag(*name_text(t.prefix), key_slot(t.prefix), shard.shard, t.num, t.bytes)
             for t in shard.slots.hash_tags
         ]
         tags_exact = tags_exact and shard.slots.hash_tags_exact

@@ -16,7 +16,7 @@ is the compiled one where it was built, chosen once at import.
 from __future__ import annotations
 
 import time
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import islice
@@ -55,10 +55,43 @@ class OfflineOptions:
     """How per-key memory is estimated; None follows the engine that wrote the file."""
 
 
+LOOSE_ENCODINGS = {"hash": "hashtable", "set": "hashtable", "zset": "skiplist"}
+"""The table encoding of each type a listpack could hold instead."""
+
+LADDER = defaults.ADVICE_LISTPACK_LADDER
+LADDER_FLOOR = defaults.ADVICE_LISTPACK_FLOOR
+SMALL_STRING = defaults.ADVICE_SMALL_STRING_BYTES
+LONG_KEY = defaults.ADVICE_LONG_KEY_BYTES
+EXAMPLES = defaults.ADVICE_EXAMPLES
+
+
+def listpack_estimate(type_: str, serialized: int, count: int) -> int:
+    """The bytes of a listpack holding a collection serialized in ``serialized`` bytes: the
+    RDB writes each element with its length, a listpack adds a back-length byte to each
+    (two elements per hash field and per sorted-set member) and 7 bytes of header and end."""
+    entries = count if type_ == "set" else 2 * count
+    return serialized + entries + 7
+
+
+class LadderStep:
+    """Collections in a table encoding with up to ``bound`` elements (above the previous)."""
+
+    __slots__ = ("bytes", "examples", "key_bytes", "listpack_bytes", "num")
+
+    def __init__(self) -> None:
+        self.num = 0
+        self.bytes = 0
+        self.listpack_bytes = 0
+        """Their estimated listpack sizes (``listpack_estimate``), summed."""
+        self.key_bytes = 0
+        """Their key names' lengths, summed."""
+        self.examples: list[bytes] = []
+
+
 class TypeCounts:
     """The counters of one key type."""
 
-    __slots__ = ("bytes", "hist_bytes", "hist_num", "num", "prefixes")
+    __slots__ = ("bytes", "hist_bytes", "hist_num", "ladder", "num", "prefixes")
 
     def __init__(self, prefix_capacity: int) -> None:
         self.num = 0
@@ -66,6 +99,8 @@ class TypeCounts:
         self.hist_num = [0] * (len(SIZE_BOUNDS) + 1)
         self.hist_bytes = [0] * (len(SIZE_BOUNDS) + 1)
         self.prefixes = PrefixSummary(prefix_capacity)
+        self.ladder = [LadderStep() for _ in LADDER]
+        """Listpack-limit crossings by ``ADVICE_LISTPACK_LADDER`` step."""
 
 
 class KeyCounter:
@@ -81,6 +116,9 @@ class KeyCounter:
         self.ttl_num = [0] * len(TTL_BUCKETS)
         self.ttl_bytes = [0] * len(TTL_BUCKETS)
         self.top: TopN[KeyRecord] = TopN(opts.top_keys)
+        self.long_keys = [0, 0]
+        """Keys with names over ``ADVICE_LONG_KEY_BYTES``: [keys, their names' bytes]."""
+        self.long_examples: list[bytes] = []
         self.keys_seen = 0
         self.memory_model: MemoryModel | None = opts.memory_model
         """The model the counted records' memory followed, once a reader said which."""
@@ -112,12 +150,38 @@ class KeyCounter:
             db[2] += t != 0
             ttl_num[t] += 1
             ttl_bytes[t] += mem
-            prefixes = cut(rec.key)
+            key = rec.key
+            prefixes = cut(key)
             if prefixes:
-                stats.prefixes.add(prefixes, mem)
+                small = (
+                    rec.num_elements
+                    if t == 0 and rec.type == "string" and rec.num_elements <= SMALL_STRING
+                    else -1
+                )
+                stats.prefixes.add(prefixes, mem, key, t != 0, small)
             if mem > top.floor:
                 top.offer(mem, rec)
+            n = rec.num_elements
+            if LADDER_FLOOR < n <= LADDER[-1] and LOOSE_ENCODINGS.get(rec.type) == rec.encoding:
+                entries = n if rec.type == "set" else 2 * n
+                if rec.serialized_size <= entries * (SMALL_STRING + 1):  # no long elements
+                    self._cross(stats, rec)
+            if len(key) > LONG_KEY:
+                self.long_keys[0] += 1
+                self.long_keys[1] += len(key)
+                if len(self.long_examples) < EXAMPLES:
+                    self.long_examples.append(key)
         self.keys_seen += seen
+
+    @staticmethod
+    def _cross(stats: TypeCounts, rec: KeyRecord) -> None:
+        step = stats.ladder[bisect_left(LADDER, rec.num_elements)]
+        step.num += 1
+        step.bytes += rec.memory
+        step.listpack_bytes += listpack_estimate(rec.type, rec.serialized_size, rec.num_elements)
+        step.key_bytes += len(rec.key)
+        if len(step.examples) < EXAMPLES:
+            step.examples.append(rec.key)
 
     def load(self, counts: NativeCounts) -> None:
         """Take the counters of the compiled pass, which counted by the rules of ``feed``."""
@@ -127,12 +191,16 @@ class KeyCounter:
             stats.num, stats.bytes = native["num"], native["bytes"]
             stats.hist_num, stats.hist_bytes = native["hist_num"], native["hist_bytes"]
             stats.prefixes.counts.update(native["prefixes"])
+            for step, got in zip(stats.ladder, native["ladder"], strict=True):
+                step.num, step.bytes, step.listpack_bytes, step.key_bytes, step.examples = got
             stats.prefixes.decremented = native["decremented"]
             stats.prefixes.occurrences = native["occurrences"]
         for db in counts["dbs"]:
             self.dbs[db["db"]] = [db["num"], db["bytes"], db["expires"]]
         self.ttl_num, self.ttl_bytes = counts["ttl_num"], counts["ttl_bytes"]
         self.top.load([(e["weight"], e["seq"], KeyRecord(*e["record"])) for e in counts["top"]])
+        self.long_keys = list(counts["long_keys"])
+        self.long_examples = list(counts["long_examples"])
         self.keys_seen += counts["keys"]
 
 

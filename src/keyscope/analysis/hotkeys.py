@@ -22,10 +22,11 @@ from collections.abc import Mapping, Sequence
 
 from keyscope.analysis import hot_ranking
 from keyscope.analysis.lfu import DEFAULT_DECAY_TIME, DEFAULT_LOG_FACTOR, min_freq_for
-from keyscope.analysis.selection import TYPE_ORDER, HotKeySelector, key_name, unit_of
+from keyscope.analysis.selection import TYPE_ORDER, HotKeySelector, unit_of
 from keyscope.domain import codes
 from keyscope.domain.errors import Unsupported
 from keyscope.domain.keys import HotKey, HotKeyReport, KeyType, LfuFloor
+from keyscope.domain.names import name_text
 from keyscope.domain.scan import Cancellation, Progress, ScanOptions
 from keyscope.domain.topology import InstanceMode, Node, Topology
 from keyscope.redis.auth import Auth
@@ -275,9 +276,10 @@ def _hot_key(
         return None
     counted = counters.get(loc)
     share = shares.get((shard, name))
+    text, b64 = name_text(name)
     return HotKey(
-        key_name(name), type_, db, rec[2], unit_of(type_),
+        text, type_, db, rec[2], unit_of(type_),
         counted[0] if counted else None, shard,
         counted[1] if counted else (share.node if share else None),
-        share.cpu if share else None, share.net if share else None,
+        share.cpu if share else None, share.net if share else None, b64,
     )  # fmt: skip

@@ -3,7 +3,8 @@
 The report carries exactly the result fields of DCS ``ShowOfflineKeyAnalysisTask``
 (``largest_keys``, ``largest_key_prefixes``, ``type_bytes``, ``type_num``, ``total_bytes``,
 ``total_num``) plus keyscope extensions the SDK ignores: ``db_stats``, ``ttl_distribution``,
-``size_histograms`` and how exact the prefix counts are. ``bytes`` is always the record's
+``size_histograms``, how exact the prefix counts are and ``recommendations`` with their
+estimated savings (``advice.py``). ``bytes`` is always the record's
 ``memory`` estimate. Memory use is O(top + prefix capacity), never O(keys).
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
+from keyscope.analysis.advice import Recommendation, recommend
 from keyscope.analysis.counting import (
     DEFAULT_AGGREGATOR,
     KeyCounter,
@@ -21,6 +23,7 @@ from keyscope.analysis.counting import (
 )
 from keyscope.analysis.distributions import TTL_BUCKETS, size_bucket_labels
 from keyscope.domain.keys import KeyRecord, display_key
+from keyscope.domain.names import name_text
 
 TYPE_ORDER = ("string", "list", "set", "zset", "hash", "stream", "array", "module")
 """Order of types in every per-type list of the report; only types present are listed."""
@@ -42,13 +45,17 @@ __all__ = [
 
 class LargestKey(NamedTuple):
     key: str
+    key_base64: str | None
+    """The exact bytes where ``key`` is escaped (``domain/names.py``); left out otherwise."""
     type: str
     bytes: int
     num_of_elem: int
+    db: int
 
 
 class KeyPrefix(NamedTuple):
     key_prefix: str
+    key_prefix_base64: str | None
     type: str
     bytes: int
     num: int
@@ -117,6 +124,7 @@ class OfflineReport(NamedTuple):
     size_histograms: list[TypeSizeHistogram]
     prefix_accuracy: list[PrefixAccuracy]
     memory_model: MemoryModelUsed | None = None
+    recommendations: list[Recommendation] = []  # noqa: RUF012  (a NamedTuple default, never mutated)
 
     def to_dict(self) -> dict[str, Any]:
         """Every record as a dict of its fields, every list as a list."""
@@ -126,9 +134,20 @@ class OfflineReport(NamedTuple):
 def _plain(value: object) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
-    if isinstance(value, tuple):  # a record of the report
-        return {name: _plain(v) for name, v in zip(value._fields, value, strict=True)}  # type: ignore[attr-defined]
+    if isinstance(value, tuple):  # a record of the report; a base64 name only where needed
+        fields = zip(value._fields, value, strict=True)  # type: ignore[attr-defined]
+        return {name: _plain(v) for name, v in fields if v is not None}
     return value
+
+
+def _largest(rec: KeyRecord, mem: int) -> LargestKey:
+    text, b64 = name_text(rec.key)
+    return LargestKey(text, b64, rec.type, mem, rec.num_elements, rec.db)
+
+
+def _prefix(raw: bytes, type_: str, size: int, num: int) -> KeyPrefix:
+    text, b64 = name_text(raw)
+    return KeyPrefix(text, b64, type_, size, num)
 
 
 def report_of(counter: KeyCounter) -> OfflineReport:
@@ -140,14 +159,11 @@ def report_of(counter: KeyCounter) -> OfflineReport:
     labels = size_bucket_labels()
     return OfflineReport(
         largest_key_prefixes=[
-            KeyPrefix(display_key(p.prefix), t, p.bytes, p.num)
+            _prefix(p.prefix, t, p.bytes, p.num)
             for t, s in stats
             for p in s.prefixes.top(opts.top_prefixes)
         ],
-        largest_keys=[
-            LargestKey(display_key(r.key), r.type, mem, r.num_elements)
-            for mem, r in counter.top.items()
-        ],
+        largest_keys=[_largest(r, mem) for mem, r in counter.top.items()],
         total_bytes=sum(s.bytes for _, s in stats),
         total_num=sum(s.num for _, s in stats),
         type_bytes=[TypeBytes(t, s.bytes) for t, s in stats],
@@ -175,6 +191,7 @@ def report_of(counter: KeyCounter) -> OfflineReport:
             if counter.memory_model is not None
             else None
         ),
+        recommendations=recommend(counter),
     )
 
 

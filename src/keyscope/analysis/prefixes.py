@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from keyscope import defaults
 
@@ -68,6 +68,15 @@ class PrefixCutter:
         return out
 
 
+# The fields of a summary entry: ``num`` and ``bytes`` are the report's; the rest feed the
+# recommendations (``analysis/advice.py``), lower bounds as ``bytes`` is: keys with a TTL,
+# keys without one and their bytes, small strings (``defaults.ADVICE_SMALL_STRING_BYTES``,
+# no TTL) with their bytes and payload (the key's suffix after the prefix plus the value's
+# length), and the first key seen without a TTL and the first small string.
+NUM, BYTES, TTL_NUM, NOTTL_NUM, NOTTL_BYTES, SMALL_NUM, SMALL_BYTES, SMALL_PAYLOAD = range(8)
+NOTTL_EXAMPLE, SMALL_EXAMPLE = 8, 9
+
+
 class PrefixSummary:
     """Heavy-hitter prefix counts of one key type; see the module docstring for bounds."""
 
@@ -79,8 +88,9 @@ class PrefixSummary:
         self.capacity = capacity
         self.limit = 2 * capacity
         """Size at which ``prune`` must run; hot loops may update ``counts`` themselves."""
-        self.counts: dict[bytes, list[int]] = {}
-        """prefix -> [num, bytes]; the same dict object for the life of the summary."""
+        self.counts: dict[bytes, list[Any]] = {}
+        """prefix -> the entry fields above; the same dict object for the life of the
+        summary."""
         self.decremented = 0
         """Total subtracted from every counter by prunings: the error bound of ``num``."""
         self.occurrences = 0
@@ -92,17 +102,37 @@ class PrefixSummary:
     def __len__(self) -> int:
         return len(self.counts)
 
-    def add(self, prefixes: list[bytes], nbytes: int) -> None:
-        """Count one key of ``nbytes`` under each of its ``prefixes``."""
+    def add(
+        self,
+        prefixes: list[bytes],
+        nbytes: int,
+        key: bytes = b"",
+        has_ttl: bool = False,
+        small: int = -1,
+    ) -> None:
+        """Count one key of ``nbytes`` under each of its ``prefixes``; ``small`` is the
+        value length of a small string without a TTL, else -1."""
         self.occurrences += len(prefixes)
         counts = self.counts
         for prefix in prefixes:
             entry = counts.get(prefix)
-            if entry is not None:
-                entry[0] += 1
-                entry[1] += nbytes
+            if entry is None:
+                entry = counts[prefix] = [0, 0, 0, 0, 0, 0, 0, 0, None, None]
+            entry[NUM] += 1
+            entry[BYTES] += nbytes
+            if has_ttl:
+                entry[TTL_NUM] += 1
             else:
-                counts[prefix] = [1, nbytes]
+                entry[NOTTL_NUM] += 1
+                entry[NOTTL_BYTES] += nbytes
+                if entry[NOTTL_EXAMPLE] is None:
+                    entry[NOTTL_EXAMPLE] = key
+            if small >= 0:
+                entry[SMALL_NUM] += 1
+                entry[SMALL_BYTES] += nbytes
+                entry[SMALL_PAYLOAD] += len(key) - len(prefix) - 1 + small
+                if entry[SMALL_EXAMPLE] is None:
+                    entry[SMALL_EXAMPLE] = key
         if len(counts) > self.limit:
             self.prune()
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Literal
 
 from keyscope.domain.keys import BigKey, KeyType
+from keyscope.domain.names import name_text
 from keyscope.domain.scan import BigKeyThresholds
 
 TYPE_ORDER: tuple[KeyType, ...] = ("string", "list", "set", "zset", "hash", "stream")
@@ -30,8 +31,15 @@ FreqRecord = tuple[bytes, int, int, str | None]
 
 
 def key_name(raw: bytes) -> str:
-    """Keys are binary; names are shown as UTF-8 with undecodable bytes escaped."""
-    return raw.decode("utf-8", "backslashreplace")
+    """Keys are binary; a name as every output writes it (``domain/names.py``)."""
+    return name_text(raw)[0]
+
+
+def _big_key(
+    raw: bytes, type_: KeyType, db: int, size: int, shard: str | None, memory: int | None
+) -> BigKey:
+    text, b64 = name_text(raw)
+    return BigKey(text, type_, db, size, unit_of(type_), shard, b64, memory)
 
 
 def unit_of(type_: str) -> Literal["byte", "count"]:
@@ -89,15 +97,7 @@ class BigKeySelector:
         for type_ in TYPE_ORDER:
             entries = sorted(self._heaps.get(type_, []), key=lambda e: (-e[0], e[1]))
             out.extend(
-                BigKey(
-                    key_name(name),
-                    type_,
-                    db,
-                    size,
-                    unit_of(type_),
-                    shard,
-                    None if memory < 0 else memory,
-                )
+                _big_key(name, type_, db, size, shard, None if memory < 0 else memory)
                 for size, name, db, shard, memory in entries
             )
         return out[: self.thresholds.max_records]

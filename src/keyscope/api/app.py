@@ -32,6 +32,7 @@ from keyscope.api.routes import (
     nodes,
     offline,
     restores,
+    trends,
 )
 from keyscope.redis import allowlist
 from keyscope.redis.allowlist import parse_networks
@@ -58,6 +59,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     expire.router,
     backups.router,
     offline.router,
+    trends.router,
     restores.router,
     health.router,
     console.router,
@@ -132,6 +134,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
             backups_dir=settings.backups_path,
             analysis_deadline_s=settings.analysis_deadline_s,
             backup_deadline_s=settings.backup_deadline_s,
+            max_backups_per_instance=settings.max_backups_per_instance,
         )
         runner = TaskRunner(
             factory, config, decrypt=box.decrypt, clock=over.clock, discover=over.discover,

@@ -11,7 +11,6 @@ stderr), 2 bad usage.
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import json
 import sys
@@ -132,7 +131,8 @@ def _run(label: str, work: Callable[[ProgressCallback | None], T]) -> T:
             _fail(exc.message)
 
 
-COLUMNS = ("name", "type", "shard", "db", "size", "unit", "freq", "node", "cpu_share", "net_share")
+COLUMNS = ("name", "name_base64", "type", "shard", "db", "size", "unit", "freq", "node",
+           "cpu_share", "net_share")  # fmt: skip
 """Record fields in the order the table and CSV show them (those no record has are left out)."""
 
 _NUMERIC = ("db", "size", "freq", "cpu_share", "net_share")
@@ -153,19 +153,26 @@ def _print_keys(
     if fmt is OutputFormat.JSON:
         typer.echo(json.dumps(records, ensure_ascii=False, indent=2))
         return
-    present = [c for c in COLUMNS if any(c in r for r in records)] or list(COLUMNS[:6])
+    present = [c for c in COLUMNS if any(c in r for r in records)] or list(COLUMNS[:7])
     if fmt is OutputFormat.CSV:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(present)
-        writer.writerows([r.get(c, "") for c in present] for r in records)
+        from keyscope.domain import csvcells
+
+        # The base64 column always: a neutralised formula cell needs it (domain/csvcells.py).
+        columns = [c for c in COLUMNS if c in present or c == "name_base64"]
+        writer = csvcells.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(csvcells.record_row(r, columns) for r in records)
         return
+    present = [c for c in present if c != "name_base64"]  # the table shows the escaped name
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"{title} ({len(records)})", caption=caption)
     for c in present:
         table.add_column(c, justify="right" if c in _NUMERIC else "left")
     for r in records:
-        table.add_row(*(_cell(c, r.get(c)) for c in present))
+        # Text, not markup: key names are user data and may contain "[...]".
+        table.add_row(*(Text(_cell(c, r.get(c))) for c in present))
     console().print(table)
 
 
@@ -301,7 +308,11 @@ def expire(
         typer.echo(json.dumps(record))
         return
     if fmt is OutputFormat.CSV:
-        typer.echo(f"num,scanned_keys\n{record['num']},{record['scanned_keys']}")
+        from keyscope.domain import csvcells
+
+        csvcells.writer(sys.stdout).writerows(
+            [("num", "scanned_keys"), (record["num"], record["scanned_keys"])]
+        )
         return
     from rich.table import Table
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from keyscope.analysis.cluster_report import ClusterReport
+from keyscope.domain import csvcells
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -14,36 +14,34 @@ if TYPE_CHECKING:
 
 TableFn = Callable[[str, tuple[str, ...], Sequence[tuple[object, ...]]], "Table"]
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(text: str) -> str:
-    """A keyspace string safe in a spreadsheet: one that would start a formula is quoted."""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
 
 def csv_cluster_report(report: ClusterReport, out: TextIO) -> None:
-    writer = csv.writer(out)
-    writer.writerow(["section", "name", "type", "bytes", "num", "shard", "slot"])
-    writer.writerow(["total", "", "", report.total_bytes, report.total_num, "", ""])
+    """Every section as rows, through keyscope's CSV cells (``domain/csvcells.py``)."""
+    name, shard = csvcells.name_cells, csvcells.text_cell
+    writer = csvcells.writer(out)
+    writer.writerow(["section", "name", "name_base64", "type", "db", "bytes", "num", "shard",
+                     "slot"])  # fmt: skip
+    writer.writerow(["total", "", "", "", "", report.total_bytes, report.total_num, "", ""])
     for s in report.shards:
-        writer.writerow(["shard", "", "", s.bytes, s.num, _cell(s.shard), ""])
+        writer.writerow(["shard", "", "", "", "", s.bytes, s.num, shard(s.shard), ""])
     for tb, tn in zip(report.type_bytes, report.type_num, strict=True):
-        writer.writerow(["type", "", tb.type, tb.bytes, tn.num, "", ""])
+        writer.writerow(["type", "", "", tb.type, "", tb.bytes, tn.num, "", ""])
     for k in report.largest_keys:
-        writer.writerow(["largest_key", _cell(k.key), k.type, k.bytes, k.num_of_elem,
-                         _cell(k.shard), ""])  # fmt: skip
+        writer.writerow(["largest_key", *name(k.key, k.key_base64), k.type, k.db, k.bytes,
+                         k.num_of_elem, shard(k.shard), ""])  # fmt: skip
     for p in report.largest_key_prefixes:
-        writer.writerow(["key_prefix", _cell(p.key_prefix), p.type, p.bytes, p.num, "", ""])
+        writer.writerow(["key_prefix", *name(p.key_prefix, p.key_prefix_base64), p.type, "",
+                         p.bytes, p.num, "", ""])  # fmt: skip
     for slot in report.heaviest_slots:
-        writer.writerow(["slot", "", "", slot.bytes, slot.num, _cell(slot.shard), slot.slot])
+        writer.writerow(["slot", "", "", "", "", slot.bytes, slot.num, shard(slot.shard),
+                         slot.slot])  # fmt: skip
     for tag in report.heaviest_hash_tags:
-        writer.writerow(["hash_tag", _cell(tag.hash_tag), "", tag.bytes, tag.num,
-                         _cell(tag.shard), tag.slot])  # fmt: skip
+        writer.writerow(["hash_tag", *name(tag.hash_tag, tag.hash_tag_base64), "", "", tag.bytes,
+                         tag.num, shard(tag.shard), tag.slot])  # fmt: skip
     for t in report.ttl_distribution:
-        writer.writerow(["ttl", t.bucket, "", t.bytes, t.num, "", ""])
+        writer.writerow(["ttl", t.bucket, "", "", "", t.bytes, t.num, "", ""])
     for d in report.db_stats:
-        writer.writerow(["db", d.db, "", d.bytes, d.num, "", ""])
+        writer.writerow(["db", "", "", "", d.db, d.bytes, d.num, "", ""])
 
 
 def table_cluster_report(report: ClusterReport, out: Console, table: TableFn) -> None:
@@ -63,8 +61,8 @@ def table_cluster_report(report: ClusterReport, out: Console, table: TableFn) ->
     types = [(t.type, "", t.bytes, n.num)
              for t, n in zip(report.type_bytes, report.type_num, strict=True)]  # fmt: skip
     out.print(table("Types", ("type", "", "bytes", "keys"), types))
-    out.print(table("Largest keys", ("key", "shard", "type", "bytes", "elements"),
-                    [(k.key, k.shard, k.type, k.bytes, k.num_of_elem)
+    out.print(table("Largest keys", ("key", "shard", "db", "type", "bytes", "elements"),
+                    [(k.key, k.shard, k.db, k.type, k.bytes, k.num_of_elem)
                      for k in report.largest_keys]))  # fmt: skip
     out.print(table("Largest prefixes", ("prefix", "type", "bytes", "keys"),
                     [(p.key_prefix, p.type, p.bytes, p.num)

@@ -10,7 +10,6 @@ format error), 2 bad usage.
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import os
 import sys
@@ -101,19 +100,26 @@ def _progress(source: BinaryIO) -> Iterator[Callable[[int, int], None] | None]:
 
 
 def _csv_report(report: OfflineReport, out: TextIO) -> None:
-    writer = csv.writer(out)
-    writer.writerow(["section", "name", "type", "bytes", "num"])
-    writer.writerow(["total", "", "", report.total_bytes, report.total_num])
+    from keyscope.domain.csvcells import name_cells, text_cell, writer
+
+    rows = writer(out)
+    rows.writerow(["section", "name", "name_base64", "type", "db", "bytes", "num"])
+    rows.writerow(["total", "", "", "", "", report.total_bytes, report.total_num])
     for tb, tn in zip(report.type_bytes, report.type_num, strict=True):
-        writer.writerow(["type", "", tb.type, tb.bytes, tn.num])
+        rows.writerow(["type", "", "", tb.type, "", tb.bytes, tn.num])
     for k in report.largest_keys:
-        writer.writerow(["largest_key", k.key, k.type, k.bytes, k.num_of_elem])
+        name, b64 = name_cells(k.key, k.key_base64)
+        rows.writerow(["largest_key", name, b64, k.type, k.db, k.bytes, k.num_of_elem])
     for p in report.largest_key_prefixes:
-        writer.writerow(["key_prefix", p.key_prefix, p.type, p.bytes, p.num])
+        name, b64 = name_cells(p.key_prefix, p.key_prefix_base64)
+        rows.writerow(["key_prefix", name, b64, p.type, "", p.bytes, p.num])
     for t in report.ttl_distribution:
-        writer.writerow(["ttl", t.bucket, "", t.bytes, t.num])
+        rows.writerow(["ttl", t.bucket, "", "", "", t.bytes, t.num])
     for d in report.db_stats:
-        writer.writerow(["db", d.db, "", d.bytes, d.num])
+        rows.writerow(["db", "", "", "", d.db, d.bytes, d.num])
+    for r in report.recommendations:  # bytes: the estimated saving; num: the keys affected
+        rows.writerow(["recommendation", text_cell(r.title), "", r.type or "", "",
+                       r.bytes_saved, r.keys_affected])  # fmt: skip
 
 
 def _table(title: str, headers: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> Table:
@@ -142,8 +148,8 @@ def _table_report(report: OfflineReport, out: Console) -> None:
     out.print(
         _table(
             "Largest keys",
-            ("key", "type", "bytes", "elements"),
-            [(k.key, k.type, k.bytes, k.num_of_elem) for k in report.largest_keys],
+            ("key", "type", "db", "bytes", "elements"),
+            [(k.key, k.type, k.db, k.bytes, k.num_of_elem) for k in report.largest_keys],
         )
     )
     out.print(
@@ -162,6 +168,15 @@ def _table_report(report: OfflineReport, out: Console) -> None:
     )
     out.print(_table("Databases", ("db", "", "bytes", "keys"),
                      [(d.db, "", d.bytes, d.num) for d in report.db_stats]))  # fmt: skip
+    if report.recommendations:
+        out.print(
+            _table(
+                "Recommendations (savings estimated with the memory model)",
+                ("recommendation", "examples", "saves bytes", "keys"),
+                [(r.title, ", ".join(r.example_keys), r.bytes_saved, r.keys_affected)
+                 for r in report.recommendations],
+            )
+        )  # fmt: skip
 
 
 @app.command("report")
@@ -324,8 +339,12 @@ def _keys_document(file: str, fmt: KeysFormat, model: MemoryModel | None = None)
                 opened = True
             out.write("\n]\n" if opened else "[]\n")
         else:
-            rows = [tuple("" if v is None else v for v in row.values()) for row in records]
+            rows = [tuple(_blank(row.get(f)) for f in ROW_FIELDS) for row in records]
             console().print(_table(f"Keys ({len(rows):,})", ROW_FIELDS, rows))
+
+
+def _blank(value: object) -> object:
+    return "" if value is None else value
 
 
 @contextlib.contextmanager
@@ -362,6 +381,58 @@ def keys_command(
         return
     out = sys.stdout
     if fmt is KeysFormat.CSV:
-        csv.writer(out).writerow(ROW_FIELDS)
+        from keyscope.domain.csvcells import writer
+
+        writer(out).writerow(ROW_FIELDS)
     with _open(file) as source, _keys_failures(file):
         _write_rows(source, fmt, out, model)
+
+
+@app.command("diff")
+def diff_command(
+    old: Annotated[str, typer.Argument(metavar="OLD", help="The earlier RDB file.")],
+    new: Annotated[str, typer.Argument(metavar="NEW", help="The later RDB file.")],
+    *,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = (
+        OutputFormat.TABLE
+    ),
+    top: Annotated[int, typer.Option(min=1, help="Rows per list of changes.")] = (
+        defaults.DIFF_TOP
+    ),
+    delimiters: Annotated[str, typer.Option(help="Characters that cut prefixes.")] = (
+        defaults.PREFIX_DELIMITERS
+    ),
+    memory_model: MemoryModelOption = None,
+) -> None:
+    """What changed from OLD to NEW: bytes and keys per type and prefix, the largest keys,
+    TTLs, and the keys added and removed. Each file is streamed once, in bounded memory.
+
+    Example: keyscope rdb diff yesterday.rdb today.rdb --top 10
+    """
+    from keyscope.analysis.file_diff import count_with_sketch, diff_counted
+    from keyscope.cli import diff_output
+
+    if not delimiters:
+        raise typer.BadParameter("give at least one delimiter", param_hint="--delimiters")
+    if old == "-" and new == "-":
+        raise typer.BadParameter("only one of OLD and NEW can be standard input")
+    options = OfflineOptions(
+        top_keys=max(top, defaults.OFFLINE_TOP_KEYS),
+        delimiters=delimiters,
+        memory_model=_memory_model(memory_model),
+    )
+    counted = []
+    for file in (old, new):
+        with _open(file) as source, _progress(source) as progress:
+            try:
+                counted.append(count_with_sketch(source, options, progress=progress))
+            except KeyscopeError as exc:
+                _fail(f"{file}: {exc.message}")
+    diff = diff_counted(counted[0], counted[1], top=top)
+    if fmt is OutputFormat.JSON:
+        json.dump(diff, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    elif fmt is OutputFormat.CSV:
+        diff_output.write_csv(diff, sys.stdout)
+    else:
+        diff_output.print_table(diff, console())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import json
 import logging
 import os
@@ -97,9 +96,11 @@ def _print_health(report: FleetHealth, fmt: OutputFormat) -> None:
     elif fmt is OutputFormat.CSV:
         jobs = fields.pop("jobs")
         fields.update({f"jobs_{status}": n for status, n in sorted(jobs.items())})
-        writer = csv.writer(sys.stdout)
+        from keyscope.domain import csvcells
+
+        writer = csvcells.writer(sys.stdout)
         writer.writerow(fields)
-        writer.writerow(["" if v is None else v for v in fields.values()])
+        writer.writerow([csvcells.cell(v) for v in fields.values()])
     else:
         table = Table(title="keyscope fleet", show_header=False, title_justify="left")
         for line in report.lines():

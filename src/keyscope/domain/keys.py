@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from keyscope.domain.names import name_text
+
 KeyType = Literal["string", "list", "set", "zset", "hash", "stream", "array", "module"]
 """Key types as keyscope reports them; DCS itself names only the first five. ``array`` is
 Redis 8.8's native array type; a module value is ``module`` with the module's type name
@@ -32,6 +34,8 @@ class BigKey:
     size: int
     unit: SizeUnit
     shard: str | None = None
+    name_base64: str | None = None
+    """The exact bytes where ``name`` is escaped (``domain/names.py``)."""
     memory_bytes: int | None = None
 
 
@@ -56,6 +60,7 @@ class HotKey:
     node: str | None = None
     cpu_share: float | None = None
     net_share: float | None = None
+    name_base64: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +107,11 @@ class HotKeyReport:
 
 
 def key_record(key: BigKey | HotKey) -> dict[str, Any]:
-    """A record with the DCS field names; fields that were not measured are left out."""
-    return {name: value for name, value in asdict(key).items() if value is not None}
+    """A record with the DCS field names (``name_base64`` after ``name``); fields that were
+    not measured are left out."""
+    fields = asdict(key)
+    ordered = {"name": fields.pop("name"), "name_base64": fields.pop("name_base64"), **fields}
+    return {name: value for name, value in ordered.items() if value is not None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,5 +156,5 @@ class KeyRecord:
 
 
 def display_key(raw: bytes) -> str:
-    """A key as text: UTF-8 where it is, backslash escapes for the other bytes."""
-    return raw.decode("utf-8", "backslashreplace")
+    """A key as text, as every output writes it (``domain/names.py``)."""
+    return name_text(raw)[0]

@@ -8,7 +8,7 @@ the same counters its pure-Python rules build.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from keyscope.domain.keys import KeyType, MemoryBasis
 
@@ -23,10 +23,12 @@ class NativeTypeCounts(TypedDict):
     bytes: int
     hist_num: list[int]
     hist_bytes: list[int]
-    prefixes: dict[bytes, list[int]]
-    """prefix -> [num, bytes], as ``PrefixSummary.counts``."""
+    prefixes: dict[bytes, list[Any]]
+    """prefix -> the entry fields of ``PrefixSummary.counts``."""
     decremented: int
     occurrences: int
+    ladder: list[tuple[int, int, int, int, list[bytes]]]
+    """Per ``ADVICE_LISTPACK_LADDER`` step: keys, bytes, listpack bytes, key bytes, examples."""
 
 
 class NativeDbCounts(TypedDict):
@@ -51,3 +53,5 @@ class NativeCounts(TypedDict):
     ttl_bytes: list[int]
     top: list[NativeTopEntry]
     keys: int
+    long_keys: list[int]
+    long_examples: list[bytes]

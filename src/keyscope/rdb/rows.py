@@ -8,15 +8,16 @@ chosen once at import (``FAST_PATH_AVAILABLE``).
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO, Literal, Protocol
 
+from keyscope.domain import csvcells
 from keyscope.domain.errors import RdbFormatError
-from keyscope.domain.keys import KeyRecord, display_key
+from keyscope.domain.keys import KeyRecord
+from keyscope.domain.names import name_text
 from keyscope.rdb import fast
 
 if TYPE_CHECKING:
@@ -26,9 +27,11 @@ RowFormat = Literal["jsonl", "csv"]
 Target = Callable[[bytes], object] | int
 """Where rows go: a file descriptor, or a ``write(bytes)``."""
 
-ROW_FIELDS = ("db", "key", "type", "encoding", "expiry_ms", "num_elements", "serialized_size",
-              "memory", "memory_basis")  # fmt: skip
-"""The columns of a row, in order (the CSV header)."""
+ROW_FIELDS = ("db", "key", "key_base64", "type", "encoding", "expiry_ms", "num_elements",
+              "serialized_size", "memory", "memory_basis")  # fmt: skip
+"""The columns of a row, in order (the CSV header). A JSON line has ``key_base64`` only where
+the key is escaped (``domain/names.py``); a CSV row has it empty where the key cell is the
+key's text (``domain/csvcells.py``)."""
 
 FLUSH_BYTES = 1 << 20
 """Rows are formatted into a buffer and written out about this much at a time."""
@@ -46,10 +49,12 @@ class RowWriter(Protocol):
 
 
 def row_fields(rec: KeyRecord) -> dict[str, object]:
-    """One record as the named fields of its row."""
-    return {
-        "db": rec.db,
-        "key": display_key(rec.key),
+    """One record as the named fields of its row (``key_base64`` only where needed)."""
+    key, b64 = name_text(rec.key)
+    fields: dict[str, object] = {"db": rec.db, "key": key}
+    if b64 is not None:
+        fields["key_base64"] = b64
+    return fields | {
         "type": rec.type,
         "encoding": rec.encoding,
         "expiry_ms": rec.expiry_ms,
@@ -81,13 +86,13 @@ def write_rows_python(
     from keyscope.rdb.reader import RdbReader
 
     buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer) if fmt == "csv" else None
+    writer = csvcells.writer(buffer) if fmt == "csv" else None
     rows = 0
     try:
         for rec in RdbReader(source, memory_model=memory_model):
             fields = row_fields(rec)
             if writer is not None:
-                writer.writerow(["" if v is None else v for v in fields.values()])
+                writer.writerow(csvcells.record_row(fields, ROW_FIELDS))
             else:
                 buffer.write(json.dumps(fields, ensure_ascii=False))
                 buffer.write("\n")

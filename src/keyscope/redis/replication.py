@@ -26,7 +26,13 @@ from typing import BinaryIO, Final
 import hiredis
 
 from keyscope import defaults
-from keyscope.domain.errors import NodeAuthFailed, NodeError, NodeUnreachable, RdbFormatError
+from keyscope.domain.errors import (
+    NodeAuthFailed,
+    NodeError,
+    NodeUnreachable,
+    RdbFormatError,
+    TaskCancelled,
+)
 from keyscope.redis import acl
 from keyscope.redis.auth import NO_AUTH, Auth
 from keyscope.redis.connection import Endpoint, open_connection, pack
@@ -225,6 +231,7 @@ def save_snapshot(host: str, port: int, dest: Path, *, auth: Auth = NO_AUTH,
                   connect_timeout: float = defaults.CONNECT_TIMEOUT_S,
                   timeout: float = defaults.REPLICATION_TIMEOUT_S,
                   consume: Callable[[BinaryIO], object] | None = None,
+                  cancelled: Callable[[], bool] | None = None,
                   deadline_s: float | None = None) -> int:  # fmt: skip
     """Write a snapshot of the node to ``dest`` (mode 0600, atomically); return its size.
 
@@ -232,6 +239,8 @@ def save_snapshot(host: str, port: int, dest: Path, *, auth: Auth = NO_AUTH,
     (e.g. the RDB reader), so the file is written and analysed in one pass. If ``consume``
     raises ``RdbFormatError``, the file is still completed and kept (it is what the node
     sent) and the error is raised afterwards; any other error abandons the file.
+    ``cancelled`` is asked between chunks: when it answers True the transfer stops with
+    ``TaskCancelled`` and the file is abandoned.
     ``deadline_s`` bounds the whole snapshot (NodeUnreachable, "timed out", past it).
     """
     partial = dest.with_name(dest.name + ".part")
@@ -248,6 +257,8 @@ def save_snapshot(host: str, port: int, dest: Path, *, auth: Auth = NO_AUTH,
                 except RdbFormatError as exc:
                     format_error = exc
             for chunk in snap.chunks():
+                if cancelled is not None and cancelled():
+                    raise TaskCancelled(f"{snap.node}: the backup was cancelled")
                 out.write(chunk)
             written = snap.bytes_received
         os.replace(partial, dest)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import hiredis
 
 from keyscope import defaults
+from keyscope.analysis.slots import SLOTS, key_slot
 from keyscope.domain.errors import Conflict, InvalidInput, NodeError, TaskCancelled, Unsupported
 from keyscope.domain.scan import Cancellation
 from keyscope.domain.topology import InstanceMode, Node, Topology
@@ -23,39 +24,12 @@ from keyscope.redis.auth import Auth
 from keyscope.redis.connection import Endpoint, RawConnection, call, open_connection, pack
 from keyscope.redis.throttle import Throttle
 
-SLOTS = 16384
 BATCH = 64
 """Commands per round trip (fewer when the throttle's budget is smaller)."""
 RESTORE_REFUSED = "DCS.4975"
 """The target cannot take this backup: a newer format, or databases a cluster lacks."""
 KEY_EXISTS = "DCS.4976"
 """A key of the backup exists in the target and ``force`` was not given."""
-
-
-def _crc16_table() -> list[int]:
-    table = []
-    for i in range(256):
-        crc = i << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
-        table.append(crc & 0xFFFF)
-    return table
-
-
-_CRC16 = _crc16_table()
-
-
-def key_slot(key: bytes) -> int:
-    """The cluster slot of ``key``: CRC16/XMODEM of its hash tag (``{...}``) or of all of it."""
-    start = key.find(b"{")
-    if start >= 0:
-        end = key.find(b"}", start + 1)
-        if end > start + 1:
-            key = key[start + 1 : end]
-    crc = 0
-    for b in key:
-        crc = ((crc << 8) & 0xFFFF) ^ _CRC16[((crc >> 8) ^ b) & 0xFF]
-    return crc % SLOTS
 
 
 _REDIS_RDB_VERSIONS = ((7, 0, 10), (7, 2, 11), (7, 4, 12), (8, 4, 13), (255, 0, 14))

@@ -190,7 +190,10 @@ class ExpireAutoscanConfigRow(Base):
 
 
 class BackupRow(Base):
-    """An RDB backup of one node (manual or auto)."""
+    """An RDB backup of an instance (manual or auto): one file per shard, in ``files``.
+
+    ``node_id`` and ``path`` name the file when the backup holds exactly one (a
+    standalone or master/replica instance, one asked-for node, an upload)."""
 
     __tablename__ = "backups"
 
@@ -212,3 +215,46 @@ class BackupRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     execution_at: Mapped[datetime | None]
+
+    files: Mapped[list[BackupFileRow]] = relationship(
+        back_populates="backup", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="BackupFileRow.position",
+    )  # fmt: skip
+
+
+class BackupFileRow(Base):
+    """The RDB file of one shard in a backup, read from one node of that shard.
+
+    A partial unique index makes "at most one backup per node at a time" a database rule:
+    a node has at most one file ``waiting`` or ``backuping``."""
+
+    __tablename__ = "backup_files"
+    __table_args__ = (
+        Index(
+            "uq_backup_files_one_active_per_node", "instance_id", "node_id", unique=True,
+            sqlite_where=text("status IN ('waiting', 'backuping')"),
+            postgresql_where=text("status IN ('waiting', 'backuping')"),
+        ),
+    )  # fmt: skip
+
+    backup_id: Mapped[str] = mapped_column(
+        ForeignKey("backups.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(36))
+    node_id: Mapped[str | None] = mapped_column(String(64))
+    """The node the file was read from (None for an uploaded file)."""
+    group_id: Mapped[str | None] = mapped_column(String(64))
+    group_name: Mapped[str | None] = mapped_column(String(255))
+    shard: Mapped[str | None] = mapped_column(String(300))
+    """The shard's master as ``ip:port``, the label the online analyses use."""
+    host: Mapped[str | None] = mapped_column(String(255))
+    port: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    """``waiting`` | ``backuping`` | ``succeed`` | ``failed``."""
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    path: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    """Why the file could not be taken (names the node, never a secret)."""
+
+    backup: Mapped[BackupRow] = relationship(back_populates="files")

@@ -13,19 +13,27 @@ from typing import Any, BinaryIO
 
 from sqlalchemy import update
 
+from keyscope.analysis.cluster_report import (
+    ClusterReport,
+    ShardReport,
+    analyze_shard,
+    merge_shard_reports,
+)
 from keyscope.analysis.offline import OfflineReport, analyze_rdb
 from keyscope.domain import codes
 from keyscope.domain.errors import NotFound, TaskCancelled, Unsupported
 from keyscope.domain.tasks import TaskKind
 from keyscope.domain.topology import Topology
 from keyscope.redis.auth import Auth
-from keyscope.store.backups import new_backup
+from keyscope.store.backups import FileSource, file_of_node, new_backup
 from keyscope.store.db import transaction
 from keyscope.store.tables import BackupRow, TaskRow
 from keyscope.tasks import executors
-from keyscope.tasks.backups import SnapshotTarget, run_backup
+from keyscope.tasks.backups import run_backup
 from keyscope.tasks.clock import utcnow
 
+ALL_SHARDS = "all"
+"""The ``node_id`` of a cluster-wide analysis: every shard file of the backup, merged."""
 MIN_MAJOR_VERSION = 4
 """DCS offers offline analysis on Redis 4.0 and later only."""
 
@@ -43,41 +51,74 @@ def _fresh_backup(
     """Back the node up and analyse the snapshot in the same pass, while it arrives."""
     params = ctx.params
     with transaction(ctx.session_factory) as session:
-        row = new_backup(
-            session,
-            instance_id=ctx.instance_id,
-            node_id=str(params["node_id"]),
-            now=utcnow(),
-            remark=f"offline analysis {ctx.task_id}",
-        )
+        source = FileSource(
+            node_id=str(params["node_id"]), host=str(params["node_ip"]),
+            port=int(params["node_port"]), group_id=params.get("group_id"),
+            group_name=params.get("group_name"),
+        )  # fmt: skip
+        row = new_backup(session, instance_id=ctx.instance_id, sources=[source], now=utcnow(),
+                         remark=f"offline analysis {ctx.task_id}")  # fmt: skip
         backup_id = row.id
         session.execute(
             update(TaskRow)
             .where(TaskRow.id == ctx.task_id)
-            .values(params={**params, "backup_id": backup_id})
+            .values(params={**params, "backup_id": backup_id, "backup_file": 0})
         )
-    target = SnapshotTarget(
-        ctx.instance_id, str(params["node_ip"]), int(params["node_port"]), ctx.auth
-    )
     reports: list[OfflineReport] = []
-    run_backup(ctx.session_factory, backup_id, target, ctx.backups_dir, utcnow,
+    run_backup(ctx.session_factory, backup_id, ctx.backups_dir, utcnow, auth=ctx.auth,
                consume=lambda stream: reports.append(analyse(stream)),
                deadline_s=ctx.backup_deadline_s)  # fmt: skip
     return reports[0]
 
 
 def _stored_backup(ctx: executors.TaskContext, backup_id: str) -> Path:
+    """The file of the backup the task reads: the one its node's shard holds."""
     with ctx.session_factory() as session:
         row = session.get(BackupRow, backup_id)
         if row is None or row.instance_id != ctx.instance_id:
             raise NotFound(f"backup {backup_id} not found", code=codes.BACKUP_NOT_FOUND)
-        if row.status != "succeed" or not row.path:
+        if row.status != "succeed":
             raise NotFound(f"backup {backup_id} has no file ({row.status})",
                            code=codes.BACKUP_NOT_FOUND)  # fmt: skip
-        path = Path(row.path)
+        position = ctx.params.get("backup_file")
+        if position is None:  # a task created before backups held one file per shard
+            group = ctx.params.get("group_id")
+            position = file_of_node(row, str(ctx.params["node_id"]), group).position
+        found = next((f for f in row.files if f.position == int(position)), None)
+        if found is None or not found.path:
+            raise NotFound(f"backup {backup_id} has no file of node {ctx.params['node_id']}",
+                           code=codes.BACKUP_NOT_FOUND)  # fmt: skip
+        path = Path(found.path)
     if not path.is_file():
         raise NotFound(f"the file of backup {backup_id} is gone", code=codes.BACKUP_NOT_FOUND)
     return path
+
+
+def _cluster_wide(
+    ctx: executors.TaskContext, backup_id: str, progress: Callable[[int, int], None]
+) -> ClusterReport:
+    """Every shard file of the backup read one after another, then merged: memory stays that
+    of one file's report (each shard's report is a bounded summary)."""
+    with ctx.session_factory() as session:
+        row = session.get(BackupRow, backup_id)
+        if row is None or row.instance_id != ctx.instance_id or row.status != "succeed":
+            raise NotFound(f"backup {backup_id} has no files to read",
+                           code=codes.BACKUP_NOT_FOUND)  # fmt: skip
+        files = [(f.group_name or f.node_id or f"file {f.position}", f.path)
+                 for f in sorted(row.files, key=lambda f: f.position)]  # fmt: skip
+    done = 0
+    shards: list[ShardReport] = []
+    for label, path in files:
+        if not path or not Path(path).is_file():
+            raise NotFound(f"the file of {label} in backup {backup_id} is gone",
+                           code=codes.BACKUP_NOT_FOUND)  # fmt: skip
+
+        def shard_progress(keys: int, at: int, before: int = done) -> None:
+            progress(before + keys, at)
+
+        shards.append(analyze_shard(label, Path(path), progress=shard_progress))
+        done += shards[-1].report.total_num
+    return merge_shard_reports(shards)
 
 
 def run_offline(ctx: executors.TaskContext) -> executors.Outcome:
@@ -90,6 +131,10 @@ def run_offline(ctx: executors.TaskContext) -> executors.Outcome:
         return analyze_rdb(source, progress=progress)
 
     backup_id = ctx.params.get("backup_id")
+    if ctx.params.get("node_id") == ALL_SHARDS:
+        merged = _cluster_wide(ctx, str(backup_id), progress)
+        return executors.Outcome(num=merged.total_num, result=merged.to_dict(),
+                                 keys_scanned=merged.total_num)  # fmt: skip
     if backup_id:
         report = analyse(_stored_backup(ctx, str(backup_id)))
     else:

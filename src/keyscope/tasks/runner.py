@@ -34,7 +34,7 @@ from keyscope.store import instances as instance_queries
 from keyscope.store.db import SessionFactory, transaction
 from keyscope.store.tables import InstanceRow, NodeRow, TaskRow
 from keyscope.tasks import executors, lifecycle
-from keyscope.tasks.backups import fail_abandoned_backups
+from keyscope.tasks.backup_recovery import fail_abandoned_backups, sweep_orphan_files
 from keyscope.tasks.clock import Clock, utcnow
 from keyscope.tasks.dispatch import TaskDispatcher
 
@@ -83,6 +83,7 @@ class RunnerConfig:
     """A task still running this long after it started is stopped and failed."""
     backup_deadline_s: float = defaults.BACKUP_DEADLINE_S
     """A backup still being taken this long after it started is failed as timed out."""
+    max_backups_per_instance: int = defaults.MAX_BACKUPS_PER_INSTANCE
 
 
 class TaskRunner:
@@ -127,6 +128,7 @@ class TaskRunner:
         if recovered:
             log.warning("marked %d task(s) failed: %s", recovered, lifecycle.RESTARTED_REASON)
         fail_abandoned_backups(self._factory, self._config.backups_dir, now=self._clock())
+        sweep_orphan_files(self._factory, self._config.backups_dir)
         self._pool = ThreadPoolExecutor(self._config.workers, thread_name_prefix="keyscope-task")
         for task_id in lifecycle.waiting_task_ids(self._factory):
             self.submit(task_id)
@@ -149,6 +151,11 @@ class TaskRunner:
     def backups_dir(self) -> Path:
         """Where backup files are kept."""
         return self._config.backups_dir
+
+    @property
+    def max_backups_per_instance(self) -> int:
+        """Backups one instance may hold before new ones are refused."""
+        return self._config.max_backups_per_instance
 
     @property
     def data_dir(self) -> Path:

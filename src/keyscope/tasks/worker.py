@@ -30,7 +30,7 @@ from keyscope.domain.scan import Cancellation
 from keyscope.domain.tasks import TaskStatus
 from keyscope.store.db import SessionFactory, libpq_url, transaction
 from keyscope.store.tables import TaskRow
-from keyscope.tasks import backups, executors, lifecycle, queue
+from keyscope.tasks import backup_recovery, backups, executors, lifecycle, queue
 from keyscope.tasks.clock import Clock, utcnow
 from keyscope.tasks.runner import TaskRunner
 from keyscope.tasks.scheduler import Scheduler
@@ -145,7 +145,7 @@ class Worker:
                     cancel.cancel()
         self.fail_silent_tasks()
         silent_for = timedelta(seconds=max(backups.ABANDONED_AFTER_S, self._config.stall_after_s))
-        backups.fail_abandoned_backups(
+        backup_recovery.fail_abandoned_backups(
             self._factory, self._runner.backups_dir, now=now, silent_for=silent_for
         )
 

@@ -7,6 +7,8 @@ air-gapped machine exactly as the console shows the same analysis.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import json
 from datetime import UTC, datetime
@@ -34,27 +36,58 @@ def _inline_json(document: dict[str, Any]) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+_BOOT = """
+(function () {
+  var report = JSON.parse(document.getElementById("report-data").textContent);
+  window.KeyscopeView.renderOfflineReport(document.getElementById("report"), report, "report");
+})();
+"""
+
+
+def _hash(source: str) -> str:
+    digest = hashlib.sha256(source.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+
+
+def content_security_policy(scripts: list[str]) -> str:
+    """The page's policy: only its own three scripts (by hash) run, nothing is fetched or sent.
+
+    A key name that reached the HTML parser as markup could neither run (no inline handler,
+    no other script), nor load or send anything (no source allowed but data: images).
+    Styles stay inline: the page has no style file and ECharts styles its tooltips inline.
+    """
+    return (
+        "default-src 'none'; script-src " + " ".join(_hash(s) for s in scripts) + "; "
+        "style-src 'unsafe-inline'; img-src data: blob:; object-src 'none'; base-uri 'none'; "
+        "form-action 'none'"
+    )
+
+
 def render_report_html(report: dict[str, Any], *, title: str, now: datetime | None = None) -> str:
     """The HTML page of ``report`` (an offline report's JSON form, as the API returns it)."""
     moment = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     data = _inline_json(report)
     safe_title = html.escape(title)
+    scripts = [
+        f"\n{_inline_script(_static('vendor/echarts.min.js'))}\n",
+        f"\n{_inline_script(_static('report-view.js'))}\n",
+        _BOOT,
+    ]
+    policy = html.escape(content_security_policy(scripts))
     return f"""<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{policy}">
+<meta name="referrer" content="no-referrer">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="keyscope {html.escape(__version__)}">
 <title>keyscope report: {safe_title}</title>
 <style>
 {_static("console.css")}
 </style>
-<script>
-{_inline_script(_static("vendor/echarts.min.js"))}
-</script>
-<script>
-{_inline_script(_static("report-view.js"))}
-</script>
+<script>{scripts[0]}</script>
+<script>{scripts[1]}</script>
 </head>
 <body>
 <header class="topbar">
@@ -67,12 +100,7 @@ def render_report_html(report: dict[str, Any], *, title: str, now: datetime | No
 Charts by Apache ECharts (Apache License 2.0), included in this file.</footer>
 </main>
 <script id="report-data" type="application/json">{data}</script>
-<script>
-(function () {{
-  var report = JSON.parse(document.getElementById("report-data").textContent);
-  window.KeyscopeView.renderOfflineReport(document.getElementById("report"), report, "report");
-}})();
-</script>
+<script>{_BOOT}</script>
 </body>
 </html>
 """

@@ -17,9 +17,9 @@ def test_report_json_has_exactly_the_dcs_fields_plus_the_named_extensions() -> N
     dcs = {"largest_key_prefixes", "largest_keys", "total_bytes", "total_num", "type_bytes",
            "type_num"}  # fmt: skip
     extensions = {"db_stats", "ttl_distribution", "size_histograms", "prefix_accuracy",
-                  "memory_model"}  # fmt: skip
+                  "memory_model", "recommendations"}  # fmt: skip
     assert set(data) == dcs | extensions
-    assert set(data["largest_keys"][0]) == {"key", "type", "bytes", "num_of_elem"}
+    assert set(data["largest_keys"][0]) == {"key", "type", "bytes", "num_of_elem", "db"}
     assert set(data["largest_key_prefixes"][0]) == {"key_prefix", "type", "bytes", "num"}
     assert data["type_bytes"] == [{"type": "string", "bytes": 10}, {"type": "hash", "bytes": 5}]
     assert data["type_num"] == [{"type": "string", "num": 1}, {"type": "hash", "num": 1}]

@@ -66,7 +66,7 @@ def test_hot_selector_keeps_the_highest_counters_above_the_minimum() -> None:
 
 
 def test_binary_key_names_are_escaped_not_lost() -> None:
-    assert key_name(b"user:\xff\x00") == "user:\\xff\x00"
+    assert key_name(b"user:\xff\x00") == "user:\\xff\\x00"
     assert key_name("ключ".encode()) == "ключ"
 
 

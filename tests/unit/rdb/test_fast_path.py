@@ -8,6 +8,7 @@ say so (the pure-Python reader then serves, and every other test exercises it).
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -24,6 +25,7 @@ import pytest
 from keyscope.analysis.offline import OfflineOptions, analyze_rdb, analyze_records
 from keyscope.domain.errors import RdbFormatError
 from keyscope.domain.keys import KeyRecord, display_key
+from keyscope.domain.names import name_bytes
 from keyscope.rdb import FAST_PATH_AVAILABLE, FAST_PATH_STATUS, FastRdbReader, PureRdbReader, fast
 from keyscope.rdb.rows import RowFormat, write_rows_python
 from tests.utils.corpus import FILES, case_id
@@ -198,6 +200,15 @@ AWKWARD_KEYS = [
     b"\xed\xa0\x80 surrogate",
     b"\xf4\x90\x80\x80 past U+10FFFF",
     b"",
+    b'=HYPERLINK("http://x")',
+    b"+1,2",
+    b"-cmd",
+    b"@SUM(1)",
+    b"\xfb starts base64 with a plus",
+    "bidi \u202e override \u2028 separator \u0085 c1 \u061c \u200f \u2066".encode(),
+    b"nul\x00byte",
+    b"\\xff\\xfe\\x80",
+    b"\xff\xfe\x80",
 ]
 
 
@@ -234,8 +245,19 @@ def test_key_rows_are_byte_for_byte_those_of_the_pure_formatter(
     assert _native_rows(path, fmt) == expected
     assert _native_rows(io.BytesIO(path.read_bytes()), fmt) == expected
     if fmt == "jsonl":
-        keys = [json.loads(line)["key"] for line in expected.decode().splitlines()]
-        assert keys[: len(AWKWARD_KEYS)] == [display_key(k) for k in AWKWARD_KEYS]
+        rows = [json.loads(line) for line in expected.decode().splitlines()]
+        rows = rows[: len(AWKWARD_KEYS)]
+        assert [r["key"] for r in rows] == [display_key(k) for k in AWKWARD_KEYS]
+        assert [name_bytes(r["key"], r.get("key_base64")) for r in rows] == AWKWARD_KEYS
+    else:
+        cells = list(csv.reader(io.StringIO(expected.decode(), newline="")))
+        assert all(line.endswith(b"\r") for line in expected.split(b"\n")[:-1])
+        for cells_of_key, key in zip(cells, AWKWARD_KEYS, strict=False):
+            text, b64 = cells_of_key[1], cells_of_key[2]
+            assert not text.startswith(("=", "+", "-", "@")) and not b64.startswith("+")
+            if text.startswith("'"):
+                assert b64, "a neutralised name cell comes with its key's bytes"
+            assert name_bytes(text, b64.removeprefix("'") or None) == key
 
 
 @pytest.mark.parametrize("path", _corpus_sample(16), ids=_id)

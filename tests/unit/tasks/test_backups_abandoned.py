@@ -8,17 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from keyscope.store.backups import backup_file, new_backup
+from keyscope.store.backups import UPLOADED, backup_file, new_backup
 from keyscope.store.db import SessionFactory, transaction
 from keyscope.store.tables import BackupRow, InstanceRow
 from keyscope.tasks import backups
-from keyscope.tasks.backups import ERROR_TOOL_FAILED, HEARTBEAT, fail_abandoned_backups
+from keyscope.tasks.backup_recovery import fail_abandoned_backups
+from keyscope.tasks.backups import ERROR_TOOL_FAILED, HEARTBEAT
 from tests.unit.tasks.helpers import T0, runner
 
 
 def _backup(factory: SessionFactory, inst: InstanceRow, status: str, at: object = T0) -> str:
     with transaction(factory) as session:
-        row = new_backup(session, instance_id=inst.id, node_id=None, now=T0, status=status)
+        row = new_backup(session, instance_id=inst.id, sources=[UPLOADED], now=T0, status=status)
         row.updated_at = at  # type: ignore[assignment]
         return row.id
 
@@ -87,5 +88,53 @@ def test_a_held_backup_is_kept_alive_by_the_heartbeat(
         ):
             assert time.monotonic() < deadline, "no heartbeat within 10 s"
             time.sleep(0.02)
+    finally:
+        beat.release(backup_id)
+
+
+def test_files_no_backup_holds_are_swept_at_start_and_the_held_ones_kept(
+    factory: SessionFactory, inst: InstanceRow, tmp_path: Path
+) -> None:
+    backups_dir = tmp_path / "backups"
+    kept = _backup(factory, inst, "succeed")
+    kept_file = backup_file(backups_dir, inst.id, kept)
+    kept_file.write_bytes(b"REDIS0011 a whole snapshot")
+    with transaction(factory) as session:
+        row = session.get(BackupRow, kept)
+        assert row is not None
+        row.path = row.files[0].path = str(kept_file)
+    deleted = _backup(factory, inst, "succeed")
+    stray = backup_file(backups_dir, inst.id, deleted)  # its row goes, the file stays
+    stray.write_bytes(b"REDIS0011 written after the delete")
+    with transaction(factory) as session:
+        session.delete(session.get(BackupRow, deleted))
+    gone_instance = backups_dir / "5560df16-cebf-4473-95c4-d1b573c16e79"
+    gone_instance.mkdir(mode=0o700)
+    (gone_instance / "queued-after-delete.rdb").write_bytes(b"REDIS0011 an orphan")
+    part = backup_file(backups_dir, inst.id, "left-by-a-crash", 2)
+    part.with_name(part.name + ".part").write_bytes(b"REDIS0011 half")
+
+    r = runner(factory, tmp_path, (), lambda: T0)
+    r.start()
+    r.shutdown()
+
+    assert kept_file.read_bytes() == b"REDIS0011 a whole snapshot"
+    assert not stray.exists()
+    assert not gone_instance.exists()
+    assert sorted(backups_dir.rglob("*")) == sorted([kept_file.parent, kept_file])
+
+
+def test_a_held_backup_whose_row_was_deleted_elsewhere_is_told_to_stop(
+    factory: SessionFactory, inst: InstanceRow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(backups, "HEARTBEAT_S", 0.05)
+    beat = backups._Heartbeat()
+    backup_id = _backup(factory, inst, "backuping", at=T0)
+    beat.hold(backup_id, factory, lambda: T0, inst.id)
+    try:
+        stop = beat.stop_event(backup_id)
+        with transaction(factory) as session:  # as another API process deleting the instance
+            session.delete(session.get(BackupRow, backup_id))
+        assert stop.wait(10), "the heartbeat did not notice the row was gone within 10 s"
     finally:
         beat.release(backup_id)

@@ -56,3 +56,50 @@ def test_key_names_cannot_close_the_data_element_and_survive_intact() -> None:
     assert "<" not in data and ">" not in data and "&" not in data
     assert json.loads(data) == REPORT
     assert "<title>keyscope report: &lt;b&gt;dump&lt;/b&gt;.rdb</title>" in page
+
+
+class _Scripts(HTMLParser):
+    """The page's executable inline scripts (their exact text) and its CSP meta."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scripts: list[str] = []
+        self.policy: str | None = None
+        self._in: bool = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = dict(attrs)
+        if tag == "meta" and named.get("http-equiv") == "Content-Security-Policy":
+            self.policy = named.get("content")
+        if tag == "script" and named.get("type") != "application/json":
+            self._in = True
+            self.scripts.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._in = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in:
+            self.scripts[-1] += data
+
+
+def test_report_policy_runs_only_its_own_scripts_and_fetches_nothing() -> None:
+    import base64
+    import hashlib
+
+    page = render_report_html(REPORT, title="dump.rdb")
+    parsed = _Scripts()
+    parsed.feed(page)
+    assert parsed.policy is not None
+    directives = dict(d.strip().split(" ", 1) for d in parsed.policy.split(";"))
+    assert directives["default-src"] == "'none'"
+    assert directives["object-src"] == "'none'" and directives["base-uri"] == "'none'"
+    allowed = directives["script-src"].split()
+    hashes = [
+        "'sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() + "'"
+        for s in parsed.scripts
+    ]
+    assert len(parsed.scripts) == 3
+    assert sorted(allowed) == sorted(hashes)  # no 'unsafe-inline', no other source
+    assert page.index("Content-Security-Policy") < page.index("<script")

@@ -1,9 +1,11 @@
 """Backups, DCS operations #28-#31, plus keyscope's upload and the download behind the links.
 
-A backup is a snapshot of one node taken over the replication protocol (no file access to
-the node), kept as a private file (0600) under the backups folder. #31 hands out links to
-this service's own download route, each carrying an encrypted, expiring token instead of a
-request signature, so a browser or ``curl`` can fetch the file.
+A backup of an instance holds one snapshot per shard, each taken over the replication
+protocol (no file access to the node) from the shard's replica where it has one, else its
+master, and kept as a private file (0600) under the backups folder; the record lists them
+in ``nodes``. #31 hands out one link per file to this service's own download route, each
+carrying an encrypted, expiring token instead of a request signature, so a browser or
+``curl`` can fetch the file.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from keyscope.api.schemas.backups import (
     BackupId,
     BackupIn,
     BackupListOut,
+    BackupNodeOut,
     BackupRecordOut,
     LinkOut,
     LinksIn,
@@ -33,8 +36,9 @@ from keyscope.api.schemas.common import format_time
 from keyscope.domain import codes
 from keyscope.domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from keyscope.store import backups as queries
-from keyscope.store.tables import BackupRow, InstanceRow, NodeRow
-from keyscope.tasks.backups import BackupJobs, SnapshotTarget, run_backup
+from keyscope.store.backups import FileSource
+from keyscope.store.tables import BackupFileRow, BackupRow, InstanceRow, NodeRow
+from keyscope.tasks.backups import UNFINISHED, BackupJobs, run_backup
 
 router = APIRouter(prefix="/v2/{project_id}/instances/{instance_id}", tags=["backups"])
 
@@ -43,8 +47,19 @@ TIME_FORMAT = "%Y%m%d%H%M%S"
 RDB_MAGIC = b"REDIS"
 
 
+def _present_file(f: BackupFileRow) -> BackupNodeOut:
+    return BackupNodeOut(
+        node_id=f.node_id, group_id=f.group_id, group_name=f.group_name, shard=f.shard,
+        node_ip=f.host, node_port=f.port, status=f.status, size=f.size, reason=f.reason,
+    )  # fmt: skip
+
+
 def present(row: BackupRow) -> BackupRecordOut:
     done = row.status == "succeed"
+    files = list(row.files)
+    taken = sum(f.status == "succeed" for f in files)
+    progress = 100.0 if done else 100.0 * taken / len(files) if files else 0.0
+    failed = next((f.reason for f in files if f.reason and f.reason.startswith("shard ")), None)
     return BackupRecordOut(
         backup_id=row.id,
         period=f"{format_time(row.created_at)}/{format_time(row.updated_at)}",
@@ -54,7 +69,7 @@ def present(row: BackupRow) -> BackupRecordOut:
         backup_type=row.backup_type,
         created_at=format_time(row.created_at),
         updated_at=format_time(row.updated_at),
-        progress="100.00" if done else "0.00",
+        progress=f"{progress:.2f}",
         error_code=row.error_code,
         remark=row.remark,
         status=row.status,
@@ -62,20 +77,36 @@ def present(row: BackupRow) -> BackupRecordOut:
         backup_format=row.backup_format,
         execution_at=format_time(row.execution_at),
         node_id=row.node_id,
-        reason=row.reason if row.status == "failed" else None,
+        nodes=[_present_file(f) for f in files],
+        reason=(row.reason or failed) if row.status == "failed" else None,
     )
 
 
-def _pick_node(instance: InstanceRow, node_id: str | None) -> NodeRow:
+def _source(node: NodeRow, master: NodeRow | None) -> FileSource:
+    shard = f"{(master or node).host}:{(master or node).port}"
+    return FileSource(node_id=node.node_id, host=node.host, port=node.port,
+                      group_id=node.group_id, group_name=node.group_name, shard=shard)  # fmt: skip
+
+
+def backup_sources(instance: InstanceRow, node_id: str | None) -> list[FileSource]:
+    """What a backup reads: the one node asked for, else every shard from its replica where
+    it has one (as DCS backs up a standby), else its master."""
+    nodes = sorted(instance.nodes, key=lambda n: n.position)
+    masters = {n.group_id: n for n in nodes if n.role == "master"}
     if node_id:
-        node = next((n for n in instance.nodes if n.node_id == node_id), None)
+        node = next((n for n in nodes if n.node_id == node_id), None)
         if node is None:
             raise NotFound(f"node {node_id} not found", code=codes.NODE_NOT_FOUND)
-        return node
-    masters = [n for n in instance.nodes if n.role == "master"] or list(instance.nodes)
-    if not masters:
+        return [_source(node, masters.get(node.group_id))]
+    sources: list[FileSource] = []
+    for group_id in dict.fromkeys(n.group_id for n in nodes):
+        members = [n for n in nodes if n.group_id == group_id]
+        replicas = [n for n in members if n.role != "master"]
+        master = masters.get(group_id)
+        sources.append(_source(replicas[0] if replicas else master or members[0], master))
+    if not sources:
         raise NotFound("the instance has no node to back up", code=codes.NODE_NOT_FOUND)
-    return masters[0]
+    return sources
 
 
 def _parse_time(value: str | None, name: str) -> datetime | None:
@@ -98,20 +129,24 @@ def copy_instance(
     body = body or BackupIn()
     if body.backup_format not in (None, "", "rdb"):
         raise InvalidInput("only rdb backups are supported", code=codes.INVALID_FIELD)
-    node = _pick_node(instance, body.node_id)
-    row = queries.new_backup(session, instance_id=instance.id, node_id=node.node_id,
-                             now=services.clock(), remark=body.remark)  # fmt: skip
+    sources = backup_sources(instance, body.node_id)
+    row = queries.new_backup(session, instance_id=instance.id, sources=sources,
+                             now=services.clock(), remark=body.remark,
+                             limit=services.runner.max_backups_per_instance)  # fmt: skip
     session.commit()
-    target = SnapshotTarget(instance.id, node.host, node.port, services.runner.auth_of(instance))
+    auth = services.runner.auth_of(instance)
     factory, backups_dir, clock, backup_id = (
         services.session_factory, services.runner.backups_dir, services.clock, row.id,
     )  # fmt: skip
     deadline_s = services.runner.backup_deadline_s
     BackupJobs.submit(
         backup_id,
-        lambda: run_backup(factory, backup_id, target, backups_dir, clock, deadline_s=deadline_s),
+        lambda: run_backup(
+            factory, backup_id, backups_dir, clock, auth=auth, deadline_s=deadline_s
+        ),
         factory=factory,
         clock=clock,
+        instance_id=instance.id,
     )
     return BackupId(backup_id=backup_id)
 
@@ -138,11 +173,12 @@ def delete_backup_file(
     instance: InstanceDep, session: SessionDep, backup_id: Annotated[str, Path()]
 ) -> Response:
     row = queries.get_backup(session, instance.id, backup_id)
-    if BackupJobs.running(row.id):
-        raise Conflict(f"backup {backup_id} is still being taken")
-    if row.path:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(row.path)
+    if row.status in UNFINISHED or BackupJobs.running(row.id):
+        raise Conflict(f"backup {backup_id} is still being taken", code=codes.BACKUP_IN_PROGRESS)
+    for path in {row.path, *(f.path for f in row.files)}:
+        if path:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
     session.delete(row)
     session.commit()
     return Response(status_code=204)
@@ -161,23 +197,27 @@ def list_backup_file_links(
     body: LinksIn,
 ) -> LinksOut:
     row = queries.get_backup(session, instance.id, backup_id)
-    if row.status != "succeed" or not row.path:
+    files = [f for f in row.files if f.path]
+    if row.status != "succeed" or not files:
         raise NotFound(f"backup {backup_id} has no file ({row.status})",
                        code=codes.BACKUP_NOT_FOUND)  # fmt: skip
     expires = int(time.time()) + body.expiration
-    token = services.secrets.encrypt(f"{row.id}:{expires}")
-    url = request.url_for(
-        "download_backup_file",
-        project_id=instance.project_id,
-        instance_id=instance.id,
-        backup_id=row.id,
-    ).include_query_params(token=token)
-    file_name = f"{row.id}.rdb"
-    return LinksOut(
-        file_path=f"{instance.id}/{file_name}",
-        bucket_name=BUCKET_NAME,
-        links=[LinkOut(file_name=file_name, link=str(url))],
-    )
+    links = []
+    for f in files:
+        token = services.secrets.encrypt(f"{row.id}:{expires}:{f.position}")
+        url = request.url_for(
+            "download_backup_file",
+            project_id=instance.project_id,
+            instance_id=instance.id,
+            backup_id=row.id,
+        ).include_query_params(token=token)
+        links.append(LinkOut(file_name=_file_name(row, f), link=str(url)))
+    folder = f"{instance.id}/{links[0].file_name}" if len(links) == 1 else instance.id
+    return LinksOut(file_path=folder, bucket_name=BUCKET_NAME, links=links)
+
+
+def _file_name(row: BackupRow, f: BackupFileRow) -> str:
+    return f"{row.id}.rdb" if len(row.files) == 1 else f"{row.id}.{f.position}.rdb"
 
 
 @router.get(
@@ -194,19 +234,20 @@ def download_backup_file(
     token: Annotated[str, Query(max_length=4096)],
 ) -> FileResponse:
     try:
-        granted_id, _, expires = services.secrets.decrypt(token).partition(":")
+        granted_id, expires, position = (services.secrets.decrypt(token) + ":0").split(":")[:3]
     except Exception as exc:
         raise Unauthorized("the download link is not valid") from exc
     if granted_id != backup_id or not expires.isdigit() or int(expires) < time.time():
         raise Unauthorized("the download link is not valid or has expired")
     row = queries.get_backup(session, instance_id, backup_id)
     instance = session.get(InstanceRow, instance_id)
-    if instance is None or instance.project_id != project_id or not row.path:
+    f = next((f for f in row.files if str(f.position) == position), None)
+    if instance is None or instance.project_id != project_id or f is None or not f.path:
         raise NotFound(f"backup {backup_id} not found", code=codes.BACKUP_NOT_FOUND)
-    if not os.path.isfile(row.path):
+    if not os.path.isfile(f.path):
         raise NotFound(f"the file of backup {backup_id} is gone", code=codes.BACKUP_NOT_FOUND)
-    return FileResponse(row.path, media_type="application/octet-stream",
-                        filename=f"{backup_id}.rdb")  # fmt: skip
+    return FileResponse(f.path, media_type="application/octet-stream",
+                        filename=_file_name(row, f))  # fmt: skip
 
 
 def upload_size(request: Request) -> int:
@@ -237,8 +278,9 @@ async def upload_backup_file(
     if len(data) != size or not data.startswith(RDB_MAGIC):
         raise InvalidInput("the body is not an RDB file", code=codes.INVALID_REQUEST)
     now = services.clock()
-    row = queries.new_backup(session, instance_id=instance.id, node_id=None, now=now,
-                             remark=remark or "uploaded", status="succeed")  # fmt: skip
+    row = queries.new_backup(session, instance_id=instance.id, sources=[queries.UPLOADED],
+                             now=now, remark=remark or "uploaded", status="succeed",
+                             limit=runner.max_backups_per_instance)  # fmt: skip
     dest = queries.backup_file(runner.backups_dir, instance.id, row.id)
 
     def write() -> None:
@@ -247,7 +289,7 @@ async def upload_backup_file(
             out.write(data)
 
     await run_in_threadpool(write)
-    row.size = len(data)
-    row.path = str(dest)
+    row.size = row.files[0].size = len(data)
+    row.path = row.files[0].path = str(dest)
     session.commit()
     return BackupId(backup_id=row.id)

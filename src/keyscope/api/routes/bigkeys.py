@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
@@ -16,7 +16,7 @@ from keyscope.api.deps import (
     SessionDep,
     quick_instance_read,
 )
-from keyscope.api.routes import _scans
+from keyscope.api.routes import _diff, _scans
 from keyscope.api.schemas.scans import AutoscanConfigIn, AutoscanConfigOut, RecordsOut, ScanTaskOut
 from keyscope.domain.tasks import TaskKind, TaskStatus
 from keyscope.store import tasks as task_queries
@@ -91,3 +91,19 @@ def update_bigkey_autoscan_config(
     instance: InstanceDep, session: SessionDep, services: ServicesDep, body: AutoscanConfigIn
 ) -> AutoscanConfigOut:
     return _scans.update_config(session, instance, KIND, body, services.clock)
+
+
+@router.get(
+    "/bigkey-task/{bigkey_id}/diff",
+    operation_id="ShowBigkeyScanTaskDiff",
+    response_model=dict[str, Any],
+)
+def show_bigkey_scan_task_diff(
+    instance: InstanceDep,
+    session: SessionDep,
+    bigkey_id: Annotated[str, Path()],
+    base: _diff.BaseId,
+    top: _diff.Top = defaults.DIFF_TOP,
+) -> dict[str, Any]:
+    """keyscope extension: what changed from scan ``base`` to this one."""
+    return _diff.diff_tasks(session, instance, KIND, bigkey_id, base, top=top)

@@ -1,17 +1,23 @@
 """Operations endpoints: ``/healthz`` for probes, ``/metrics`` in Prometheus text format.
 
-Neither is signed (a probe or a scraper carries no DCS credential); neither names an
-instance, a project or a key, only counts per analysis kind and status.
+Neither is signed (a probe or a scraper carries no DCS credential). ``/metrics`` counts
+tasks per analysis kind and status, and publishes per-instance gauges from the latest
+finished analysis of each kind (``analysis/gauges.py``): labelled by instance id, key type
+and top prefix, never by a key name or a project, for at most ``METRICS_MAX_INSTANCES``.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.orm import Session
 
+from keyscope import defaults
+from keyscope.analysis import gauges
 from keyscope.api.deps import ServicesDep, SessionDep
 from keyscope.domain import codes
 from keyscope.domain.tasks import TaskKind, TaskStatus
@@ -58,8 +64,60 @@ def healthz(session: SessionDep, services: ServicesDep) -> Response:
 
 
 @router.get("/metrics")
-def prometheus_metrics(session: SessionDep) -> Response:
-    return PlainTextResponse(render(session), media_type=PROMETHEUS_CONTENT_TYPE)
+def prometheus_metrics(session: SessionDep, services: ServicesDep) -> Response:
+    text = render(session) + render_instances(session, services.clock().timestamp())
+    return PlainTextResponse(text, media_type=PROMETHEUS_CONTENT_TYPE)
+
+
+class _GaugeCache:
+    """The result gauges of finished tasks, by task id: a success's result never changes,
+    so each is read and cut once, not at every scrape. Bounded, oldest dropped first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[str, list[gauges.Sample]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, task_id: str) -> list[gauges.Sample] | None:
+        with self.lock:
+            found = self.items.get(task_id)
+            if found is not None:
+                self.items.move_to_end(task_id)
+            return found
+
+    def put(self, task_id: str, samples: list[gauges.Sample]) -> None:
+        with self.lock:
+            self.items[task_id] = samples
+            self.items.move_to_end(task_id)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+_CACHE = _GaugeCache(4 * defaults.METRICS_MAX_INSTANCES)
+
+
+def render_instances(session: Session, now_s: float) -> str:
+    """The per-instance gauges, and how many instances were left out of them."""
+    tasks, omitted = metrics.latest_successes(session, defaults.METRICS_MAX_INSTANCES)
+    missing = [t.id for t in tasks if _CACHE.get(t.id) is None]
+    results = metrics.task_results(session, missing) if missing else {}
+    samples: list[gauges.Sample] = []
+    for task in tasks:
+        cut = _CACHE.get(task.id)
+        if cut is None:
+            cut = gauges.result_gauges(task.instance_id, task.kind, results.get(task.id, {}))
+            _CACHE.put(task.id, cut)
+        samples += cut
+        samples += gauges.age_gauges(task.instance_id, task.kind,
+                                     task.finished_at.timestamp(), now_s)  # fmt: skip
+    lines = gauges.render_samples(samples)
+    lines += [
+        "# HELP keyscope_instance_gauges_omitted Instances left out of the per-instance "
+        "gauges (beyond the most recently analysed ones).",
+        "# TYPE keyscope_instance_gauges_omitted gauge",
+        f"keyscope_instance_gauges_omitted {omitted}",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def render(session: Session) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
@@ -16,7 +16,7 @@ from keyscope.api.deps import (
     SessionDep,
     quick_instance_read,
 )
-from keyscope.api.routes import _scans
+from keyscope.api.routes import _diff, _scans
 from keyscope.api.schemas.exports import ExportFormat, export_keys
 from keyscope.api.schemas.scans import AutoscanConfigIn, AutoscanConfigOut, RecordsOut, ScanTaskOut
 from keyscope.domain.tasks import TaskKind, TaskStatus
@@ -112,3 +112,19 @@ def download_hot_key(
 ) -> Response:
     row = task_queries.get_task(session, instance.id, KIND, task_id)
     return export_keys(row, format)
+
+
+@router.get(
+    "/hotkey-task/{hotkey_id}/diff",
+    operation_id="ShowHotkeyScanTaskDiff",
+    response_model=dict[str, Any],
+)
+def show_hotkey_scan_task_diff(
+    instance: InstanceDep,
+    session: SessionDep,
+    hotkey_id: Annotated[str, Path()],
+    base: _diff.BaseId,
+    top: _diff.Top = defaults.DIFF_TOP,
+) -> dict[str, Any]:
+    """keyscope extension: what changed from scan ``base`` to this one."""
+    return _diff.diff_tasks(session, instance, KIND, hotkey_id, base, top=top)

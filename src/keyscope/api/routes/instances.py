@@ -39,6 +39,7 @@ from keyscope.store import instance_logins
 from keyscope.store import instances as queries
 from keyscope.store.backups import remove_instance_files
 from keyscope.store.tables import TaskRow
+from keyscope.tasks.backups import BackupJobs
 
 router = APIRouter(prefix="/v2/{project_id}", tags=["instances"])
 
@@ -115,6 +116,7 @@ def delete_instance(instance: InstanceDep, session: SessionDep, runner: RunnerDe
     )
     for task_id in list(active):
         runner.cancel(task_id)
+    BackupJobs.cancel_instance(instance.id)  # queued ones never start: their rows go below
     instance_id = instance.id
     queries.delete_instance(session, instance)  # its backup rows go with it (cascade)
     session.commit()

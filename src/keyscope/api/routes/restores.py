@@ -42,7 +42,7 @@ def _backup(session: Session, instance: InstanceRow, backup_id: str) -> BackupRo
     owner = session.get(InstanceRow, row.instance_id) if row is not None else None
     if row is None or owner is None or owner.project_id != instance.project_id:
         raise NotFound(f"backup {backup_id} not found", code=codes.BACKUP_NOT_FOUND)
-    if row.status != "succeed" or not row.path:
+    if row.status != "succeed" or not any(f.path for f in row.files):
         raise InvalidInput(f"backup {backup_id} is {row.status}, not succeed",
                            code=codes.INVALID_FIELD)  # fmt: skip
     return row
@@ -54,8 +54,10 @@ def restore_instance(
 ) -> RestoreId:
     backup = _backup(session, instance, body.backup_id)
     topology = runner.topology_of(instance)
-    valkey, version = rdb_version(str(backup.path))
-    check_format(topology, valkey_magic=valkey, rdb_version=version)
+    paths = [f.path for f in backup.files if f.path]  # one file per shard of the backup
+    for path in paths:
+        valkey, version = rdb_version(path)
+        check_format(topology, valkey_magic=valkey, rdb_version=version)
     if not body.force:
         present = keys_present(topology, runner.auth_of(instance))
         if present:
@@ -64,7 +66,7 @@ def restore_instance(
                            code=KEY_EXISTS)  # fmt: skip
     params = {
         "backup_id": backup.id,
-        "backup_path": backup.path,
+        "backup_paths": paths,
         "backup_remark": backup.remark,
         "backup_name": f"{backup.created_at.strftime('%Y%m%d%H%M%S')}_{backup.id[:8]}",
         "remark": body.remark,

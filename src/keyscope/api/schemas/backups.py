@@ -11,11 +11,27 @@ class BackupIn(Input):
     remark: str | None = Field(default=None, max_length=1024)
     backup_format: str | None = Field(default=None, max_length=8)
     node_id: str | None = Field(default=None, max_length=64)
-    """keyscope extension: the node to back up (default: the first master)."""
+    """keyscope extension: the one node to back up (default: every shard, each from its
+    replica where it has one, else its master)."""
 
 
 class BackupId(Output):
     backup_id: str
+
+
+class BackupNodeOut(Output):
+    """keyscope extension: one file of a backup, the shard it holds and the node it was read
+    from."""
+
+    node_id: str | None
+    group_id: str | None
+    group_name: str | None
+    shard: str | None
+    node_ip: str | None
+    node_port: int | None
+    status: str
+    size: int
+    reason: str | None = None
 
 
 class BackupRecordOut(Output):
@@ -35,8 +51,10 @@ class BackupRecordOut(Output):
     backup_format: str
     execution_at: str | None
     node_id: str | None = None
+    nodes: list[BackupNodeOut] = Field(default_factory=list)
+    """keyscope extension: the files the backup holds, one per shard."""
     reason: str | None = None
-    """keyscope addition: why a failed backup failed (the SDK ignores it)."""
+    """keyscope addition: why a failed backup failed, naming the shard (the SDK ignores it)."""
 
 
 class BackupListOut(Output):

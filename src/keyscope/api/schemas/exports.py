@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from enum import StrEnum
@@ -10,12 +9,15 @@ from typing import Any
 
 from fastapi import Response
 
+from keyscope.domain import csvcells
 from keyscope.domain.errors import InvalidInput
 from keyscope.domain.tasks import TaskStatus
 from keyscope.store.tables import TaskRow
 
-COLUMNS = ("name", "type", "shard", "db", "size", "unit", "freq", "node", "cpu_share", "net_share")
-"""The DCS HotkeysBody fields, then keyscope's: the node, and the shares where measured."""
+COLUMNS = ("name", "name_base64", "type", "shard", "db", "size", "unit", "freq", "node",
+           "cpu_share", "net_share")  # fmt: skip
+"""The DCS HotkeysBody fields (the name's exact bytes after it, where it is escaped), then
+keyscope's: the node, and the shares where measured."""
 
 
 class ExportFormat(StrEnum):
@@ -35,8 +37,7 @@ def export_keys(task: TaskRow, fmt: ExportFormat) -> Response:
         body = json.dumps({"id": task.id, "instance_id": task.instance_id, "keys": keys})
         return Response(body, media_type="application/json", headers=headers)
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for key in keys:
-        writer.writerow({c: key.get(c, "") if key.get(c) is not None else "" for c in COLUMNS})
+    writer = csvcells.writer(out)
+    writer.writerow(COLUMNS)
+    writer.writerows(csvcells.record_row(key, COLUMNS) for key in keys)
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)

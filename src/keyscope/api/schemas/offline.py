@@ -11,6 +11,8 @@ from keyscope.api.schemas.common import Input, Output
 
 class OfflineAnalysisIn(Input):
     node_id: str = Field(min_length=1, max_length=64)
+    """A node of the instance, or ``"all"`` (keyscope extension, with ``backup_id``): one
+    cluster-wide report over every shard file of the backup."""
     backup_id: str | None = Field(default=None, max_length=64)
 
 
@@ -34,6 +36,8 @@ class OfflineRecordsOut(Output):
 
 class KeyPrefixOut(Output):
     key_prefix: str
+    key_prefix_base64: str | None = None
+    """keyscope addition: the prefix's exact bytes where ``key_prefix`` is escaped."""
     type: str
     bytes: int
     num: int
@@ -41,9 +45,15 @@ class KeyPrefixOut(Output):
 
 class LargestKeyOut(Output):
     key: str
+    key_base64: str | None = None
+    """keyscope addition: the key's exact bytes where ``key`` is escaped."""
     type: str
     bytes: int
     num_of_elem: int
+    db: int | None = None
+    """keyscope addition: the database of the key (absent in reports made before it)."""
+    shard: str | None = None
+    """keyscope addition, in a cluster-wide report: the shard holding the key."""
 
 
 class TypeBytesOut(Output):
@@ -54,6 +64,20 @@ class TypeBytesOut(Output):
 class TypeNumOut(Output):
     type: str
     num: int
+
+
+class RecommendationOut(Output):
+    """keyscope extension: one recommendation of ``analysis/advice.py`` and what it saves."""
+
+    rule: str
+    title: str
+    type: str | None = None
+    key_prefix: str | None = None
+    keys_affected: int
+    bytes_saved: int
+    """Estimated by keyscope's memory model: what the server would free."""
+    example_keys: list[str]
+    setting: dict[str, int] | None = None
 
 
 class OfflineTaskOut(Output):
@@ -85,3 +109,10 @@ class OfflineTaskOut(Output):
     prefix_accuracy: list[dict[str, Any]] | None = None
     memory_model: dict[str, str] | None = None
     """The memory model the byte figures follow (``name``) and why (``source``)."""
+    recommendations: list[RecommendationOut] | None = None
+    shards: list[dict[str, Any]] | None = None
+    """Cluster-wide report (``node_id`` "all"): keys and bytes of each shard, and shares."""
+    skew: dict[str, Any] | None = None
+    heaviest_slots: list[dict[str, Any]] | None = None
+    heaviest_hash_tags: list[dict[str, Any]] | None = None
+    hash_tag_accuracy: dict[str, Any] | None = None

@@ -11,6 +11,9 @@ class KeyOut(Output):
     """BigkeysBody, and HotkeysBody when ``freq`` is set (hot keys also carry extensions)."""
 
     name: str
+    name_base64: str | None = None
+    """keyscope addition: the key's exact bytes, where ``name`` is escaped (not UTF-8 text,
+    or holding a backslash, a control or a bidi character; see docs/key-names.md)."""
     type: str
     shard: str | None = None
     db: int

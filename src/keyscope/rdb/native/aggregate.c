@@ -5,6 +5,10 @@
 
 static const uint64_t SIZE_BOUNDS[NBOUNDS] = {64, 256, 1024, 4096, 16384, 65536, 262144,
                                               1048576, 4194304, 16777216};
+static const uint64_t LADDER[NLADDER] = {256, 512, 1024};
+#define LADDER_FLOOR 128 /* defaults.ADVICE_LISTPACK_FLOOR */
+#define SMALL_STRING 64  /* defaults.ADVICE_SMALL_STRING_BYTES */
+#define LONG_KEY 128     /* defaults.ADVICE_LONG_KEY_BYTES */
 #define HOUR_MS 3600000LL
 #define DAY_MS (24 * HOUR_MS)
 
@@ -60,34 +64,74 @@ static void prefixes_free(Prefixes *p) {
     memset(p, 0, sizeof *p);
 }
 
-static int prefixes_add(Prefixes *p, const u8 *key, size_t len, uint64_t mem) {
-    uint64_t h = hash_bytes(key, len);
-    size_t slot = (size_t)h & p->mask;
-    for (;;) {
-        uint32_t e = p->index[slot];
-        if (!e) break;
-        PEntry *pe = &p->entries[e - 1];
-        if (pe->hash == h && pe->len == len && memcmp(p->arena + pe->off, key, len) == 0) {
-            pe->num += 1;
-            pe->bytes += mem;
-            return 0;
-        }
-        slot = (slot + 1) & p->mask;
-    }
-    if (p->arena_len + len > p->arena_cap) {
+/* Appends n bytes to the arena; their offset in *off. 0, or -1 when out of memory. */
+static int arena_put(Prefixes *p, const u8 *bytes, size_t n, uint32_t *off) {
+    if (p->arena_len + n > p->arena_cap) {
         size_t cap = p->arena_cap * 2;
-        while (cap < p->arena_len + len) cap *= 2;
+        while (cap < p->arena_len + n) cap *= 2;
         if (cap > UINT32_MAX) return -1;
         u8 *q = realloc(p->arena, cap);
         if (!q) return -1;
         p->arena = q;
         p->arena_cap = cap;
     }
-    memcpy(p->arena + p->arena_len, key, len);
-    p->entries[p->n] = (PEntry){h, (uint32_t)p->arena_len, (uint32_t)len, 1, mem};
-    p->arena_len += len;
-    p->n++;
-    p->index[slot] = (uint32_t)p->n;
+    memcpy(p->arena + p->arena_len, bytes, n);
+    *off = (uint32_t)p->arena_len;
+    p->arena_len += n;
+    return 0;
+}
+
+/* PrefixSummary.add for one prefix (key[0:len]) of the key `full`; `small` as there. */
+static int prefixes_add(Prefixes *p, const u8 *full, size_t full_len, size_t len, uint64_t mem,
+                        int has_ttl, int64_t small) {
+    const u8 *key = full;
+    uint64_t h = hash_bytes(key, len);
+    size_t slot = (size_t)h & p->mask;
+    PEntry *pe = NULL;
+    for (;;) {
+        uint32_t e = p->index[slot];
+        if (!e) break;
+        PEntry *at = &p->entries[e - 1];
+        if (at->hash == h && at->len == len && memcmp(p->arena + at->off, key, len) == 0) {
+            pe = at;
+            break;
+        }
+        slot = (slot + 1) & p->mask;
+    }
+    if (!pe) {
+        uint32_t off;
+        if (arena_put(p, key, len, &off) < 0) return -1;
+        pe = &p->entries[p->n];
+        memset(pe, 0, sizeof *pe);
+        pe->hash = h;
+        pe->off = off;
+        pe->len = (uint32_t)len;
+        p->n++;
+        p->index[slot] = (uint32_t)p->n;
+    }
+    pe->num += 1;
+    pe->bytes += mem;
+    if (has_ttl) {
+        pe->ttl_num++;
+    } else {
+        pe->nottl_num++;
+        pe->nottl_bytes += mem;
+        if (!pe->has_nx) {
+            if (arena_put(p, full, full_len, &pe->nx_off) < 0) return -1;
+            pe->nx_len = (uint32_t)full_len;
+            pe->has_nx = 1;
+        }
+    }
+    if (small >= 0) {
+        pe->small_num++;
+        pe->small_bytes += mem;
+        pe->small_payload += (uint64_t)(full_len - len - 1) + (uint64_t)small;
+        if (!pe->has_sx) {
+            if (arena_put(p, full, full_len, &pe->sx_off) < 0) return -1;
+            pe->sx_len = (uint32_t)full_len;
+            pe->has_sx = 1;
+        }
+    }
     return 0;
 }
 
@@ -119,6 +163,16 @@ static int prefixes_prune(Prefixes *p, size_t capacity) {
         memcpy(arena + alen, p->arena + e.off, e.len);
         e.off = (uint32_t)alen;
         alen += e.len;
+        if (e.has_nx) {
+            memcpy(arena + alen, p->arena + e.nx_off, e.nx_len);
+            e.nx_off = (uint32_t)alen;
+            alen += e.nx_len;
+        }
+        if (e.has_sx) {
+            memcpy(arena + alen, p->arena + e.sx_off, e.sx_len);
+            e.sx_off = (uint32_t)alen;
+            alen += e.sx_len;
+        }
         e.num -= cut;
         p->entries[kept] = e;
         size_t slot = (size_t)e.hash & p->mask;
@@ -212,8 +266,39 @@ static int top_offer(Agg *a, const Rec *rec) {
     return 0;
 }
 
+static int example_put(Example *ex, size_t *n, const u8 *key, size_t len) {
+    if (*n >= NEXAMPLES) return 0;
+    u8 *copy = malloc(len ? len : 1);
+    if (!copy) return -1;
+    memcpy(copy, key, len);
+    ex[*n].key = copy;
+    ex[*n].len = len;
+    (*n)++;
+    return 0;
+}
+
+static PyObject *example_list(const Example *ex, size_t n) {
+    PyObject *out = PyList_New((Py_ssize_t)n);
+    if (!out) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        PyObject *k = PyBytes_FromStringAndSize((const char *)ex[i].key, (Py_ssize_t)ex[i].len);
+        if (!k) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, (Py_ssize_t)i, k);
+    }
+    return out;
+}
+
 void agg_free(Agg *a) {
-    for (int t = 0; t < NTYPES; t++) prefixes_free(&a->types[t].prefixes);
+    for (int t = 0; t < NTYPES; t++) {
+        prefixes_free(&a->types[t].prefixes);
+        for (int b = 0; b < NLADDER; b++)
+            for (size_t i = 0; i < a->types[t].ladder[b].nex; i++)
+                free(a->types[t].ladder[b].ex[i].key);
+    }
+    for (size_t i = 0; i < a->long_nex; i++) free(a->long_ex[i].key);
     for (size_t i = 0; i < a->top_n; i++) free((void *)a->top[i].rec.key);
     free(a->top);
     free(a->dbs);
@@ -253,6 +338,10 @@ int agg_feed(Agg *a, const Rec *rec) {
     a->ttl_bytes[t] += mem;
     const u8 *key = rec->key;
     size_t len = rec->keylen;
+    int has_ttl = t != 0;
+    int64_t small = !has_ttl && rec->type == TY_STRING && rec->count <= SMALL_STRING
+                        ? (int64_t)rec->count
+                        : -1;
     int depth = 0, any = 0;
     if (a->single_delim >= 0) { /* the usual case: memchr, not a byte-by-byte scan */
         const u8 *at = len ? memchr(key, a->single_delim, len) : NULL;
@@ -261,7 +350,7 @@ int agg_feed(Agg *a, const Rec *rec) {
             any = 1;
             if (pos) {
                 depth++;
-                if (prefixes_add(&s->prefixes, key, pos, mem) < 0) return -1;
+                if (prefixes_add(&s->prefixes, key, len, pos, mem, has_ttl, small) < 0) return -1;
             }
             at = pos + 1 < len ? memchr(at + 1, a->single_delim, len - pos - 1) : NULL;
         }
@@ -271,7 +360,7 @@ int agg_feed(Agg *a, const Rec *rec) {
             any = 1;
             if (pos) {
                 depth++;
-                if (prefixes_add(&s->prefixes, key, pos, mem) < 0) return -1;
+                if (prefixes_add(&s->prefixes, key, len, pos, mem, has_ttl, small) < 0) return -1;
             }
         }
     }
@@ -281,6 +370,27 @@ int agg_feed(Agg *a, const Rec *rec) {
     }
     if (!a->floor_set || mem > a->floor) {
         if (top_offer(a, rec) < 0) return -1;
+    }
+    uint64_t n = rec->count;
+    int loose = (rec->type == TY_HASH && rec->enc == EN_HASHTABLE) ||
+                (rec->type == TY_SET && rec->enc == EN_HASHTABLE) ||
+                (rec->type == TY_ZSET && rec->enc == EN_SKIPLIST);
+    uint64_t entries = rec->type == TY_SET ? n : 2 * n;
+    if (loose && n > LADDER_FLOOR && n <= LADDER[NLADDER - 1] &&
+        rec->serialized <= entries * (SMALL_STRING + 1)) { /* KeyCounter._cross */
+        int b = 0;
+        while (n > LADDER[b]) b++;
+        Step *step = &s->ladder[b];
+        step->num++;
+        step->bytes += mem;
+        step->listpack_bytes += rec->serialized + entries + 7;
+        step->key_bytes += len;
+        if (example_put(step->ex, &step->nex, key, len) < 0) return -1;
+    }
+    if (len > LONG_KEY) {
+        a->long_num++;
+        a->long_bytes += len;
+        if (example_put(a->long_ex, &a->long_nex, key, len) < 0) return -1;
     }
     a->keys++;
     return 0;
@@ -299,7 +409,20 @@ PyObject *agg_result(Agg *a) {
         for (size_t i = 0; i < p->n; i++) {
             PEntry *e = &p->entries[i];
             PyObject *k = PyBytes_FromStringAndSize((const char *)p->arena + e->off, e->len);
-            PyObject *v = Py_BuildValue("[KK]", (unsigned long long)e->num, (unsigned long long)e->bytes);
+            PyObject *nx = e->has_nx ? PyBytes_FromStringAndSize((const char *)p->arena + e->nx_off, e->nx_len)
+                                     : Py_NewRef(Py_None);
+            PyObject *sx = e->has_sx ? PyBytes_FromStringAndSize((const char *)p->arena + e->sx_off, e->sx_len)
+                                     : Py_NewRef(Py_None);
+            PyObject *v = nx && sx ? Py_BuildValue(
+                "[KKKKKKKKNN]", (unsigned long long)e->num, (unsigned long long)e->bytes,
+                (unsigned long long)e->ttl_num, (unsigned long long)e->nottl_num,
+                (unsigned long long)e->nottl_bytes, (unsigned long long)e->small_num,
+                (unsigned long long)e->small_bytes, (unsigned long long)e->small_payload, nx, sx)
+                                   : NULL;
+            if (!nx || !sx) { /* else Py_BuildValue took both ("N"), also when it failed */
+                Py_XDECREF(nx);
+                Py_XDECREF(sx);
+            }
             int bad = !k || !v || PyDict_SetItem(counts, k, v) < 0;
             Py_XDECREF(k);
             Py_XDECREF(v);
@@ -308,12 +431,32 @@ PyObject *agg_result(Agg *a) {
                 goto done;
             }
         }
+        PyObject *ladder = PyList_New(NLADDER);
+        if (!ladder) {
+            Py_DECREF(counts);
+            goto done;
+        }
+        for (int b = 0; b < NLADDER; b++) {
+            Step *st = &s->ladder[b];
+            PyObject *ex = example_list(st->ex, st->nex);
+            PyObject *x = ex ? Py_BuildValue("(KKKKN)", (unsigned long long)st->num,
+                                             (unsigned long long)st->bytes,
+                                             (unsigned long long)st->listpack_bytes,
+                                             (unsigned long long)st->key_bytes, ex)
+                             : NULL;
+            if (!x) {
+                Py_DECREF(ladder);
+                Py_DECREF(counts);
+                goto done;
+            }
+            PyList_SET_ITEM(ladder, b, x);
+        }
         PyObject *entry = Py_BuildValue(
-            "{s:K,s:K,s:N,s:N,s:N,s:K,s:K}", "num", (unsigned long long)s->num, "bytes",
+            "{s:K,s:K,s:N,s:N,s:N,s:K,s:K,s:N}", "num", (unsigned long long)s->num, "bytes",
             (unsigned long long)s->bytes, "hist_num", u64_list(s->hist_num, NBOUNDS + 1),
             "hist_bytes", u64_list(s->hist_bytes, NBOUNDS + 1), "prefixes", counts,
             "decremented", (unsigned long long)p->decremented, "occurrences",
-            (unsigned long long)p->occurrences);
+            (unsigned long long)p->occurrences, "ladder", ladder);
         if (!entry || PyDict_SetItemString(types, TYPE_NAMES[t].text, entry) < 0) {
             Py_XDECREF(entry);
             goto done;
@@ -343,10 +486,12 @@ PyObject *agg_result(Agg *a) {
         }
         Py_DECREF(x);
     }
-    out = Py_BuildValue("{s:O,s:O,s:N,s:N,s:O,s:K}", "types", types, "dbs", dbs,
+    uint64_t long_keys[2] = {a->long_num, a->long_bytes};
+    out = Py_BuildValue("{s:O,s:O,s:N,s:N,s:O,s:K,s:N,s:N}", "types", types, "dbs", dbs,
                         "ttl_num", u64_list(a->ttl_num, 6), "ttl_bytes",
                         u64_list(a->ttl_bytes, 6), "top", top, "keys",
-                        (unsigned long long)a->keys);
+                        (unsigned long long)a->keys, "long_keys", u64_list(long_keys, 2),
+                        "long_examples", example_list(a->long_ex, a->long_nex));
 done:
     Py_XDECREF(types);
     Py_XDECREF(dbs);

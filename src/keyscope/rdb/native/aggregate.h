@@ -10,12 +10,30 @@
 #include "reader.h"
 
 #define NBOUNDS 10 /* analysis/distributions.py SIZE_BOUNDS */
+#define NLADDER 3  /* defaults.ADVICE_LISTPACK_LADDER */
+#define NEXAMPLES 3 /* defaults.ADVICE_EXAMPLES */
 
+/* A summary entry: prefixes.py's fields, in its order (NUM .. SMALL_EXAMPLE). */
 typedef struct {
     uint64_t hash;
     uint32_t off, len; /* into the arena */
     uint64_t num, bytes;
+    uint64_t ttl_num, nottl_num, nottl_bytes, small_num, small_bytes, small_payload;
+    uint32_t nx_off, nx_len, sx_off, sx_len; /* the examples, into the arena */
+    u8 has_nx, has_sx;
 } PEntry;
+
+typedef struct {
+    u8 *key;
+    size_t len;
+} Example;
+
+/* counting.py LadderStep */
+typedef struct {
+    uint64_t num, bytes, listpack_bytes, key_bytes;
+    Example ex[NEXAMPLES];
+    size_t nex;
+} Step;
 
 typedef struct {
     PEntry *entries;
@@ -31,6 +49,7 @@ typedef struct {
     uint64_t num, bytes;
     uint64_t hist_num[NBOUNDS + 1], hist_bytes[NBOUNDS + 1];
     Prefixes prefixes;
+    Step ladder[NLADDER];
     int present;
 } TypeStats;
 
@@ -60,6 +79,9 @@ typedef struct {
     DbSlot *last_db;  /* keys come grouped by db: the slot of the previous key */
     int64_t now_ms;
     uint64_t keys;
+    uint64_t long_num, long_bytes; /* KeyCounter.long_keys */
+    Example long_ex[NEXAMPLES];
+    size_t long_nex;
 } Agg;
 
 /* Options as OfflineOptions has them; 0, or -1 when out of memory. */

@@ -94,14 +94,59 @@ static const u8 PLAIN[256] = {
     ['\x20'] = 1, [0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7e] = 1,
 };
 
-/* display_key (UTF-8, backslash escapes for other bytes), then JSON- or CSV-quoted. */
-static inline void out_key(Out *o, const u8 *key, size_t n, int json) {
-    static const char hex[] = "0123456789abcdef";
+static const char HEX[] = "0123456789abcdef";
+
+/* The code points domain/names.py writes as \uHHHH (C1 controls, U+061C, U+200E/F,
+   U+2028-U+202E, U+2066-U+2069), for the valid k-byte sequence at p; 0 for the others. */
+static inline unsigned special_cp(const u8 *p, size_t k) {
+    if (k == 2) {
+        if (p[0] == 0xC2 && p[1] <= 0x9F) return p[1];
+        if (p[0] == 0xD8 && p[1] == 0x9C) return 0x61C;
+    } else if (k == 3 && p[0] == 0xE2) {
+        if (p[1] == 0x80 && (p[2] == 0x8E || p[2] == 0x8F || (p[2] >= 0xA8 && p[2] <= 0xAE)))
+            return 0x2000 + (p[2] & 0x3F);
+        if (p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9) return 0x2040 + (p[2] & 0x3F);
+    }
+    return 0;
+}
+
+/* Whether the name is written escaped (domain/names.py): not UTF-8, or holding a backslash,
+   a control, a separator or a bidi control. */
+static inline int needs_escape(const u8 *key, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        u8 b = key[i];
+        if (b < 0x80) {
+            if (b < 0x20 || b == 0x7f || b == '\\') return 1;
+            i++;
+            continue;
+        }
+        size_t k = utf8_seq(key + i, n - i);
+        if (!k || special_cp(key + i, k)) return 1;
+        i += k;
+    }
+    return 0;
+}
+
+static inline void out_hex_escape(Out *o, u8 b, int json) {
+    if (json) out_raw(o, "\\\\x", 3);
+    else out_raw(o, "\\x", 2);
+    char h[2] = {HEX[b >> 4], HEX[b & 15]};
+    out_raw(o, h, 2);
+}
+
+/* The key as domain/names.py writes it, then JSON- or CSV-quoted; a CSV cell that would
+   start a formula gets a leading ' (domain/csvcells.py). Returns whether the key's base64
+   goes with it: where it is escaped, and in CSV also where its cell got the '. */
+static inline int out_key(Out *o, const u8 *key, size_t n, int json) {
+    int esc = needs_escape(key, n);
+    int formula = !json && n && (key[0] == '=' || key[0] == '+' || key[0] == '-' || key[0] == '@');
     int quote = json;
     if (!json)
         for (size_t i = 0; i < n; i++)
-            if (key[i] == ',' || key[i] == '"' || key[i] == '\r' || key[i] == '\n') quote = 1;
+            if (key[i] == ',' || key[i] == '"') quote = 1;
     if (quote) out_raw(o, "\"", 1);
+    if (formula) out_raw(o, "'", 1);
     size_t i = 0;
     while (i < n) {
         size_t run = i;
@@ -113,41 +158,58 @@ static inline void out_key(Out *o, const u8 *key, size_t n, int json) {
         }
         size_t k = utf8_seq(key + i, n - i);
         if (!k) {
-            u8 b = key[i++];
-            if (json) out_raw(o, "\\\\x", 3);
-            else out_raw(o, "\\x", 2);
-            char h[2] = {hex[b >> 4], hex[b & 15]};
-            out_raw(o, h, 2);
+            out_hex_escape(o, key[i++], json);
             continue;
         }
         u8 b = key[i];
-        if (k == 1 && json && (b < 0x20 || b == '"' || b == '\\')) {
-            const char *esc = NULL;
-            switch (b) {
-            case '"': esc = "\\\""; break;
-            case '\\': esc = "\\\\"; break;
-            case '\n': esc = "\\n"; break;
-            case '\r': esc = "\\r"; break;
-            case '\t': esc = "\\t"; break;
-            case '\b': esc = "\\b"; break;
-            case '\f': esc = "\\f"; break;
-            }
-            if (esc) out_raw(o, esc, 2);
-            else {
-                char u[6] = {'\\', 'u', '0', '0', hex[b >> 4], hex[b & 15]};
-                out_raw(o, u, 6);
-            }
-        } else if (k == 1 && !json && b == '"') {
-            out_raw(o, "\"\"", 2);
+        unsigned cp;
+        if (k == 1 && b == '\\') {
+            if (json) out_raw(o, "\\\\\\\\", 4);
+            else out_raw(o, "\\\\", 2);
+        } else if (k == 1 && (b < 0x20 || b == 0x7f)) {
+            out_hex_escape(o, b, json);
+        } else if (k == 1 && b == '"') {
+            if (json) out_raw(o, "\\\"", 2);
+            else out_raw(o, "\"\"", 2);
+        } else if (k > 1 && (cp = special_cp(key + i, k)) != 0) {
+            if (json) out_raw(o, "\\\\u", 3);
+            else out_raw(o, "\\u", 2);
+            char h[4] = {HEX[(cp >> 12) & 15], HEX[(cp >> 8) & 15], HEX[(cp >> 4) & 15], HEX[cp & 15]};
+            out_raw(o, h, 4);
         } else {
             out_raw(o, (const char *)key + i, k);
         }
         i += k;
     }
     if (quote) out_raw(o, "\"", 1);
+    return esc || formula;
 }
 
-/* One row: the same nine fields in both formats, between these separators. */
+/* The key's bytes in standard base64 (padded); in CSV a leading '+' gets a ' before it. */
+static void out_base64(Out *o, const u8 *key, size_t n, int csv) {
+    static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (csv && n && (key[0] >> 2) == 62) out_raw(o, "'", 1);
+    u8 *d = o->buf + o->len;
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        unsigned v = (unsigned)key[i] << 16 | (unsigned)key[i + 1] << 8 | key[i + 2];
+        *d++ = (u8)B64[v >> 18];
+        *d++ = (u8)B64[(v >> 12) & 63];
+        *d++ = (u8)B64[(v >> 6) & 63];
+        *d++ = (u8)B64[v & 63];
+    }
+    if (i < n) {
+        unsigned v = (unsigned)key[i] << 16 | (i + 1 < n ? (unsigned)key[i + 1] << 8 : 0);
+        *d++ = (u8)B64[v >> 18];
+        *d++ = (u8)B64[(v >> 12) & 63];
+        *d++ = i + 1 < n ? (u8)B64[(v >> 6) & 63] : '=';
+        *d++ = '=';
+    }
+    o->len = (size_t)(d - o->buf);
+}
+
+/* One row: the same fields in both formats, between these separators (key_base64, after
+   the key, is written by out_record: a CSV column always, a JSON field where needed). */
 typedef struct {
     const char *text;
     size_t len;
@@ -157,15 +219,16 @@ typedef struct {
 static const struct {
     Piece sep[10];
     Piece no_expiry;
+    Piece base64;
 } ROW[2] = {
     {{PIECE(""), PIECE(","), PIECE(","), PIECE(","), PIECE(","), PIECE(","), PIECE(","),
       PIECE(","), PIECE(","), PIECE("\r\n")},
-     PIECE("")},
+     PIECE(""), PIECE(",")},
     {{PIECE("{\"db\": "), PIECE(", \"key\": "), PIECE(", \"type\": \""),
       PIECE("\", \"encoding\": \""), PIECE("\", \"expiry_ms\": "), PIECE(", \"num_elements\": "),
       PIECE(", \"serialized_size\": "), PIECE(", \"memory\": "), PIECE(", \"memory_basis\": \""),
       PIECE("\"}\n")},
-     PIECE("null")},
+     PIECE("null"), PIECE(", \"key_base64\": \"")},
 };
 
 static inline void out_piece(Out *o, Piece p) { out_raw(o, p.text, p.len); }
@@ -177,7 +240,13 @@ static inline __attribute__((always_inline)) int out_record(Out *o, const Rec *r
     out_piece(o, sep[0]);
     out_u64(o, rec->db);
     out_piece(o, sep[1]);
-    out_key(o, rec->key, rec->keylen, json);
+    int b64 = out_key(o, rec->key, rec->keylen, json);
+    if (!json) out_piece(o, ROW[json].base64);
+    if (b64) {
+        if (json) out_piece(o, ROW[json].base64);
+        out_base64(o, rec->key, rec->keylen, !json);
+        if (json) out_raw(o, "\"", 1);
+    }
     out_piece(o, sep[2]);
     out_raw(o, TYPE_NAMES[rec->type].text, TYPE_NAMES[rec->type].len);
     out_piece(o, sep[3]);

@@ -229,7 +229,8 @@ async function renderInstance(instanceId, kind) {
   const header = el("div", {}, [el("p", { class: "muted", text: "Loading…" })]);
   const nodesBox = el("div", { class: "card" }, [el("h2", { text: "Shards and nodes" })]);
   const tabs = el("nav", { class: "tabs" }, Object.entries(KINDS).map(([key, k]) =>
-    el("a", { href: `#/i/${instanceId}/${key}`, class: key === kind ? "active" : null, "data-testid": `tab-${key}`, text: k.label })));
+    el("a", { href: `#/i/${instanceId}/${key}`, class: key === kind ? "active" : null, "data-testid": `tab-${key}`, text: k.label }))
+    .concat([el("a", { href: `#/i/${instanceId}/trends`, class: kind === "trends" ? "active" : null, "data-testid": "tab-trends", text: "Trends" })]));
   const kindBox = el("div");
   app.replaceChildren(el("p", {}, [el("a", { href: "#/instances", text: "← Instances" })]), header, error, nodesBox, tabs, kindBox);
   let instance;
@@ -265,7 +266,8 @@ async function renderInstance(instanceId, kind) {
     el("thead", {}, [el("tr", {}, ["Shard", "Role", "Address", "Status", "Node id"].map((h) => el("th", { text: h })))]),
     el("tbody", {}, nodeRows),
   ]));
-  await renderKind(kindBox, instanceId, kind, nodes);
+  if (kind === "trends") await renderTrends(kindBox, instanceId);
+  else await renderKind(kindBox, instanceId, kind, nodes);
 }
 
 /* One row per shard (DCS group): its master and replicas, from ListGroupReplicationInfo. */
@@ -537,6 +539,136 @@ async function renderHistoryResult(body, instanceId, kind, taskId) {
   ]));
 }
 
+// ---- trends and diffs ----------------------------------------------------------------------
+
+function lineOption(labels, series, bytes) {
+  return {
+    tooltip: { trigger: "axis", valueFormatter: (v) => (bytes ? V.formatBytes(v) : V.formatNumber(v)) },
+    legend: { type: "scroll", bottom: 0 },
+    grid: { left: 70, right: 20, top: 20, bottom: 90 },
+    xAxis: { type: "category", data: labels, axisLabel: { rotate: 20 } },
+    yAxis: { type: "value", axisLabel: { formatter: (v) => (bytes ? V.formatBytes(v) : V.formatNumber(v)) } },
+    series: series.map((s) => ({ type: "line", name: s.name, data: s.data, connectNulls: false, symbolSize: 8 })),
+  };
+}
+
+function perKey(points, field) {
+  const names = [];
+  points.forEach((p) => Object.keys(p[field] || {}).forEach((n) => { if (!names.includes(n)) names.push(n); }));
+  return names.map((n) => ({ name: n, data: points.map((p) => (p[field] || {})[n] ?? 0) }));
+}
+
+/* A chart whose points, clicked, pick the two analyses the diff compares. */
+function pickable(card, points, pick) {
+  const box = card.querySelector(".chart");
+  const instance = box && window.echarts ? window.echarts.getInstanceByDom(box) : null;
+  if (instance) instance.on("click", (info) => { if (points[info.dataIndex]) pick(points[info.dataIndex].id); });
+}
+
+async function renderTrends(box, instanceId) {
+  const error = errorBox();
+  const grid = el("div", { class: "chart-grid" });
+  const pickers = el("div", { class: "card", "data-testid": "diff-pickers" }, [el("h2", { text: "Compare two analyses" })]);
+  box.replaceChildren(error, el("p", { class: "muted", text: "The history of successful analyses, oldest first. Click two points of a chart, or pick them below, to open their diff." }), grid, pickers);
+  let trends;
+  try {
+    trends = await api("GET", `/instances/${instanceId}/analysis-trends?points=100`);
+  } catch (err) {
+    showError(error, err);
+    return;
+  }
+  const label = (p) => time(p.finished_at);
+  const selects = {};
+  function picker(kind) {
+    const points = trends[kind];
+    const options = () => points.slice().reverse().map((p) => el("option", { value: p.id, text: `${label(p)} (${p.scan_type})` }));
+    const from = el("select", { "data-testid": `diff-${kind}-base` }, options());
+    const to = el("select", { "data-testid": `diff-${kind}-task` }, options());
+    if (points.length > 1) from.value = points[points.length - 2].id;
+    const open = el("button", { type: "button", "data-testid": `diff-${kind}-open`, disabled: points.length < 2 ? "disabled" : null }, ["Open diff"]);
+    open.onclick = () => { location.hash = `#/i/${instanceId}/${kind}/diff/${to.value}/${from.value}`; };
+    let next = "base";
+    selects[kind] = (id) => {
+      if (next === "base") from.value = id; else to.value = id;
+      next = next === "base" ? "task" : "base";
+    };
+    pickers.appendChild(el("div", { class: "inline" }, [
+      el("strong", { text: KINDS[kind].label }), el("label", {}, [" from ", from]), el("label", {}, [" to ", to]), open,
+    ]));
+  }
+  const offline = trends.offline || [];
+  if (offline.length) {
+    const labels = offline.map(label);
+    pickable(V.chart(grid, "Memory per type (offline analyses)", lineOption(labels, perKey(offline, "type_bytes"), true), "chart-trend-memory"), offline, (id) => selects.offline(id));
+    pickable(V.chart(grid, "Keys per type (offline analyses)", lineOption(labels, perKey(offline, "type_num"), false), "chart-trend-keys"), offline, (id) => selects.offline(id));
+    const names = [];
+    offline.forEach((p) => p.top_prefixes.forEach((x) => { const n = `${x.key_prefix} (${x.type})`; if (!names.includes(n)) names.push(n); }));
+    const prefixSeries = names.map((n) => ({ name: n, data: offline.map((p) => {
+      const hit = p.top_prefixes.find((x) => `${x.key_prefix} (${x.type})` === n);
+      return hit ? hit.bytes : null;
+    }) }));
+    V.chart(grid, "Top prefixes by memory", lineOption(labels, prefixSeries, true), "chart-trend-prefixes", true);
+  }
+  const scans = [["bigkey", "Big keys found"], ["hotkey", "Hot keys found"]].filter(([k]) => (trends[k] || []).length);
+  scans.forEach(([kind, title]) => {
+    const points = trends[kind];
+    pickable(V.chart(grid, title, lineOption(points.map(label), [{ name: title, data: points.map((p) => p.num) }], false), `chart-trend-${kind}`), points, (id) => selects[kind](id));
+  });
+  const expire = trends.expire || [];
+  if (expire.length) {
+    V.chart(grid, "Expired keys reclaimed per scan", lineOption(expire.map(label), [{ name: "reclaimed", data: expire.map((p) => p.expired_keys) }], false), "chart-trend-expire");
+  }
+  ["offline", "bigkey", "hotkey"].forEach((kind) => { if ((trends[kind] || []).length) picker(kind); });
+  if (!grid.children.length) grid.appendChild(el("p", { class: "muted", text: "No successful analysis yet." }));
+}
+
+function diffTable(title, columns, rows, testid) {
+  return el("section", { class: "result-section", "data-testid": testid }, [
+    el("h3", { text: title }), rows.length ? V.sortableTable(columns, rows, `${testid}-table`) : el("p", { class: "muted", text: "None." }),
+  ]);
+}
+
+async function renderDiff(instanceId, kind, taskId, baseId) {
+  const k = KINDS[kind];
+  const error = errorBox();
+  const body = el("div", { "data-testid": "diff" });
+  app.replaceChildren(el("p", {}, [el("a", { href: `#/i/${instanceId}/trends`, text: "← Trends" })]), error, body);
+  let diff;
+  try {
+    diff = await api("GET", `/instances/${instanceId}/${k.detail}/${encodeURIComponent(taskId)}/diff?base=${encodeURIComponent(baseId)}`);
+  } catch (err) {
+    showError(error, err);
+    return;
+  }
+  body.appendChild(el("h1", { text: `${k.label}: what changed` }));
+  const num = (key, label) => ({ key, label, numeric: true });
+  const bytes = (key, label) => ({ key, label, numeric: true, format: (v) => (v === null || v === undefined ? "?" : V.formatBytes(v)) });
+  if (kind === "offline") {
+    const t = diff.total;
+    body.appendChild(el("p", { "data-testid": "diff-total", text: `${V.formatNumber(t.num_before)} → ${V.formatNumber(t.num_after)} keys, ${V.formatBytes(t.bytes_before)} → ${V.formatBytes(t.bytes_after)}` }));
+    body.appendChild(diffTable("Types", [{ key: "type", label: "Type" }, bytes("bytes_before", "Before"), bytes("bytes_after", "After"), bytes("bytes_change", "Change"),
+      num("num_before", "Keys before"), num("num_after", "Keys after"), num("num_change", "Change")], diff.types, "diff-types"));
+    const prefixColumns = [{ key: "key_prefix", label: "Prefix" }, { key: "type", label: "Type" }, bytes("bytes_before", "Before"), bytes("bytes_after", "After"),
+      num("num_before", "Keys before"), num("num_after", "Keys after")];
+    [["prefixes_grown_by_bytes", "Prefixes grown most (bytes)"], ["prefixes_shrunk_by_bytes", "Prefixes shrunk most (bytes)"],
+      ["prefixes_grown_by_keys", "Prefixes grown most (keys)"], ["prefixes_shrunk_by_keys", "Prefixes shrunk most (keys)"]].forEach(([field, title]) =>
+      body.appendChild(diffTable(title, prefixColumns, diff[field], `diff-${field.replace(/_/g, "-")}`)));
+    const keyColumns = [{ key: "key", label: "Key" }, { key: "type", label: "Type" }, bytes("bytes_before", "Before"), bytes("bytes_after", "After")];
+    [["entered", "Keys that entered the largest"], ["left", "Keys that left the largest"], ["grown", "Largest keys that grew most"]].forEach(([field, title]) =>
+      body.appendChild(diffTable(title, keyColumns, diff.largest_keys[field], `diff-keys-${field}`)));
+    body.appendChild(diffTable("TTL", [{ key: "bucket", label: "Bucket" }, num("num_before", "Keys before"), num("num_after", "Keys after"), num("num_change", "Change")],
+      diff.ttl_distribution, "diff-ttl"));
+    if (!diff.prefixes_exact) body.appendChild(el("p", { class: "muted", text: "Figures shown as ? were not listed on that side: approximate." }));
+  } else {
+    const measure = kind === "hotkey" ? "freq" : "size";
+    body.appendChild(el("p", { "data-testid": "diff-total", text: `${V.formatNumber(diff.num_before)} → ${V.formatNumber(diff.num_after)} keys found` }));
+    body.appendChild(diffTable("Types", [{ key: "type", label: "Type" }, num("num_before", "Before"), num("num_after", "After"), num("num_change", "Change")], diff.types, "diff-types"));
+    const columns = [{ key: "name", label: "Key" }, { key: "type", label: "Type" }, num("db", "DB"), num(`${measure}_before`, "Before"), num(`${measure}_after`, "After")];
+    [["entered", "Keys that entered"], ["left", "Keys that left"], ["grown", "Keys that grew most"]].forEach(([field, title]) =>
+      body.appendChild(diffTable(title, columns, diff[field], `diff-keys-${field}`)));
+  }
+}
+
 // ---- routing -------------------------------------------------------------------------------
 
 function renderNav() {
@@ -559,9 +691,12 @@ function render() {
     return;
   }
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean);
-  if (parts[0] === "i" && parts[1]) {
+  if (parts[0] === "i" && parts[1] && parts[2] === "trends") {
+    renderInstance(parts[1], "trends");
+  } else if (parts[0] === "i" && parts[1]) {
     const kind = KINDS[parts[2]] ? parts[2] : "bigkey";
-    if (parts[3] && (KINDS[kind].detail || KINDS[kind].fromHistory)) renderResult(parts[1], kind, parts[3]);
+    if (parts[3] === "diff" && parts[4] && parts[5] && KINDS[kind].detail) renderDiff(parts[1], kind, parts[4], parts[5]);
+    else if (parts[3] && (KINDS[kind].detail || KINDS[kind].fromHistory)) renderResult(parts[1], kind, parts[3]);
     else renderInstance(parts[1], kind);
   } else {
     renderInstances();

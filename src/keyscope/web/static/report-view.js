@@ -2,7 +2,8 @@
  *
  * A classic script (not a module) so that the console and the self-contained HTML report
  * (`keyscope rdb report --html`) share it as is: the report inlines this file next to
- * echarts.min.js. Every key name is user data: it only ever goes through textContent.
+ * echarts.min.js. Every key name is user data: it only ever goes through textContent, and
+ * where ECharts takes HTML (tooltip formatters) through escapeHTML.
  */
 (function (global) {
   "use strict";
@@ -26,6 +27,13 @@
       if (child) node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
     });
     return node;
+  }
+
+  /* Text for a place that parses HTML (an ECharts tooltip): every markup character escaped. */
+  function escapeHTML(value) {
+    return String(value === null || value === undefined ? "" : value).replace(/[&<>"'`=\/]/g, function (c) {
+      return "&#" + c.charCodeAt(0) + ";";
+    });
   }
 
   function formatNumber(value) {
@@ -102,16 +110,58 @@
     return el("label", { class: "filter" }, ["Type ", select]);
   }
 
-  function csvCell(value) {
-    var text = value === null || value === undefined ? "" : String(value);
+  /* CSV as keyscope writes it everywhere (domain/csvcells.py): a text cell that would start a
+   * formula (= + - @ tab CR) gets a leading ', NUL is written \x00, rows end in CRLF. */
+  var FORMULA_START = /^[=+\-@\t\r]/;
+  var NAME_FIELDS = ["name", "key", "key_prefix"];
+
+  function textCell(value) {
+    if (value === null || value === undefined) return "";
+    if (typeof value !== "string") return String(value);
+    var text = value.replace(/\u0000/g, "\\x00");
+    return FORMULA_START.test(text) ? "'" + text : text;
+  }
+
+  function quoteCell(text) {
     return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
   }
 
-  function toCSV(columns, rows) {
-    var lines = [columns.map(function (c) { return csvCell(c.key); }).join(",")];
-    rows.forEach(function (row) {
-      lines.push(columns.map(function (c) { return csvCell(row[c.key]); }).join(","));
+  function base64OfText(text) {
+    var bytes = new TextEncoder().encode(text), binary = "";
+    for (var i = 0; i < bytes.length; i += 1) binary += String.fromCharCode(bytes[i]);
+    return btoa(binary);
+  }
+
+  /* A row's cells; a name cell that got the ' has its key's bytes in its base64 column. */
+  function rowCells(columns, row) {
+    var cells = {};
+    columns.forEach(function (c) { cells[c.key] = textCell(row[c.key]); });
+    NAME_FIELDS.forEach(function (field) {
+      var b64 = field + "_base64";
+      if (!(field in cells) || !(b64 in cells) || row[field] === null || row[field] === undefined) return;
+      var given = row[b64];
+      if (!given && cells[field] !== String(row[field])) given = base64OfText(String(row[field]));
+      cells[b64] = given ? textCell(given) : "";
     });
+    return columns.map(function (c) { return quoteCell(cells[c.key]); });
+  }
+
+  /* CSV columns: the table's, with the base64 column after a name column (always: see rowCells). */
+  function withBase64Columns(columns) {
+    var out = [];
+    columns.forEach(function (c) {
+      out.push(c);
+      if (NAME_FIELDS.indexOf(c.key) >= 0 && !columns.some(function (d) { return d.key === c.key + "_base64"; })) {
+        out.push({ key: c.key + "_base64" });
+      }
+    });
+    return out;
+  }
+
+  function toCSV(columns, rows) {
+    var all = withBase64Columns(columns);
+    var lines = [all.map(function (c) { return quoteCell(textCell(c.key)); }).join(",")];
+    rows.forEach(function (row) { lines.push(rowCells(all, row).join(",")); });
     return lines.join("\r\n") + "\r\n";
   }
 
@@ -391,7 +441,8 @@
     var tree = prefixTree(report.largest_key_prefixes || []);
     if (tree.length) {
       chart(grid, "Key prefixes by memory (colour: type, as in the charts above; click to zoom)", {
-        tooltip: { formatter: function (info) { return info.name + ": " + formatBytes(info.value) + (info.data && info.data.num !== undefined ? " in " + formatNumber(info.data.num) + " keys" : ""); } },
+        // The formatter's string is HTML to ECharts: the prefix (user data) is escaped.
+        tooltip: { formatter: function (info) { return escapeHTML(info.name + ": " + formatBytes(info.value) + (info.data && info.data.num !== undefined ? " in " + formatNumber(info.data.num) + " keys" : "")); } },
         series: [{
           name: "all types", type: "treemap", data: tree, roam: false, nodeClick: "zoomToNode",
           top: 8, bottom: 36, left: 8, right: 8,
@@ -407,7 +458,7 @@
       }, "chart-prefix-treemap", true);
     }
     var keyColumns = [
-      { key: "key", label: "Key" }, { key: "type", label: "Type" },
+      { key: "key", label: "Key" }, { key: "db", label: "DB", numeric: true }, { key: "type", label: "Type" },
       { key: "bytes", label: "Bytes", numeric: true }, { key: "num_of_elem", label: "Elements", numeric: true },
     ];
     var prefixColumns = [
@@ -415,6 +466,20 @@
       { key: "bytes", label: "Bytes", numeric: true }, { key: "num", label: "Keys", numeric: true },
     ];
     var base = "keyscope-offline-" + (name || report.id || "report");
+    var advice = report.recommendations || [];
+    if (advice.length) {
+      var adviceColumns = [
+        { key: "title", label: "Recommendation" },
+        { key: "setting", label: "Setting", format: function (v) { return v ? Object.keys(v).map(function (k) { return k + " " + v[k]; }).join(", ") : ""; } },
+        { key: "keys_affected", label: "Keys", numeric: true },
+        { key: "bytes_saved", label: "Saves (estimated)", numeric: true, format: function (v) { return formatBytes(v); } },
+        { key: "example_keys", label: "Example keys", format: function (v) { return (v || []).join("  "); } },
+      ];
+      root.appendChild(section("Recommendations", [
+        el("p", { class: "muted", text: "Computed over every key; savings estimated with keyscope's memory model." }),
+        sortableTable(adviceColumns, advice, "recommendations-table"),
+      ], "recommendations"));
+    }
     var largest = report.largest_keys || [];
     var largestTable = sortableTable(keyColumns, largest, "largest-keys-table");
     root.appendChild(section("Largest keys", [
@@ -441,7 +506,7 @@
   global.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
 
   global.KeyscopeView = {
-    el: el, formatNumber: formatNumber, formatBytes: formatBytes, sortableTable: sortableTable,
+    el: el, escapeHTML: escapeHTML, formatNumber: formatNumber, formatBytes: formatBytes, sortableTable: sortableTable,
     toCSV: toCSV, download: download, downloadButtons: downloadButtons, typeFilter: typeFilter,
     chart: chart, disposeCharts: disposeCharts,
     renderScanResult: renderScanResult, renderOfflineReport: renderOfflineReport,
