@@ -36,7 +36,7 @@ def key_name(raw: bytes) -> str:
 
 
 def _big_key(
-    raw: bytes, type_: KeyType, db: int, size: int, shard: str | None, memory: int | None
+    raw: bytes, type_: KeyType, db: int, size: int, shard: str | None, *, memory: int | None
 ) -> BigKey:
     text, b64 = name_text(raw)
     return BigKey(text, type_, db, size, unit_of(type_), shard, b64, memory)
@@ -97,7 +97,7 @@ class BigKeySelector:
         for type_ in TYPE_ORDER:
             entries = sorted(self._heaps.get(type_, []), key=lambda e: (-e[0], e[1]))
             out.extend(
-                _big_key(name, type_, db, size, shard, None if memory < 0 else memory)
+                _big_key(name, type_, db, size, shard, memory=None if memory < 0 else memory)
                 for size, name, db, shard, memory in entries
             )
         return out[: self.thresholds.max_records]
