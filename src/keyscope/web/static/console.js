@@ -397,18 +397,29 @@ function backupPicker(base, nodes, nodeSelect, error) {
   const select = el("select", { name: "backup_id", "data-testid": "offline-backup" });
   const tbody = el("tbody");
   const table = el("table", { class: "data backups", "data-testid": "backups-table" }, [
-    el("thead", {}, [el("tr", {}, ["Backup", "Node", "Size", "Taken", "Status"].map((h) => el("th", { text: h })))]),
+    el("thead", {}, [el("tr", {}, ["Backup", "Holds", "Size", "Taken", "Status"].map((h) => el("th", { text: h })))]),
     tbody,
   ]);
   let backups = [];
+  // The files a backup holds (one per shard; an older record names only its node).
+  const files = (b) => (b.nodes && b.nodes.length ? b.nodes : [{ node_id: b.node_id, node_ip: null }]);
+  // As the API reads it: the node's own file, else its shard's, else an upload's one file.
+  const holds = (b, node) => files(b).some((f) => f.node_id === node.node_id
+    || (f.node_id && f.group_id && f.group_id === node.group_id)) || (files(b).length === 1 && !files(b)[0].node_id);
+  const held = (b) => files(b).map((f) => {
+    const n = byId.get(f.node_id);
+    const where = f.node_ip ? `${f.node_ip}:${f.node_port}` : nodeAddress(n) || "uploaded file";
+    return [f.group_name || (n && n.group_name), where].filter(Boolean).join(" ");
+  }).join(", ");
   function fill() {
-    const mine = backups.filter((b) => b.node_id === nodeSelect.value);
+    const node = byId.get(nodeSelect.value);
+    const mine = node ? backups.filter((b) => holds(b, node)) : [];
     select.replaceChildren(el("option", { value: "", text: "take a new backup now" }), ...mine.map((b) => el("option", {
       value: b.backup_id, disabled: b.status === "succeed" ? null : "",
       text: `${time(b.created_at)} · ${V.formatBytes(b.size)} · ${b.status}`,
     })));
     tbody.replaceChildren(...(mine.length ? mine.map((b) => el("tr", { "data-testid": "backup-row" }, [
-      el("td", { text: b.backup_name }), el("td", { text: nodeAddress(byId.get(b.node_id)) }),
+      el("td", { text: b.backup_name }), el("td", { text: held(b) }),
       el("td", { class: "num", text: V.formatBytes(b.size) }), el("td", { text: time(b.created_at) }),
       el("td", {}, [el("span", { class: `status status-${b.status === "succeed" ? "success" : b.status === "failed" ? "failed" : "running"}`, text: b.status })]),
     ])) : [el("tr", {}, [el("td", { colspan: 5, class: "muted", text: "No backup of this node yet: the analysis takes one." })])]));
