@@ -2,18 +2,25 @@
 
 ensure_venv() {
   local extra="${1:-}"
+  # What it does goes to stderr, step by step: a first run installs for a minute or more.
+  local started=$SECONDS
   if [ ! -x .venv/bin/python ]; then
+    echo "keyscope set-up: creating .venv (first run only)" >&2
     python3 -m venv .venv
+    echo "keyscope set-up: upgrading pip in .venv" >&2
     .venv/bin/python -m pip install --quiet --upgrade pip
   fi
   local stamp=".venv/.keyscope-installed${extra:+-$extra}"
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ -n "$(find src \( -name '*.c' -o -name '*.h' \) -newer "$stamp" 2>/dev/null | head -1)" ]; then
+    echo "keyscope set-up: installing keyscope${extra:+[$extra]} and its dependencies into .venv," \
+      "building its C reader (a minute or two the first time)" >&2
     if [ -n "$extra" ]; then
       .venv/bin/python -m pip install --quiet -e ".[$extra]"
     else
       .venv/bin/python -m pip install --quiet -e .
     fi
     touch "$stamp"
+    echo "keyscope set-up: installed in $((SECONDS - started)) s" >&2
   fi
 }
 

@@ -89,6 +89,7 @@ def test_the_guide_has_a_script_for_every_analysis_and_its_commands() -> None:
     names = [block for block, lang, _ in guide_blocks() if lang == "python"]
     assert names == ["register", "bigkeys", "hotkeys", "expire", "offline"]
     assert len(shell_blocks()) == 4
+    assert [block for block, lang, _ in guide_blocks() if lang == "sh"].count("client") == 1
 
 
 def test_every_script_of_the_guide_prints_the_real_results(
@@ -177,3 +178,31 @@ def test_the_guides_commands_analyse_the_same_redis_and_its_file(
     keys = (tmp_path / "keys.csv").read_text().splitlines()
     assert keys[0].startswith("db,key,key_base64,type,")
     assert len(keys) == 1 + 59
+
+
+def test_the_guides_client_commands_register_and_run_every_analysis_on_a_running_keyscope(
+    serve: Serve, redis_lfu_server: RedisServer, tmp_path: Path
+) -> None:
+    plant_keyspace(redis_lfu_server)
+    (client,) = [code for block, _, code in guide_blocks() if block == "client"]
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "KEYSCOPE_ENDPOINT": serve.url,
+        "KEYSCOPE_CREDENTIALS": str(tmp_path / "data" / "credentials.json"),
+        "REDIS_ADDRESS": redis_lfu_server.address,
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+    run(client, "sh", tmp_path, env)
+    names = ("added", "instances", "bigkeys", "hotkeys", "expire", "offline")
+    out = {name: json.loads((tmp_path / f"{name}.json").read_text()) for name in names}
+    assert (out["added"]["name"], out["added"]["status"]) == ("guide", "RUNNING")
+    assert [i["instance_id"] for i in out["instances"]] == [out["added"]["instance_id"]]
+    assert out["expire"] == {"num": 7, "scanned_keys": 52}
+    assert sorted((k["name"], k["size"]) for k in out["bigkeys"]) == [
+        ("queue:jobs", 6000),
+        ("session:blob", 30000),
+    ]
+    assert [k["name"] for k in out["hotkeys"]] == ["user:7"]
+    assert out["offline"]["total_num"] == 52
+    assert [k["key"] for k in out["offline"]["largest_keys"][:2]] == ["session:blob", "queue:jobs"]

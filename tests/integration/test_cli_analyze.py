@@ -44,14 +44,17 @@ def test_bigkeys_prints_dcs_records_as_json(protected_lfu_server: RedisServer) -
         c.set("blob", "x" * 12_000)
         c.sadd("members", *range(6000))
         c.set("small", "x")
+        memory = {k: int(c.memory_usage(k)) for k in ("blob", "members")}
 
     code, out, _ = run("bigkeys", protected_lfu_server.url, "--format", "json")
 
     assert code == 0
     assert json.loads(out) == [
-        {"name": "blob", "type": "string", "db": 1, "size": 12_000, "unit": "byte"},
-        {"name": "members", "type": "set", "db": 1, "size": 6000, "unit": "count"},
-    ]
+        {"name": "blob", "type": "string", "db": 1, "size": 12_000, "unit": "byte",
+         "memory_bytes": memory["blob"]},
+        {"name": "members", "type": "set", "db": 1, "size": 6000, "unit": "count",
+         "memory_bytes": memory["members"]},
+    ]  # fmt: skip
     assert SECRET not in out
 
 
@@ -62,7 +65,7 @@ def test_bigkeys_table_lists_the_keys(protected_lfu_server: RedisServer) -> None
     code, out, _ = run("bigkeys", protected_lfu_server.url, "--format", "table")
 
     assert code == 0
-    assert "blob" in out and "12000" in out
+    assert "blob" in out and "12,000" in out  # thousands separated, as in every table
 
 
 def test_hotkeys_prints_freq_and_the_node(protected_lfu_server: RedisServer) -> None:
@@ -88,7 +91,9 @@ def test_hotkeys_table_and_csv_show_the_counter_the_node_and_the_floor(
         c.set("hot", "v")
         read_many(c, "hot", 2000)
 
-    code, table, _ = run("hotkeys", protected_lfu_server.url, "--min-accesses", "50")
+    code, table, _ = run(
+        "hotkeys", protected_lfu_server.url, "--min-accesses", "50", "--format", "table"
+    )
     code_csv, out, _ = run("hotkeys", protected_lfu_server.url, "--format", "csv")
 
     assert code == code_csv == 0

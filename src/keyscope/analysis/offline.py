@@ -130,6 +130,36 @@ class OfflineReport(NamedTuple):
         """Every record as a dict of its fields, every list as a list."""
         return {name: _plain(value) for name, value in zip(self._fields, self, strict=True)}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OfflineReport:
+        """The report whose ``to_dict`` is ``data`` (other fields in ``data`` are ignored; a
+        field it leaves out, as ``to_dict`` leaves out an unneeded base64 name, is None)."""
+
+        def rows(name: str, record: Any) -> list[Any]:
+            fields = record._fields
+            return [record(*(row.get(f) for f in fields)) for row in data.get(name) or []]
+
+        model = data.get("memory_model")
+        return cls(
+            largest_key_prefixes=rows("largest_key_prefixes", KeyPrefix),
+            largest_keys=rows("largest_keys", LargestKey),
+            total_bytes=int(data.get("total_bytes") or 0),
+            total_num=int(data.get("total_num") or 0),
+            type_bytes=rows("type_bytes", TypeBytes),
+            type_num=rows("type_num", TypeNum),
+            db_stats=rows("db_stats", DbStats),
+            ttl_distribution=rows("ttl_distribution", TtlBucket),
+            size_histograms=[
+                TypeSizeHistogram(
+                    h["type"], [SizeBucket(b["range"], b["num"], b["bytes"]) for b in h["buckets"]]
+                )
+                for h in data.get("size_histograms") or []
+            ],
+            prefix_accuracy=rows("prefix_accuracy", PrefixAccuracy),
+            memory_model=MemoryModelUsed(model["name"], model["source"]) if model else None,
+            recommendations=rows("recommendations", Recommendation),
+        )
+
 
 def _plain(value: object) -> Any:
     if isinstance(value, list):

@@ -16,7 +16,7 @@ import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 
 from keyscope import __version__
-from keyscope.api import errors
+from keyscope.api import errors, openapi
 from keyscope.api.credentials import ensure_credentials_file
 from keyscope.api.deps import Services
 from keyscope.api.limits import BodySizeLimitMiddleware
@@ -174,6 +174,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> FastAP
     )
     for router in ROUTERS:
         app.include_router(router, responses=errors.ERROR_RESPONSES)
+    app.openapi = lambda: openapi.document(app)  # type: ignore[method-assign]
     console.mount_static(app)
     errors.install(app)
     app.add_middleware(BodySizeLimitMiddleware)

@@ -20,11 +20,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, SecretStr, StringConstraints, ValidationError
 
+from keyscope.api.signing import ACCESS_KEY_PATTERN
 from keyscope.domain.errors import InvalidInput, SecretKeyError
 from keyscope.store.secrets import create_private_file, read_private_file
-
-ACCESS_KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
-"""What an access key may look like; the signature verifier accepts the same shape."""
 
 PROJECT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 """What a project id may look like (Huawei's are 32 lower-case hex digits)."""
@@ -34,6 +32,8 @@ MAX_CREDENTIALS_FILE_BYTES = 16 * 1024 * 1024
 
 MIN_SECRET_KEY_LENGTH = 16
 """Shorter secret keys are refused: the HMAC is only as strong as the key."""
+
+__all__ = ["ACCESS_KEY_PATTERN", "Credential", "CredentialStore"]  # the pattern lives in signing
 
 _AK_ALPHABET = string.ascii_uppercase + string.digits
 _SK_ALPHABET = string.ascii_letters + string.digits

@@ -21,11 +21,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote_to_bytes
 
 from keyscope import defaults
-from keyscope.api.credentials import ACCESS_KEY_PATTERN, Credential, CredentialStore
 from keyscope.domain.errors import Unauthorized
+
+if TYPE_CHECKING:  # the CLI client signs with this module and loads neither pydantic nor these
+    from keyscope.api.credentials import Credential, CredentialStore
+
+ACCESS_KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+"""What an access key may look like; the credentials file accepts the same shape."""
 
 ALGORITHM = "SDK-HMAC-SHA256"
 """The only algorithm accepted: the SDK's default and what DCS clients use."""

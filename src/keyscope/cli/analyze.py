@@ -21,9 +21,9 @@ import typer
 
 from keyscope import defaults
 from keyscope.cli.connect_options import ConnectionOptions, connection_options
-from keyscope.cli.formats import OutputFormat, console, progress_wanted
+from keyscope.cli.formats import FORMAT_HELP, OutputFormat, console, progress_wanted, resolve
 from keyscope.domain.errors import InvalidInput, KeyscopeError
-from keyscope.domain.keys import BigKey, HotKey, HotKeyReport, key_record
+from keyscope.domain.keys import BigKey, HotKey, HotKeyReport, LfuFloor, key_record
 from keyscope.domain.scan import Progress as ProgressCallback
 from keyscope.domain.scan import ScanOptions
 from keyscope.domain.topology import InstanceMode, Topology
@@ -50,13 +50,13 @@ UrlArg = Annotated[
 ClusterOpt = Annotated[
     bool, typer.Option("--cluster", help="The node belongs to a Redis Cluster: scan every shard.")
 ]
-FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help=FORMAT_HELP)]
 RateOpt = Annotated[
     int | None,
     typer.Option(
         "--max-ops-per-sec",
         min=1,
-        help=f"Per-node ceiling of commands per second [default: {defaults.MAX_OPS_PER_SEC}].",
+        help=f"Per-node ceiling of commands per second \\[default: {defaults.MAX_OPS_PER_SEC}].",
     ),
 ]
 UnthrottledOpt = Annotated[
@@ -138,18 +138,23 @@ COLUMNS = ("name", "name_base64", "type", "shard", "db", "size", "unit", "freq",
 _NUMERIC = ("db", "size", "freq", "cpu_share", "net_share")
 
 
-def _cell(column: str, value: Any) -> str:
-    if value is None:
-        return ""
-    if column.endswith("_share"):
+def _cell(column: str, value: Any) -> Any:
+    if value is not None and column.endswith("_share"):
         return f"{value:.1%}"
-    return str(value)
+    return value
 
 
 def _print_keys(
     keys: list[BigKey] | list[HotKey], fmt: OutputFormat, title: str, caption: str | None = None
 ) -> None:
-    records = [key_record(k) for k in keys]
+    print_key_records([key_record(k) for k in keys], fmt, title, caption)
+
+
+def print_key_records(
+    records: list[dict[str, Any]], fmt: OutputFormat, title: str, caption: str | None = None
+) -> None:
+    """Key records (DCS field names) as JSON, CSV or a table: what the analyses print."""
+    fmt = resolve(fmt)
     if fmt is OutputFormat.JSON:
         typer.echo(json.dumps(records, ensure_ascii=False, indent=2))
         return
@@ -164,16 +169,25 @@ def _print_keys(
         writer.writerows(csvcells.record_row(r, columns) for r in records)
         return
     present = [c for c in present if c != "name_base64"]  # the table shows the escaped name
-    from rich.table import Table
-    from rich.text import Text
+    from keyscope.cli import tables
 
-    table = Table(title=f"{title} ({len(records)})", caption=caption)
-    for c in present:
-        table.add_column(c, justify="right" if c in _NUMERIC else "left")
-    for r in records:
-        # Text, not markup: key names are user data and may contain "[...]".
-        table.add_row(*(Text(_cell(c, r.get(c))) for c in present))
-    console().print(table)
+    rows = [[_cell(c, r.get(c)) for c in present] for r in records]
+    console().print(
+        tables.table(f"{title} ({len(records):,})", present, rows, right=_NUMERIC, caption=caption)
+    )
+
+
+def measured_caption(measured: dict[str, Any] | None) -> str:
+    """The caption of hot keys from a task's ``measured`` field (as the API gives it)."""
+    m = measured or {}
+    lfu = tuple(
+        LfuFloor(f["node"], f["lfu_log_factor"], f["lfu_decay_time"], f["min_freq"],
+                 f["from_server"])
+        for f in m.get("lfu") or []
+    )  # fmt: skip
+    report = HotKeyReport([], m.get("min_accesses"), lfu, m.get("window_s"), m.get("min_share"),
+                          tuple(m.get("tracked_nodes") or ()))  # fmt: skip
+    return _measured(report)
 
 
 def _measured(report: HotKeyReport) -> str:
@@ -198,7 +212,7 @@ def bigkeys(
     *,
     connection: ConnectionOptions,
     cluster: ClusterOpt = False,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = OutputFormat.AUTO,
     max_ops: RateOpt = None,
     unthrottled: UnthrottledOpt = False,
     scan_count: CountOpt = defaults.SCAN_COUNT,
@@ -224,7 +238,7 @@ def hotkeys(
     *,
     connection: ConnectionOptions,
     cluster: ClusterOpt = False,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = OutputFormat.AUTO,
     max_ops: RateOpt = None,
     unthrottled: UnthrottledOpt = False,
     scan_count: CountOpt = defaults.SCAN_COUNT,
@@ -282,7 +296,7 @@ def expire(
     *,
     connection: ConnectionOptions,
     cluster: ClusterOpt = False,
-    fmt: FormatOpt = OutputFormat.TABLE,
+    fmt: FormatOpt = OutputFormat.AUTO,
     max_ops: RateOpt = None,
     unthrottled: UnthrottledOpt = False,
     scan_count: CountOpt = defaults.SCAN_COUNT,
@@ -303,7 +317,13 @@ def expire(
         "expired keys",
         lambda p: scan_expired(topology, auth, options, timeout_s=timeout, progress=p),
     )
-    record = {"num": result.expired_keys, "scanned_keys": result.scanned_keys}
+    print_expire({"num": result.expired_keys, "scanned_keys": result.scanned_keys}, fmt)
+
+
+def print_expire(record: dict[str, Any], fmt: OutputFormat) -> None:
+    """What an expired-key scan reclaimed (``num``) and walked (``scanned_keys``, None where
+    the scan did not say)."""
+    fmt = resolve(fmt)
     if fmt is OutputFormat.JSON:
         typer.echo(json.dumps(record))
         return
@@ -311,13 +331,11 @@ def expire(
         from keyscope.domain import csvcells
 
         csvcells.writer(sys.stdout).writerows(
-            [("num", "scanned_keys"), (record["num"], record["scanned_keys"])]
+            [("num", "scanned_keys"), (record["num"], record.get("scanned_keys"))]
         )
         return
-    from rich.table import Table
+    from keyscope.cli import tables
 
-    table = Table(title="Expired-key scan")
-    table.add_column("expired keys reclaimed", justify="right")
-    table.add_column("keys scanned", justify="right")
-    table.add_row(str(record["num"]), str(record["scanned_keys"]))
-    console().print(table)
+    row = (record["num"], record.get("scanned_keys"))
+    headers = ("expired keys reclaimed", "keys scanned")
+    console().print(tables.table("Expired-key scan", headers, [row], right=headers))

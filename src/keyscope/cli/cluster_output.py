@@ -9,10 +9,9 @@ from keyscope.analysis.cluster_report import ClusterReport
 from keyscope.domain import csvcells
 
 if TYPE_CHECKING:
-    from rich.console import Console
-    from rich.table import Table
+    from rich.console import Console, RenderableType
 
-TableFn = Callable[[str, tuple[str, ...], Sequence[tuple[object, ...]]], "Table"]
+TableFn = Callable[[str, tuple[str, ...], Sequence[tuple[object, ...]]], "RenderableType"]
 
 
 def csv_cluster_report(report: ClusterReport, out: TextIO) -> None:

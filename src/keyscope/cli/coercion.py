@@ -7,8 +7,9 @@ pydantic and builds an adapter per parameter, which takes longer than reading a 
 what Typer would return for the values that are plainly valid (``"5"`` for an int, an enum's
 exact value, any text for a str, a default of the declared type) and hands every other value to
 Typer's own converter, built then: a bad value gets Typer's exact error, a path or a list
-Typer's handling; a variadic text argument (``rdb report FILE...``) gets its values as a
-list. On a Typer without that machinery (older, or rewritten) it does nothing.
+Typer's handling; a variadic text argument (``rdb report FILE...``) or a repeatable text
+option (``instances add --address A --address B``) gets its values as a list. On a Typer
+without that machinery (older, or rewritten) it does nothing.
 """
 
 from __future__ import annotations
@@ -84,8 +85,8 @@ class PlainValue:
 
 
 class TextList:
-    """The converter of a variadic text argument (``FILE...``): its values as a list of
-    text, anything else by Typer's own converter."""
+    """The converter of a variadic text argument (``FILE...``) or a repeatable text option
+    (``--address``): its values as a list of text, anything else by Typer's own converter."""
 
     __slots__ = ("_typer", "_typers")
 
@@ -103,8 +104,9 @@ class TextList:
 
 def _is_text_list(param: Any) -> bool:
     desc = param.type_descriptor
+    many = param.nargs == -1 or (param.multiple and param.nargs == 1)
     return (
-        param.nargs == -1
+        many
         and desc.annotation == list[str]
         and desc.file_annotation is None
         and desc.parameter_info.parser is None

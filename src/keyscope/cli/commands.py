@@ -17,6 +17,8 @@ _GROUPS: tuple[tuple[str, str | None], ...] = (
     # (module under keyscope.cli, sub-command group name or None for top-level commands)
     ("rdb", "rdb"),
     ("analyze", "analyze"),
+    ("instances", "instances"),
+    ("run", "run"),
     ("serve", None),
     ("worker", None),
 )

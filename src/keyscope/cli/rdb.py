@@ -22,15 +22,13 @@ import typer
 
 from keyscope import defaults
 from keyscope.analysis.offline import OfflineOptions, OfflineReport, analyze_rdb
-from keyscope.cli.formats import OutputFormat, console, progress_wanted
+from keyscope.cli.formats import FORMAT_HELP, OutputFormat, console, progress_wanted, resolve
 from keyscope.domain.errors import KeyscopeError
 
 if TYPE_CHECKING:
-    from keyscope.rdb.memory import MemoryModel
+    from rich.console import RenderableType
 
-if TYPE_CHECKING:  # rich is imported where a table or a bar is drawn
-    from rich.console import Console
-    from rich.table import Table
+    from keyscope.rdb.memory import MemoryModel
 
 app = typer.Typer(
     help="Analyse RDB files offline: full report, or every key as a record.\n\n"
@@ -39,9 +37,11 @@ app = typer.Typer(
 
 
 class KeysFormat(StrEnum):
-    """``jsonl`` and ``csv`` stream (the compiled writer where built); ``json`` and ``table``
-    print one document, ``table`` holding every row in memory (for small files)."""
+    """``jsonl`` and ``csv`` stream (the compiled writer where built); ``json`` prints one
+    document; ``table`` the first rows and how many more there are; ``auto`` a table on a
+    terminal, JSON lines otherwise."""
 
+    AUTO = "auto"
     JSONL = "jsonl"
     CSV = "csv"
     JSON = "json"
@@ -122,61 +122,15 @@ def _csv_report(report: OfflineReport, out: TextIO) -> None:
                        r.bytes_saved, r.keys_affected])  # fmt: skip
 
 
-def _table(title: str, headers: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> Table:
-    from rich.table import Table
-    from rich.text import Text
+def _table(
+    title: str, headers: tuple[str, ...], rows: Sequence[tuple[object, ...]]
+) -> RenderableType:
+    """A report table through the one table renderer; whole-number columns right-aligned."""
+    from keyscope.cli import tables
 
-    table = Table(title=title, title_justify="left")
-    for i, header in enumerate(headers):
-        table.add_column(header, justify="left" if i < 2 else "right")
-    for row in rows:
-        # Text, not markup: keys are user data and may contain "[...]".
-        table.add_row(*(Text(f"{v:,}" if isinstance(v, int) else str(v)) for v in row))
-    return table
-
-
-def _table_report(report: OfflineReport, out: Console) -> None:
-    from rich.text import Text
-
-    out.print(f"{report.total_num:,} keys, {report.total_bytes:,} bytes")
-    if report.memory_model is not None:
-        model = report.memory_model
-        out.print(Text(f"memory as {model.name} counts it ({model.source})"))
-    types = [(t.type, "", t.bytes, n.num)
-             for t, n in zip(report.type_bytes, report.type_num, strict=True)]  # fmt: skip
-    out.print(_table("Types", ("type", "", "bytes", "keys"), types))
-    out.print(
-        _table(
-            "Largest keys",
-            ("key", "type", "db", "bytes", "elements"),
-            [(k.key, k.type, k.db, k.bytes, k.num_of_elem) for k in report.largest_keys],
-        )
-    )
-    out.print(
-        _table(
-            "Largest prefixes",
-            ("prefix", "type", "bytes", "keys"),
-            [(p.key_prefix, p.type, p.bytes, p.num) for p in report.largest_key_prefixes],
-        )
-    )
-    out.print(
-        _table(
-            "TTL",
-            ("bucket", "", "bytes", "keys"),
-            [(t.bucket, "", t.bytes, t.num) for t in report.ttl_distribution],
-        )
-    )
-    out.print(_table("Databases", ("db", "", "bytes", "keys"),
-                     [(d.db, "", d.bytes, d.num) for d in report.db_stats]))  # fmt: skip
-    if report.recommendations:
-        out.print(
-            _table(
-                "Recommendations (savings estimated with the memory model)",
-                ("recommendation", "examples", "saves bytes", "keys"),
-                [(r.title, ", ".join(r.example_keys), r.bytes_saved, r.keys_affected)
-                 for r in report.recommendations],
-            )
-        )  # fmt: skip
+    right = [h for i, h in enumerate(headers)
+             if rows and all(isinstance(r[i], int) for r in rows)]  # fmt: skip
+    return tables.table(title, headers, rows, right=right)
 
 
 @app.command("report")
@@ -189,9 +143,7 @@ def report_command(
         ),
     ],
     *,
-    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = (
-        OutputFormat.JSON
-    ),
+    fmt: Annotated[OutputFormat, typer.Option("--format", help=FORMAT_HELP)] = OutputFormat.AUTO,
     top: Annotated[int, typer.Option(min=0, help="Largest keys to list.")] = (
         defaults.OFFLINE_TOP_KEYS
     ),
@@ -237,13 +189,21 @@ def report_command(
         except KeyscopeError as exc:
             _fail(f"{file}: {exc.message}")
     _write_html(report.to_dict(), html_out, Path(file).name)
+    print_report(report, fmt)
+
+
+def print_report(report: OfflineReport, fmt: OutputFormat) -> None:
+    """An offline report as JSON (its ``to_dict``), CSV or tables."""
+    fmt = resolve(fmt)
     if fmt is OutputFormat.JSON:
         json.dump(report.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     elif fmt is OutputFormat.CSV:
         _csv_report(report, sys.stdout)
     else:
-        _table_report(report, console())
+        from keyscope.cli import tables
+
+        tables.offline_report(report.to_dict(), console())
 
 
 def _write_html(document: dict[str, object], html_out: Path | None, title: str) -> None:
@@ -261,6 +221,7 @@ def _cluster_report(
     files: list[str], options: OfflineOptions, fmt: OutputFormat, html_out: Path | None
 ) -> None:
     """One file after another (memory stays one shard's), then the merged report."""
+    fmt = resolve(fmt)
     from keyscope.analysis.cluster_report import analyze_shard, merge_shard_reports
     from keyscope.cli.cluster_output import csv_cluster_report, table_cluster_report
 
@@ -344,12 +305,18 @@ def _keys_document(file: str, fmt: KeysFormat, model: MemoryModel | None = None)
                 opened = True
             out.write("\n]\n" if opened else "[]\n")
         else:
-            rows = [tuple(_blank(row.get(f)) for f in ROW_FIELDS) for row in records]
-            console().print(_table(f"Keys ({len(rows):,})", ROW_FIELDS, rows))
+            from keyscope.cli import tables
 
-
-def _blank(value: object) -> object:
-    return "" if value is None else value
+            rows: list[tuple[object, ...]] = []  # only the rows the table shows: any file size
+            total = 0
+            for row in records:
+                total += 1
+                if len(rows) < tables.MAX_TABLE_ROWS:
+                    rows.append(tuple(row.get(f) for f in ROW_FIELDS))
+            right = [f for f, v in zip(ROW_FIELDS, rows[0] if rows else (), strict=False)
+                     if isinstance(v, int)]  # fmt: skip
+            title = f"Keys ({total:,})"
+            console().print(tables.table(title, ROW_FIELDS, rows, right=right, total=total))
 
 
 @contextlib.contextmanager
@@ -369,9 +336,10 @@ def _keys_failures(file: str) -> Iterator[None]:
 @app.command("keys")
 def keys_command(
     file: FileArg,
-    fmt: Annotated[KeysFormat, typer.Option("--format", help="Output format.")] = (
-        KeysFormat.JSONL
-    ),
+    fmt: Annotated[
+        KeysFormat,
+        typer.Option("--format", help="Output format; auto: a table on a terminal, else jsonl."),
+    ] = KeysFormat.AUTO,
     memory_model: MemoryModelOption = None,
 ) -> None:
     """Stream one record per key: JSON lines or CSV (or one JSON array, or a table).
@@ -381,6 +349,8 @@ def keys_command(
     from keyscope.rdb.rows import ROW_FIELDS
 
     model = _memory_model(memory_model)
+    if fmt is KeysFormat.AUTO:
+        fmt = KeysFormat.TABLE if sys.stdout.isatty() else KeysFormat.JSONL
     if fmt in (KeysFormat.JSON, KeysFormat.TABLE):
         _keys_document(file, fmt, model)
         return

@@ -17,27 +17,35 @@ app = typer.Typer()
 def serve(
     host: Annotated[
         str | None,
-        typer.Option(help="Interface to listen on (env KEYSCOPE_HOST; default 127.0.0.1)"),
+        typer.Option(
+            help="Interface to listen on \\[env var: KEYSCOPE_HOST] \\[default: 127.0.0.1]"
+        ),
     ] = None,
     port: Annotated[
         int | None,
-        typer.Option(help="TCP port (env KEYSCOPE_PORT; default 8080)", min=1, max=65535),
+        typer.Option(
+            help="TCP port \\[env var: KEYSCOPE_PORT] \\[default: 8080]", min=1, max=65535
+        ),
     ] = None,
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="Folder for the database, keys and backups (env KEYSCOPE_DATA_DIR)"),
+        typer.Option(
+            help="Folder for the database, keys and backups "
+            "\\[env var: KEYSCOPE_DATA_DIR] \\[default: keyscope-data]"
+        ),
     ] = None,
     credentials: Annotated[
         Path | None,
         typer.Option(
-            help="Credentials file (env KEYSCOPE_CREDENTIALS; default DATA_DIR/credentials.json)"
+            help="Credentials file "
+            "\\[env var: KEYSCOPE_CREDENTIALS] \\[default: DATA_DIR/credentials.json]"
         ),
     ] = None,
     database_url: Annotated[
         str | None,
         typer.Option(
             help="postgresql://... for scale-out: analyses go to `keyscope worker` processes"
-            " (env KEYSCOPE_DATABASE_URL; default SQLite in DATA_DIR, run in-process)"
+            " \\[env var: KEYSCOPE_DATABASE_URL] \\[default: SQLite in DATA_DIR, run in-process]"
         ),
     ] = None,
 ) -> None:
@@ -59,7 +67,12 @@ def serve(
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    first_run = not settings.data_dir.exists()
     lock = startup.hold_data_dir(settings, command="serve")  # held until the process ends
+    typer.echo(
+        f"{'Created' if first_run else 'Data in'} {settings.data_dir.resolve()}"
+        f"{' for the database, keys and backups' if first_run else ''}"
+    )
     try:
         store, created = ensure_credentials_file(settings.credentials_path)
     except KeyscopeError as exc:
@@ -77,6 +90,8 @@ def serve(
         typer.echo(
             f"Credentials: {settings.credentials_path.resolve()} ({len(store)} access key(s))"
         )
+    where = f"http://{settings.host}:{settings.port}"
+    typer.echo(f"Console: {where}/console  API docs: {where}/docs  (Ctrl-C stops)")
     uvicorn.run(
         create_app(settings),
         host=settings.host,

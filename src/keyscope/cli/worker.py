@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from keyscope.cli import startup
-from keyscope.cli.formats import OutputFormat
+from keyscope.cli.formats import FORMAT_HELP, OutputFormat, resolve
 
 if TYPE_CHECKING:
     from keyscope.settings import Settings
@@ -34,18 +34,23 @@ def worker(
     ] = None,
     concurrency: Annotated[
         int | None,
-        typer.Option(help="Analyses run at once (env KEYSCOPE_WORKERS; default 2)", min=1),
+        typer.Option(
+            help="Analyses run at once \\[env var: KEYSCOPE_WORKERS] \\[default: 2]", min=1
+        ),
     ] = None,
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="Folder for the secrets key and backups (env KEYSCOPE_DATA_DIR)"),
+        typer.Option(
+            help="Folder for the secrets key and backups "
+            "\\[env var: KEYSCOPE_DATA_DIR] \\[default: keyscope-data]"
+        ),
     ] = None,
     check: Annotated[
         bool, typer.Option("--check", help="Report the health of the fleet and exit")
     ] = False,
     fmt: Annotated[
-        OutputFormat, typer.Option("--format", help="Output format of --check.")
-    ] = OutputFormat.TABLE,
+        OutputFormat, typer.Option("--format", help=f"Of --check: {FORMAT_HELP}")
+    ] = OutputFormat.AUTO,
 ) -> None:
     """Execute the analyses the API processes queue (scale-out mode).
 
@@ -85,7 +90,7 @@ def _check(settings: Settings, fmt: OutputFormat) -> int:
         report = fleet_health(engine, stall_after_s=settings.stall_after_s)
     finally:
         engine.dispose()
-    _print_health(report, fmt)
+    _print_health(report, resolve(fmt))
     return 0 if report.healthy else 1
 
 

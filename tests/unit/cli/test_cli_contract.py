@@ -24,6 +24,13 @@ PRINTS_RESULTS = {
     ("rdb", "report"),
     ("rdb", "keys"),
     ("worker",),
+    ("instances", "add"),
+    ("instances", "list"),
+    ("instances", "show"),
+    ("run", "bigkeys"),
+    ("run", "hotkeys"),
+    ("run", "expire"),
+    ("run", "offline"),
 }
 """The commands whose output is results (``serve`` and plain ``worker`` print a banner)."""
 
@@ -77,7 +84,8 @@ def test_every_help_carries_an_example(path: tuple[str, ...]) -> None:
 @pytest.mark.parametrize("path", sorted(PRINTS_RESULTS), ids=" ".join)
 def test_format_is_offered_where_results_are_printed(path: tuple[str, ...]) -> None:
     assert any("--format" in p.opts for p in COMMANDS[path].params), path
-    shown = re.search(r"--format\s+<([a-z|]+)>", invoke(*path, "--help").stdout)
+    wide = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200"})  # no wrapping
+    shown = re.search(r"--format\s+<([a-z|]+)>", wide.stdout)
     assert shown is not None
     assert {"table", "json", "csv"} <= set(shown.group(1).split("|"))
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from keyscope.cli.coercion import PlainValue
+from keyscope.cli.coercion import PlainValue, TextList, _is_text_list
 from keyscope.cli.formats import OutputFormat
 
 coercion = pytest.importorskip("typer._coercion", reason="a Typer without pydantic converters")
@@ -24,11 +24,13 @@ class Size(Enum):
     LARGE = 2
 
 
-def _param(kind: Any, **info: Any) -> Any:
+def _param(kind: Any, *, multiple: bool = False, **info: Any) -> Any:
     """A Typer option of type ``kind`` (constraints as ``typer.Option`` takes them)."""
     parameter_info = typer_models.OptionInfo(**info)
     descriptor = coercion.resolve_type_descriptor(kind, parameter_info)
-    return typer_core.TyperOption(param_decls=["--value"], type_descriptor=descriptor, default=None)
+    return typer_core.TyperOption(
+        param_decls=["--value"], type_descriptor=descriptor, default=None, multiple=multiple
+    )
 
 
 def _convert(converter: Any, param: Any, value: Any) -> tuple[str, Any]:
@@ -92,3 +94,31 @@ def test_plain_values_do_not_build_typers_converter(
     plain = PlainValue(kind, param.type_descriptor.parameter_info, typers)
 
     assert plain.coerce(value, param=param, ctx=None) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [(), ("10.0.0.5:6379",), ("a:1", "b:2", "a:1"), ["x:1"], None, ("a:1", 2), "a:1"],
+    ids=repr,
+)
+def test_a_repeatable_text_option_converts_as_typer_converts_it(value: Any) -> None:
+    param = _param(list[str], multiple=True)
+    typers = coercion.build_runtime_param(param.type_descriptor)
+    plain = TextList(lambda: typers)
+
+    ours, theirs = _convert(plain, param, value), _convert(typers, param, value)
+
+    assert _is_text_list(param)
+    assert ours == theirs
+    assert type(ours[1]) is type(theirs[1])
+
+
+def test_text_values_of_a_repeatable_option_do_not_build_typers_converter() -> None:
+    def typers() -> Any:
+        raise AssertionError("Typer's converter (pydantic) was built for plain text values")
+
+    param = _param(list[str], multiple=True)
+
+    assert TextList(typers).coerce(("a:1", "b:2"), param=param, ctx=None) == ["a:1", "b:2"]
+    assert not _is_text_list(_param(list[int], multiple=True))
+    assert not _is_text_list(_param(str))
