@@ -9,8 +9,11 @@ the estimates assume.
 from __future__ import annotations
 
 import functools
+import json
 import random
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -247,6 +250,23 @@ def test_keys_in_db_0_only_or_a_keyspace_not_bound_for_a_cluster_are_not_flagged
     assert _advice(server, tmp_path, "other_dbs", CLUSTER_BOUND) == []
     _in_db(server, 3, 500)
     assert _advice(server, tmp_path, "other_dbs") == []
+
+
+def test_rdb_report_flags_other_dbs_only_when_told_the_keyspace_is_bound_for_a_cluster(
+    r: redis.Redis, server: RedisServer, tmp_path: Path
+) -> None:
+    _in_db(server, 0, 10)
+    _in_db(server, 4, 20)
+    r.save()
+    keyscope = str(Path(sys.executable).with_name("keyscope"))
+    dump = str(server.workdir / "dump.rdb")
+    rules = []
+    for extra in ([], ["--cluster-bound"]):
+        done = subprocess.run([keyscope, "rdb", "report", dump, "--format", "json", *extra],
+                              capture_output=True, check=True, timeout=120)  # fmt: skip
+        rules.append([(rec["rule"], rec["keys_affected"])
+                      for rec in json.loads(done.stdout)["recommendations"]])  # fmt: skip
+    assert rules == [[], [("other_dbs", 20)]]
 
 
 # --- huge strings that compression would shrink -------------------------------------------
