@@ -24,7 +24,7 @@ from tests.utils.servers import start_server  # noqa: E402
 from tests.utils.service import running_app  # noqa: E402
 
 from keyscope.analysis.offline import OfflineOptions, analyze_rdb  # noqa: E402
-from keyscope.cli.rdb import _table_report  # noqa: E402
+from keyscope.cli.tables import offline_report  # noqa: E402
 
 DOCS = ROOT / "docs"
 PREFIXES = ("user", "session", "order:eu", "order:us", "cache:page", "feed", "idx")
@@ -74,7 +74,7 @@ def terminal_png(work: Path) -> None:
         file=io.StringIO(), record=True, width=104, force_terminal=True, color_system="truecolor"
     )
     console.print("[bold]$ keyscope rdb report dump.rdb --format table --top 8 --prefix-top 3[/]")
-    _table_report(report, console)
+    offline_report(report.to_dict(), console)
     svg = work / "terminal.svg"
     console.save_svg(str(svg), title="keyscope rdb report")
     with launch() as browser:

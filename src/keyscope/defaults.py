@@ -119,6 +119,19 @@ ADVICE_LISTPACK_LADDER = (256, 512, 1024)
 """The ``*-max-listpack-entries`` values the crossing recommendation weighs: past 1024 a
 listpack's linear scans cost more than its memory saves."""
 
+ADVICE_HUGE_STRING_BYTES = 16 * 1024
+"""Strings from this many bytes are huge: the compression recommendation weighs them."""
+
+ADVICE_COMPRESSED_SHARE = 0.75
+"""A huge string the RDB holds LZF-compressed to at most this share of its length is
+compressible enough to recommend compressing it in the application."""
+
+ADVICE_COMPRESSIBLE_LIST_BYTES = 3 * 8192
+"""Quicklists from this many bytes (three full nodes of ``list-max-listpack-size -2``: one
+between the head and the tail that ``list-compress-depth 1`` leaves plain) the
+list-compression recommendation weighs, where the RDB holds them compressed to at most
+``ADVICE_COMPRESSED_SHARE`` of their memory."""
+
 ADVICE_EXAMPLES = 3
 """Example keys kept per recommendation (per prefix, per ladder step)."""
 

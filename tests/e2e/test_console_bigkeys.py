@@ -113,11 +113,12 @@ def test_console_runs_a_bigkey_analysis_and_its_csv_matches_the_api(
     api_keys = signed.request("GET", f"/instances/{instance_id}/bigkey-task/{task_id}").json()[
         "keys"
     ]
+    assert all(isinstance(k.get("memory_bytes"), int) for k in api_keys)  # MEMORY USAGE
     rows = list(csv.DictReader(io.StringIO(downloaded.read_text(encoding="utf-8"), newline="")))
     expected = [
         {
             f: "" if k.get(f) is None else str(k[f])
-            for f in ("name", "name_base64", "type", "shard", "db", "size", "unit")
+            for f in ("name", "name_base64", "type", "shard", "db", "size", "unit", "memory_bytes")
         }
         for k in api_keys
     ]

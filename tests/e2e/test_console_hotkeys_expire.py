@@ -209,8 +209,9 @@ def test_console_runs_an_expired_key_scan_and_its_downloads_match_the_api(
         history_json = _download(page, "history-download-json", tmp_path / "expire-history.json")
 
         page.click("[data-testid=result-link]")
-        page.wait_for_selector("[data-testid=record-table] tbody tr")
+        page.wait_for_selector("[data-testid=expire-nodes-table] tbody tr")
         reclaimed = page.inner_text("[data-testid=result-num]")
+        scanned = page.inner_text("[data-testid=result-scanned]")
         page.screenshot(path=str(artifact("console-expire.png")), full_page=True)
         scan_csv = _download(page, "download-csv", tmp_path / "expire.csv")
         scan_json = _download(page, "download-json", tmp_path / "expire.json")
@@ -221,9 +222,18 @@ def test_console_runs_an_expired_key_scan_and_its_downloads_match_the_api(
     api = signed.request("GET", f"/instances/{instance_id}/auto-expire/histories").json()
     (record,) = api["records"]
     assert record["num"] == 150 and reclaimed == "150"
+    assert record["scanned_keys"] == 60 and scanned == "60"
     assert json.loads(history_json) == api
     history_rows = _rows(history_csv)
-    assert list(history_rows[0]) == list(record)
-    assert history_rows == _as_csv_rows(api["records"], list(record))
-    assert _rows(scan_csv) == _as_csv_rows([record], list(record))
+    flat = [f for f in record if not isinstance(record[f], list | dict)]  # nodes: JSON only
+    assert list(history_rows[0]) == flat
+    assert history_rows == _as_csv_rows(api["records"], flat)
+    per_node = [
+        (r["node"], int(r["expired_keys"]), int(r["scanned_keys"]), float(r["seconds"]))
+        for r in _rows(scan_csv)
+    ]
+    assert per_node == [
+        (n["node"], n["expired_keys"], n["scanned_keys"], n["seconds"]) for n in record["nodes"]
+    ]
+    assert per_node[0][:3] == (redis_server.address, 150, 60)
     assert json.loads(scan_json) == record

@@ -103,3 +103,49 @@ def test_console_runs_an_offline_analysis_and_draws_its_charts(
         {"type": t["type"], "bytes": str(t["bytes"]), "num": str(num[t["type"]])}
         for t in api["type_bytes"]
     ]
+
+
+def test_console_picks_a_stored_backup_showing_what_it_holds(
+    console: tuple[str, SignedClient], redis_server: RedisServer
+) -> None:
+    base, signed = console
+    with launch() as browser:
+        page = browser.new_page(viewport={"width": 1360, "height": 1000})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(f"{base}/console")
+        nav_before_sign_in = page.locator("#session-nav").is_visible()
+        sign_in_and_register(page, base, AK, SK, redis_server.address)
+        page.click("[data-testid=tab-offline]")
+        page.wait_for_selector("[data-testid=offline-node] option", state="attached")
+        empty = page.inner_text("[data-testid=backups-table] tbody")
+        page.click("[data-testid=run-offline]")  # no backup yet: the analysis takes one
+        page.wait_for_selector("[data-testid=history-row] .status-success", timeout=120_000)
+        page.wait_for_selector("[data-testid=backup-row]")  # the one it took, listed at once
+        backup_row = page.inner_text("[data-testid=backup-row]")
+        options = page.locator("[data-testid=offline-backup] option").all_inner_texts()
+        stored = page.locator("[data-testid=offline-backup] option").nth(1).get_attribute("value")
+        page.select_option("[data-testid=offline-backup]", stored)
+        page.click("[data-testid=run-offline]")
+        done = page.locator("[data-testid=history-row] .status-success")
+        done.nth(1).wait_for(timeout=120_000)  # the second one, on the stored backup
+
+    assert errors == []
+    assert not nav_before_sign_in  # no "Sign out" or empty project menu before sign-in
+    assert "No backup of this node yet" in empty
+    instance_id = signed.request("GET", "/instances").json()["instances"][0]["instance_id"]
+    (backup,) = signed.request("GET", f"/instances/{instance_id}/backups").json()[
+        "backup_record_response"
+    ]
+    assert stored == backup["backup_id"]
+    assert redis_server.address in backup_row and "succeed" in backup_row
+    assert backup["backup_name"] in backup_row
+    assert options[0] == "take a new backup now" and "succeed" in options[1]
+    listing = signed.request("GET", f"/instances/{instance_id}/offline/key-analysis").json()
+    details = [
+        signed.request("GET", f"/instances/{instance_id}/offline/key-analysis/{r['id']}").json()
+        for r in listing["records"]
+    ]
+    assert sorted(d["analysis_type"] for d in details) == ["new_backup", "old_backup"]
+    assert {d["backup_id"] for d in details} == {backup["backup_id"]}

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_sdk_service import Serve, keyscope_serve
 from tests.utils.dcs import credentials_file
+from tests.utils.serve_process import Serve, keyscope_serve
 from tests.utils.servers import RedisServer
 
 pytestmark = pytest.mark.e2e

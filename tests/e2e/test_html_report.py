@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.utils.browser import artifact, launch
+from tests.utils.layout import chart_labels, text_layout
 from tests.utils.rdbgen import GenStats, write_rdb
 from tests.utils.servers import RedisServer
 
@@ -55,10 +56,17 @@ def test_html_report_opens_in_chromium_with_its_charts_drawn(
             page.wait_for_selector(f"[data-testid={chart}][data-rendered=true] canvas")
         shown_keys = page.inner_text("[data-testid=total-keys]")
         largest = page.locator("[data-testid=largest-keys-table] tbody tr").count()
+        page.mouse.move(1, 1)  # no tooltip over the labels
         page.screenshot(path=str(artifact("html-report.png")), full_page=True)
+        charts = chart_labels(page, "body")
+        text = text_layout(page, "body")
 
     assert shown_keys == f"{stats.keys:,}"
     assert largest == 100
+    assert sorted(c["chart"] for c in charts) == sorted(CHARTS)
+    for chart in charts:  # every label drawn, none over another
+        assert chart["labels"] > 0 and chart["overlaps"] == [] and chart["missing"] == [], chart
+    assert text["runs"] > 0 and text["overlaps"] == [] and text["broken"] == [], text
     assert all(url.startswith(("file:", "data:", "blob:")) for url in fetched), fetched
 
 

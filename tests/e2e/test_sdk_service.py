@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -38,47 +32,10 @@ from huaweicloudsdkdcs.v2 import (
 
 from tests.utils.dcs import AK, OTHER_AK, OTHER_PROJECT, OTHER_SK, PROJECT, SK, SignedClient
 from tests.utils.dcs import credentials_file as write_credentials
-from tests.utils.servers import RedisServer, free_port
+from tests.utils.serve_process import Serve, keyscope_serve
+from tests.utils.servers import RedisServer
 
 pytestmark = pytest.mark.e2e
-
-KEYSCOPE = str(Path(sys.executable).with_name("keyscope"))
-
-
-@dataclass
-class Serve:
-    url: str
-    process: subprocess.Popen[bytes]
-    output: Path
-
-
-@contextlib.contextmanager
-def keyscope_serve(data_dir: Path) -> Iterator[Serve]:
-    """``keyscope serve`` on a free port with its data in ``data_dir``; stopped at the end."""
-    port = free_port()
-    output = data_dir.parent / f"serve-{port}.log"
-    env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
-    args = [KEYSCOPE, "serve", "--port", str(port), "--data-dir", str(data_dir)]
-    with output.open("wb") as sink:
-        process = subprocess.Popen(args, stdout=sink, stderr=subprocess.STDOUT, env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"keyscope serve exited: {output.read_text()[-2000:]}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError("keyscope serve did not start listening")
-            time.sleep(0.05)
-        yield Serve(f"http://127.0.0.1:{port}", process, output)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def sdk(url: str, ak: str = AK, sk: str = SK, project: str = PROJECT) -> DcsClient:

@@ -71,9 +71,11 @@ def test_a_big_key_analysis_runs_and_reports_the_big_keys(
         "db": 0,
         "size": 20_000,
         "unit": "byte",
+        "memory_bytes": int(r.memory_usage("blob")),  # keyscope's extension beside DCS size
     }
     assert keys["queue"]["size"] == 6000
     assert keys["queue"]["unit"] == "count"
+    assert keys["queue"]["memory_bytes"] == int(r.memory_usage("queue"))
     assert "small" not in keys
     assert done["num"] == 2
 

@@ -126,6 +126,10 @@ def test_an_expired_key_scan_reclaims_expired_keys_and_lists_them_in_the_history
     record = _wait_history(client, instance_id, scan["id"])
     assert record["status"] == "success", record
     assert record["num"] == 20
+    assert record["scanned_keys"] == 1
+    assert [(n["node"], n["expired_keys"], n["scanned_keys"]) for n in record["nodes"]] == [
+        (redis_server.address, 20, 1)
+    ]
     assert r.dbsize() == 1
 
     again = client.post(f"/instances/{instance_id}/auto-expire/scan")

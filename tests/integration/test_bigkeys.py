@@ -315,3 +315,61 @@ def test_long_compressed_list_is_found_though_it_takes_little_memory(
     found = find_bigkeys(topology, NO_AUTH, FAST)
 
     assert [(k.name, k.type, k.size) for k in found] == [("squeezed", "list", 5001)]
+
+
+def test_each_big_key_carries_the_memory_usage_the_server_reports(
+    redis_server: RedisServer,
+) -> None:
+    limit = BigKeyThresholds().collection_elements
+    with redis_server.client() as c:
+        c.set("mem:blob", "x" * 30_000)
+        write_collection(c, "hash", "mem:wide", limit + 1)
+        fill_small(c, "mem-small", 50)
+        expected = {name: int(c.memory_usage(name)) for name in ("mem:blob", "mem:wide")}
+    topology = discover(InstanceMode.SINGLE, [redis_server.address], NO_AUTH)
+
+    found = find_bigkeys(topology, NO_AUTH, FAST)
+
+    assert {k.name: k.memory_bytes for k in found if k.name.startswith("mem:")} == expected
+
+
+def test_big_keys_carry_their_memory_where_lists_are_compressed(
+    compressing_server: RedisServer,
+) -> None:
+    with compressing_server.client() as c:
+        c.set("blob", "x" * 20_000)
+        write_collection(c, "set", "members", 5001)
+        expected = {name: int(c.memory_usage(name)) for name in ("blob", "members")}
+    topology = discover(InstanceMode.SINGLE, [compressing_server.address], NO_AUTH)
+
+    found = find_bigkeys(topology, NO_AUTH, FAST)
+
+    assert {k.name: k.memory_bytes for k in found} == expected
+
+
+def test_memory_unknown_where_memory_usage_is_renamed_away(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "no-memory", extra=["--rename-command", "MEMORY", ""])
+    try:
+        with server.client() as c:
+            c.set("blob", "x" * 20_000)
+        topology = discover(InstanceMode.SINGLE, [server.address], NO_AUTH)
+
+        found = find_bigkeys(topology, NO_AUTH, FAST)
+
+        assert [(k.name, k.memory_bytes) for k in found] == [("blob", None)]
+    finally:
+        server.stop()
+
+
+def test_big_string_found_without_memory_where_memory_usage_is_refused_and_not_needed(
+    compressing_server: RedisServer,
+) -> None:
+    with compressing_server.client() as c:
+        c.set("blob", "x" * 20_000)
+        c.set("small", "x")
+        c.execute_command("ACL", "SETUSER", "default", "-memory")
+    topology = discover(InstanceMode.SINGLE, [compressing_server.address], NO_AUTH)
+
+    found = find_bigkeys(topology, NO_AUTH, FAST)
+
+    assert [(k.name, k.size, k.memory_bytes) for k in found] == [("blob", 20_000, None)]

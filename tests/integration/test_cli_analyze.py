@@ -44,14 +44,17 @@ def test_bigkeys_prints_dcs_records_as_json(protected_lfu_server: RedisServer) -
         c.set("blob", "x" * 12_000)
         c.sadd("members", *range(6000))
         c.set("small", "x")
+        memory = {k: int(c.memory_usage(k)) for k in ("blob", "members")}
 
     code, out, _ = run("bigkeys", protected_lfu_server.url, "--format", "json")
 
     assert code == 0
     assert json.loads(out) == [
-        {"name": "blob", "type": "string", "db": 1, "size": 12_000, "unit": "byte"},
-        {"name": "members", "type": "set", "db": 1, "size": 6000, "unit": "count"},
-    ]
+        {"name": "blob", "type": "string", "db": 1, "size": 12_000, "unit": "byte",
+         "memory_bytes": memory["blob"]},
+        {"name": "members", "type": "set", "db": 1, "size": 6000, "unit": "count",
+         "memory_bytes": memory["members"]},
+    ]  # fmt: skip
     assert SECRET not in out
 
 

@@ -88,6 +88,34 @@ def test_scan_of_a_cluster_covers_every_master(redis_cluster: Cluster) -> None:
     assert sum(dbsize(s, 0) for s in redis_cluster.masters) == 30
 
 
+def test_cluster_scan_reports_each_masters_part(redis_cluster: Cluster) -> None:
+    stop_active_expiry(*redis_cluster.masters)
+    with redis_cluster.client() as rc:
+        rc.flushall()
+        for i in range(60):
+            rc.set(f"gone:{i}", "v", px=20)
+        for i in range(24):
+            rc.set(f"kept:{i}", "v")
+    time.sleep(0.1)
+    with redis_cluster.client() as rc:
+        kept_on = {
+            s.address: sum(1 for i in range(24) if rc.get_node_from_key(f"kept:{i}").port == s.port)
+            for s in redis_cluster.masters
+        }
+        gone_on = {
+            s.address: sum(1 for i in range(60) if rc.get_node_from_key(f"gone:{i}").port == s.port)
+            for s in redis_cluster.masters
+        }
+    topology = discover(InstanceMode.CLUSTER, [redis_cluster.addresses[0]], NO_AUTH)
+
+    result = scan_expired(topology, NO_AUTH, ScanOptions(scan_count=10))
+
+    assert {n.node: (n.expired_keys, n.scanned_keys) for n in result.nodes} == {
+        a: (gone_on[a], kept_on[a]) for a in kept_on
+    }
+    assert sum(n.expired_keys for n in result.nodes) == result.expired_keys == 60
+
+
 def test_timeout_stops_the_scan_and_reports_what_was_done(redis_server: RedisServer) -> None:
     write_expiring(redis_server, 0, "kept", 200, ttl_ms=None)
     topology = discover(InstanceMode.SINGLE, [redis_server.address], NO_AUTH)

@@ -19,6 +19,31 @@ over all keys as if in one db).
   ``ADVICE_SHORT_KEY_BYTES``.
 - ``small_strings``: prefixes of many small strings, as fields of hashes of
   ``ADVICE_BUCKET_FIELDS`` each (``prefix:{id // 100}`` → field ``id``).
+- ``other_dbs``: on a keyspace bound for a cluster (``OfflineOptions.cluster_bound``), the
+  keys of each logical db other than 0, which a cluster does not have. Moving them frees
+  nothing (they need a db-0 name that does not collide, e.g. a prefix per db): its
+  ``bytes_saved`` is 0, and the title says how many bytes would need moving.
+- ``compress_strings``: strings of ``ADVICE_HUGE_STRING_BYTES`` and more that the RDB holds
+  LZF-compressed to at most ``ADVICE_COMPRESSED_SHARE`` of their length (a writer with
+  ``rdbcompression yes``, the default; without it nothing is seen): their serialized size
+  is the compressed length (plus a few header bytes), an exact measure of what LZF makes of
+  them. Saved is the value's allocation at the raw length less at the compressed one, were
+  the application to store them compressed (on average lengths).
+- ``compress_lists``: quicklists of ``ADVICE_COMPRESSIBLE_LIST_BYTES`` and more whose nodes
+  the RDB holds LZF-compressed to at most ``ADVICE_COMPRESSED_SHARE`` of their memory;
+  ``list-compress-depth 1`` would compress every node but the head and the tail. On the
+  average list: its nodes are full (``LIST_NODE_BYTES``, as ``list-max-listpack-size -2``
+  fills them) but the last, their number is its memory over a full node's rounded up (a
+  node is a little under ``LIST_NODE_BYTES``), and each interior node goes
+  from its plain allocation to one of its compressed bytes (the RDB's) and the 4-byte
+  ``quicklistLZF`` header.
+- ``old_engine``: a file written by an engine before Redis 7.2 (layouts ``redis-6.2`` and
+  ``redis-7.0``), which keeps every set of strings in a hash table, with sets of up to
+  ``ADVICE_LISTPACK_FLOOR`` short strings (``set-max-listpack-entries``, 128 by default): a
+  newer engine (the ``redis-7.4`` model) packs them in listpacks. Saved is those keys under
+  the writer's model less under the newer one. Other encodings that changed (6.2's
+  ziplists against listpacks, embstr sizes) move a few bytes per key either way and are
+  left out.
 """
 
 from __future__ import annotations
@@ -218,7 +243,113 @@ def small_strings(counter: KeyCounter, model: MemoryModel) -> list[Recommendatio
     return out
 
 
-RULES = (listpack_crossings, missing_ttls, long_key_names, small_strings)
+def other_dbs(counter: KeyCounter, model: MemoryModel) -> list[Recommendation]:
+    """Per db other than 0 of a cluster-bound keyspace: its keys, which must move to db 0."""
+    del model  # nothing is freed: the keys move
+    if not counter.options.cluster_bound:
+        return []
+    out = []
+    for db, (num, moved, _) in sorted(counter.dbs.items()):
+        if db == 0 or not num:
+            continue
+        out.append(
+            Recommendation(
+                "other_dbs",
+                f"{num:,} keys ({moved:,} bytes) are in db {db}, which a cluster does not "
+                f"have: move them to db 0 under names of their own",
+                None, None, num, 0,
+                [display_key(k) for k in counter.db_examples.get(db, [])],
+            )
+        )  # fmt: skip
+    return out
+
+
+def compress_strings(counter: KeyCounter, model: MemoryModel) -> list[Recommendation]:
+    """Huge strings that LZF shrinks: the values' allocations, raw against compressed."""
+    num, raw, compressed = counter.compressible
+    if not num:
+        return []
+    saved = num * (model.sds(round(raw / num)) - model.sds(round(compressed / num)))
+    if saved < MIN_SAVED_BYTES:
+        return []
+    return [
+        Recommendation(
+            "compress_strings",
+            f"{num:,} strings of {defaults.ADVICE_HUGE_STRING_BYTES:,} bytes and more "
+            f"compress to {compressed / raw:.0%} of their length: store them compressed",
+            "string", None, num, saved,
+            [display_key(k) for k in counter.compressible_examples],
+        )
+    ]  # fmt: skip
+
+
+LIST_NODE_BYTES = 8192
+"""``list-max-listpack-size -2``: the bytes a full quicklist node holds."""
+
+LZF_NODE_HEADER = 4
+"""``quicklistLZF.sz``, before the compressed bytes of a node."""
+
+RDB_NODE_HEADER = 6
+"""A compressed node's bytes in the RDB besides its data: container, LZF marker, lengths."""
+
+
+def compress_lists(counter: KeyCounter, model: MemoryModel) -> list[Recommendation]:
+    """Quicklists whose interior nodes LZF shrinks: plain against compressed allocations."""
+    num, mem, serialized, key_bytes = counter.compressible_lists
+    if not num:
+        return []
+    head = model.quicklist([])
+    full = model.quicklist([LIST_NODE_BYTES]) - head
+    value = mem / num - model.key_overhead(round(key_bytes / num)) - head
+    nodes = max(1, -(-round(value) // full))  # all full but the last
+    plain = value / nodes - (full - model.packed(LIST_NODE_BYTES))  # the node's listpack
+    packed = model.packed(LZF_NODE_HEADER + round(serialized / num / nodes) - RDB_NODE_HEADER)
+    saved = round(num * max(nodes - 2, 0) * (plain - packed))
+    if saved < MIN_SAVED_BYTES:
+        return []
+    return [
+        Recommendation(
+            "compress_lists",
+            f"{num:,} lists of {nodes:,} nodes on average compress to "
+            f"{serialized / mem:.0%} of their memory: set list-compress-depth to 1",
+            "list", None, num, saved,
+            [display_key(k) for k in counter.compressible_list_examples],
+            {"list-compress-depth": 1},
+        )
+    ]  # fmt: skip
+
+
+OLD_SET_LAYOUTS = ("redis-6.2", "redis-7.0")
+"""Layouts that pack no set of strings in a listpack."""
+
+NEWER_LAYOUT = "redis-7.4"
+
+
+def old_engine(counter: KeyCounter, model: MemoryModel) -> list[Recommendation]:
+    """Small sets of strings an older engine keeps in hash tables, under a newer model."""
+    from keyscope.rdb.memory import MemoryModel
+
+    step = counter.small_sets
+    if model.layout not in OLD_SET_LAYOUTS or not step.num:
+        return []
+    newer = MemoryModel(NEWER_LAYOUT, model.allocator, "newer engine")
+    key = newer.key_overhead(round(step.key_bytes / step.num))
+    saved = step.bytes - step.num * (key + newer.packed(round(step.listpack_bytes / step.num)))
+    if saved < MIN_SAVED_BYTES:
+        return []
+    return [
+        Recommendation(
+            "old_engine",
+            f"{step.num:,} small sets of strings are hash tables on {model.layout}: an engine "
+            f"of Redis 7.2 or later packs them in listpacks",
+            "set", None, step.num, saved,
+            [display_key(k) for k in step.examples],
+        )
+    ]  # fmt: skip
+
+
+RULES = (listpack_crossings, missing_ttls, long_key_names, small_strings, other_dbs,
+         compress_strings, compress_lists, old_engine)  # fmt: skip
 
 
 def recommend(counter: KeyCounter, model: MemoryModel | None = None) -> list[Recommendation]:

@@ -45,7 +45,11 @@ def size_probe(topology: Topology, t: BigKeyThresholds) -> SizeProbe:
     """MEMORY USAGE as a first filter where the server has it; TYPE and size otherwise."""
     if not has_memory_usage(topology):
         return SizeProbe()
-    return SizeProbe(memory_up_to_count=t.collection_elements, skip_below_bytes=skip_below_bytes(t))
+    return SizeProbe(
+        memory_up_to_count=t.collection_elements,
+        skip_below_bytes=skip_below_bytes(t),
+        memory_of_strings_over=t.string_bytes,
+    )
 
 
 def find_bigkeys(

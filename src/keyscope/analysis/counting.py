@@ -53,6 +53,8 @@ class OfflineOptions:
     """The instant TTLs are measured from; None means when the analysis starts."""
     memory_model: MemoryModel | None = None
     """How per-key memory is estimated; None follows the engine that wrote the file."""
+    cluster_bound: bool = False
+    """Whether the keyspace is to move to a cluster, which has db 0 only (``advice``)."""
 
 
 LOOSE_ENCODINGS = {"hash": "hashtable", "set": "hashtable", "zset": "skiplist"}
@@ -62,6 +64,9 @@ LADDER = defaults.ADVICE_LISTPACK_LADDER
 LADDER_FLOOR = defaults.ADVICE_LISTPACK_FLOOR
 SMALL_STRING = defaults.ADVICE_SMALL_STRING_BYTES
 LONG_KEY = defaults.ADVICE_LONG_KEY_BYTES
+HUGE_STRING = defaults.ADVICE_HUGE_STRING_BYTES
+COMPRESSED_QUARTERS = round(4 * defaults.ADVICE_COMPRESSED_SHARE)
+COMPRESSIBLE_LIST = defaults.ADVICE_COMPRESSIBLE_LIST_BYTES
 EXAMPLES = defaults.ADVICE_EXAMPLES
 
 
@@ -113,12 +118,26 @@ class KeyCounter:
         self.types: dict[str, TypeCounts] = {}
         self.dbs: dict[int, list[int]] = {}
         """db -> [keys, bytes, keys with a TTL]"""
+        self.db_examples: dict[int, list[bytes]] = {}
+        """db -> its first ``ADVICE_EXAMPLES`` keys."""
         self.ttl_num = [0] * len(TTL_BUCKETS)
         self.ttl_bytes = [0] * len(TTL_BUCKETS)
         self.top: TopN[KeyRecord] = TopN(opts.top_keys)
         self.long_keys = [0, 0]
         """Keys with names over ``ADVICE_LONG_KEY_BYTES``: [keys, their names' bytes]."""
         self.long_examples: list[bytes] = []
+        self.compressible = [0, 0, 0]
+        """Huge strings the RDB holds LZF-compressed to at most ``ADVICE_COMPRESSED_SHARE``
+        of their length: [keys, their lengths, their serialized sizes]."""
+        self.compressible_examples: list[bytes] = []
+        self.compressible_lists = [0, 0, 0, 0]
+        """Quicklists of ``ADVICE_COMPRESSIBLE_LIST_BYTES`` and more the RDB holds compressed
+        to at most ``ADVICE_COMPRESSED_SHARE`` of their memory: [keys, their memory, their
+        serialized sizes, their names' bytes]."""
+        self.compressible_list_examples: list[bytes] = []
+        self.small_sets = LadderStep()
+        """Sets of up to ``ADVICE_LISTPACK_FLOOR`` short strings in a hash table: an engine
+        before Redis 7.2 packs no set of strings in a listpack (``advice.old_engine``)."""
         self.keys_seen = 0
         self.memory_model: MemoryModel | None = opts.memory_model
         """The model the counted records' memory followed, once a reader said which."""
@@ -146,6 +165,8 @@ class KeyCounter:
                 db = dbs[rec.db] = [0, 0, 0]
             db[0] += 1
             db[1] += mem
+            if db[0] <= EXAMPLES:
+                self.db_examples.setdefault(rec.db, []).append(rec.key)
             t = ttl_bucket(rec.expiry_ms, now_ms)
             db[2] += t != 0
             ttl_num[t] += 1
@@ -162,20 +183,44 @@ class KeyCounter:
             if mem > top.floor:
                 top.offer(mem, rec)
             n = rec.num_elements
-            if LADDER_FLOOR < n <= LADDER[-1] and LOOSE_ENCODINGS.get(rec.type) == rec.encoding:
+            if n <= LADDER[-1] and LOOSE_ENCODINGS.get(rec.type) == rec.encoding:
                 entries = n if rec.type == "set" else 2 * n
                 if rec.serialized_size <= entries * (SMALL_STRING + 1):  # no long elements
-                    self._cross(stats, rec)
-            if len(key) > LONG_KEY:
-                self.long_keys[0] += 1
-                self.long_keys[1] += len(key)
-                if len(self.long_examples) < EXAMPLES:
-                    self.long_examples.append(key)
+                    if n > LADDER_FLOOR:
+                        self._cross(stats.ladder[bisect_left(LADDER, n)], rec)
+                    elif rec.type == "set":
+                        self._cross(self.small_sets, rec)
+            if len(key) > LONG_KEY or n >= HUGE_STRING or mem >= COMPRESSIBLE_LIST:
+                self._large(rec)
         self.keys_seen += seen
 
+    def _large(self, rec: KeyRecord) -> None:
+        """The counters of long names, huge compressible strings and compressible lists."""
+        key, n, mem = rec.key, rec.num_elements, rec.memory
+        if len(key) > LONG_KEY:
+            self.long_keys[0] += 1
+            self.long_keys[1] += len(key)
+            if len(self.long_examples) < EXAMPLES:
+                self.long_examples.append(key)
+        if (n >= HUGE_STRING and rec.type == "string"
+                and 4 * rec.serialized_size <= COMPRESSED_QUARTERS * n):  # fmt: skip
+            self.compressible[0] += 1
+            self.compressible[1] += n
+            self.compressible[2] += rec.serialized_size
+            if len(self.compressible_examples) < EXAMPLES:
+                self.compressible_examples.append(key)
+        if (mem >= COMPRESSIBLE_LIST and rec.encoding == "quicklist"
+                and 4 * rec.serialized_size <= COMPRESSED_QUARTERS * mem):  # fmt: skip
+            lists = self.compressible_lists
+            lists[0] += 1
+            lists[1] += mem
+            lists[2] += rec.serialized_size
+            lists[3] += len(key)
+            if len(self.compressible_list_examples) < EXAMPLES:
+                self.compressible_list_examples.append(key)
+
     @staticmethod
-    def _cross(stats: TypeCounts, rec: KeyRecord) -> None:
-        step = stats.ladder[bisect_left(LADDER, rec.num_elements)]
+    def _cross(step: LadderStep, rec: KeyRecord) -> None:
         step.num += 1
         step.bytes += rec.memory
         step.listpack_bytes += listpack_estimate(rec.type, rec.serialized_size, rec.num_elements)
@@ -197,10 +242,19 @@ class KeyCounter:
             stats.prefixes.occurrences = native["occurrences"]
         for db in counts["dbs"]:
             self.dbs[db["db"]] = [db["num"], db["bytes"], db["expires"]]
+            self.db_examples[db["db"]] = list(db["examples"])
         self.ttl_num, self.ttl_bytes = counts["ttl_num"], counts["ttl_bytes"]
         self.top.load([(e["weight"], e["seq"], KeyRecord(*e["record"])) for e in counts["top"]])
         self.long_keys = list(counts["long_keys"])
         self.long_examples = list(counts["long_examples"])
+        self.compressible = list(counts["compressible"])
+        self.compressible_examples = list(counts["compressible_examples"])
+        self.compressible_lists = list(counts["compressible_lists"])
+        self.compressible_list_examples = list(counts["compressible_list_examples"])
+        step = self.small_sets
+        step.num, step.bytes, step.listpack_bytes, step.key_bytes, step.examples = counts[
+            "small_sets"
+        ]
         self.keys_seen += counts["keys"]
 
 

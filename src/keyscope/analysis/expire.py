@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from keyscope.domain import codes
 from keyscope.domain.errors import Unsupported
-from keyscope.domain.keys import ExpireScanResult
+from keyscope.domain.keys import ExpireNodeResult, ExpireScanResult
 from keyscope.domain.scan import Cancellation, Progress, ScanOptions
 from keyscope.domain.topology import Node, Topology
 from keyscope.redis.auth import Auth
@@ -74,5 +74,18 @@ def scan_expired(
     for _ in scanner:
         pass
     after = _expired_counts(masters, auth, options.connect_timeout)
-    expired = sum(max(0, after[a] - before[a]) for a in before)
-    return ExpireScanResult(expired_keys=expired, scanned_keys=scanner.stats.total_keys)
+    stats = scanner.stats
+    nodes = tuple(
+        ExpireNodeResult(
+            node=a,
+            expired_keys=max(0, after[a] - before[a]),
+            scanned_keys=stats.keys.get(a, 0),
+            seconds=round(stats.seconds.get(a, 0.0), 3),
+        )
+        for a in before
+    )
+    return ExpireScanResult(
+        expired_keys=sum(n.expired_keys for n in nodes),
+        scanned_keys=stats.total_keys,
+        nodes=nodes,
+    )

@@ -35,9 +35,11 @@ def key_name(raw: bytes) -> str:
     return name_text(raw)[0]
 
 
-def _big_key(raw: bytes, type_: KeyType, db: int, size: int, shard: str | None) -> BigKey:
+def _big_key(
+    raw: bytes, type_: KeyType, db: int, size: int, shard: str | None, *, memory: int | None
+) -> BigKey:
     text, b64 = name_text(raw)
-    return BigKey(text, type_, db, size, unit_of(type_), shard, b64)
+    return BigKey(text, type_, db, size, unit_of(type_), shard, b64, memory)
 
 
 def unit_of(type_: str) -> Literal["byte", "count"]:
@@ -58,7 +60,7 @@ class BigKeySelector:
 
     def __init__(self, thresholds: BigKeyThresholds | None = None) -> None:
         self.thresholds = thresholds or BigKeyThresholds()
-        self._heaps: dict[str, list[tuple[int, bytes, int, str | None]]] = {}
+        self._heaps: dict[str, list[tuple[int, bytes, int, str | None, int]]] = {}
         self.seen = 0
 
     def _limit(self, type_: str) -> int:
@@ -76,10 +78,11 @@ class BigKeySelector:
                     continue
             elif size <= cmin and (memory is None or memory <= mmin):
                 continue
-            self._offer(type_, (size, name, db, shard))
+            self._offer(type_, (size, name, db, shard, -1 if memory is None else memory))
         self.seen += n
 
-    def _offer(self, type_: str, entry: tuple[int, bytes, int, str | None]) -> None:
+    def _offer(self, type_: str, entry: tuple[int, bytes, int, str | None, int]) -> None:
+        # memory -1 where unknown: a key seen twice (a resharding) still compares
         heap = self._heaps.setdefault(type_, [])
         limit = self._limit(type_)
         if limit <= 0:
@@ -93,7 +96,10 @@ class BigKeySelector:
         out: list[BigKey] = []
         for type_ in TYPE_ORDER:
             entries = sorted(self._heaps.get(type_, []), key=lambda e: (-e[0], e[1]))
-            out.extend(_big_key(name, type_, db, size, shard) for size, name, db, shard in entries)
+            out.extend(
+                _big_key(name, type_, db, size, shard, memory=None if memory < 0 else memory)
+                for size, name, db, shard, memory in entries
+            )
         return out[: self.thresholds.max_records]
 
 

@@ -158,6 +158,10 @@ def report_command(
         typer.Option("--html", help="Also write one self-contained HTML page with charts here."),
     ] = None,
     memory_model: MemoryModelOption = None,
+    cluster_bound: Annotated[
+        bool,
+        typer.Option(help="The keyspace is to move to a cluster: flag keys outside db 0."),
+    ] = False,
 ) -> None:
     """Print the offline analysis report of an RDB file, or the cluster-wide report of
     several (one per shard: keys by shard, prefixes summed, skew by shard, slot and hash tag).
@@ -173,6 +177,7 @@ def report_command(
         top_prefixes=prefix_top,
         delimiters=delimiters,
         memory_model=_memory_model(memory_model),
+        cluster_bound=cluster_bound,
     )
     if len(files) > 1:
         _cluster_report(files, options, fmt, html_out)

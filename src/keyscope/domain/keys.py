@@ -22,7 +22,11 @@ serialized to, a floor rather than an estimate."""
 
 @dataclass(frozen=True, slots=True)
 class BigKey:
-    """One big key, as DCS BigkeysBody: bytes for strings, element count for collections."""
+    """One big key, as DCS BigkeysBody: bytes for strings, element count for collections.
+
+    keyscope's extension: ``memory_bytes``, the key's ``MEMORY USAGE`` (None where the server
+    has no MEMORY command or did not answer it for this key).
+    """
 
     name: str
     type: KeyType
@@ -32,6 +36,7 @@ class BigKey:
     shard: str | None = None
     name_base64: str | None = None
     """The exact bytes where ``name`` is escaped (``domain/names.py``)."""
+    memory_bytes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +115,22 @@ def key_record(key: BigKey | HotKey) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class ExpireNodeResult:
+    """One master's part of an expired-key scan: its ``expired_keys`` growth and keys walked."""
+
+    node: str
+    expired_keys: int
+    scanned_keys: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class ExpireScanResult:
-    """What an expired-key scan reclaimed and how much it walked."""
+    """What an expired-key scan reclaimed and how much it walked, in all and per master."""
 
     expired_keys: int
     scanned_keys: int
+    nodes: tuple[ExpireNodeResult, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

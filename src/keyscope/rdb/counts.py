@@ -36,6 +36,8 @@ class NativeDbCounts(TypedDict):
     num: int
     bytes: int
     expires: int
+    examples: list[bytes]
+    """Its first ``ADVICE_EXAMPLES`` keys."""
 
 
 class NativeTopEntry(TypedDict):
@@ -55,3 +57,11 @@ class NativeCounts(TypedDict):
     keys: int
     long_keys: list[int]
     long_examples: list[bytes]
+    compressible: list[int]
+    """Huge compressible strings: keys, their lengths, their serialized sizes."""
+    compressible_examples: list[bytes]
+    compressible_lists: list[int]
+    """Compressible quicklists: keys, their memory, serialized sizes and names' bytes."""
+    compressible_list_examples: list[bytes]
+    small_sets: tuple[int, int, int, int, list[bytes]]
+    """Small sets of strings in a hash table, as a ladder step."""

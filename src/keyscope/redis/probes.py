@@ -118,7 +118,9 @@ class SizeProbe(Probe[SizedKey]):
       big, so TYPE and the size command go only to the few that are left. One cheap command
       per key instead of two, and the memory of every candidate for the 50 MB rule.
     - otherwise: TYPE, the size command, then MEMORY USAGE for collections of at most
-      ``memory_up_to_count`` elements (the only ones the 50 MB rule can still catch).
+      ``memory_up_to_count`` elements (the only ones the 50 MB rule can still catch), and
+      (set with it) for the keys already big by size, so that every big key has its memory:
+      strings over ``memory_of_strings_over`` bytes, collections over the count.
 
     Records come back only for the keys that went through sizing.
     """
@@ -126,10 +128,17 @@ class SizeProbe(Probe[SizedKey]):
     ops_per_key = 2.2
 
     def __init__(
-        self, *, memory_up_to_count: int | None = None, skip_below_bytes: int | None = None
+        self,
+        *,
+        memory_up_to_count: int | None = None,
+        skip_below_bytes: int | None = None,
+        memory_of_strings_over: int | None = None,
     ) -> None:
         self.memory_up_to_count = memory_up_to_count
-        """Ask MEMORY USAGE for collections of at most this many elements; None: never."""
+        """Ask MEMORY USAGE for collections of at most this many elements (and, for their
+        memory in the report, of more); None: never."""
+        self.memory_of_strings_over = memory_of_strings_over
+        """With ``memory_up_to_count``: ask MEMORY USAGE of strings longer than this too."""
         self.skip_below_bytes = skip_below_bytes
         if skip_below_bytes is not None:
             self.ops_per_key = 1.05
@@ -148,7 +157,10 @@ class SizeProbe(Probe[SizedKey]):
             reply = None
         if isinstance(reply, list) and reply[1:2] == [b"0"]:
             return self
-        return SizeProbe(memory_up_to_count=self.memory_up_to_count)
+        return SizeProbe(
+            memory_up_to_count=self.memory_up_to_count,
+            memory_of_strings_over=self.memory_of_strings_over,
+        )
 
     def page(self, keys: list[bytes], db: int, shard: str | None) -> ProbeGen[SizedKey]:
         memory: list[int | None] | None = None
@@ -187,14 +199,21 @@ class SizeProbe(Probe[SizedKey]):
         if memory is None:
             memory = [None] * len(keys)
             limit = self.memory_up_to_count
+            long = self.memory_of_strings_over
             ask = [] if limit is None else [
                 i
                 for i, (t, n) in enumerate(zip(names, sizes, strict=True))
-                if t != "string" and n.__class__ is int and n <= limit
+                if n.__class__ is int and (t != "string" or (long is not None and n > long))
             ]  # fmt: skip
             if ask:
                 usage = yield Batch(_MEMORY + _MEMORY.join([frames[i] for i in ask]), len(ask))
-                acl.check_replies(usage, _MEMORY_ARGS)
+                # Only the 50 MB rule needs an answer: a refusal for a key already big by size
+                # leaves its memory unknown, as before these were asked.
+                acl.check_replies(
+                    [u for i, u in zip(ask, usage, strict=True)
+                     if names[i] != "string" and sizes[i] <= limit],
+                    _MEMORY_ARGS,
+                )  # fmt: skip
                 for i, m in zip(ask, usage, strict=True):
                     memory[i] = m if m.__class__ is int else None
         records = list(zip(keys, names, sizes, memory, repeat(db), repeat(shard)))

@@ -88,7 +88,11 @@ def run_expire_scan(ctx: TaskContext) -> Outcome:
     )
     return Outcome(
         num=result.expired_keys,
-        result={"expired_keys": result.expired_keys, "scanned_keys": result.scanned_keys},
+        result={
+            "expired_keys": result.expired_keys,
+            "scanned_keys": result.scanned_keys,
+            "nodes": [dataclasses.asdict(n) for n in result.nodes],
+        },
         keys_scanned=result.scanned_keys,
     )
 

@@ -121,6 +121,7 @@ async def show_expire_key_scan_info(
                 finished_at=format_time(r.finished_at),
                 reason=r.reason,
                 scanned_keys=(r.result or {}).get("scanned_keys"),
+                nodes=(r.result or {}).get("nodes"),
             )
             for r in rows
         ]

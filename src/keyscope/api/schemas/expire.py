@@ -41,6 +41,15 @@ class ExpireScanOut(Output):
     finished_at: str | None = None
 
 
+class ExpireNodeOut(Output):
+    """keyscope addition: one master's part of a scan."""
+
+    node: str
+    expired_keys: int
+    scanned_keys: int
+    seconds: float
+
+
 class ExpireRecordOut(Output):
     id: str
     instance_id: str
@@ -52,7 +61,9 @@ class ExpireRecordOut(Output):
     finished_at: str | None = None
     reason: str | None = None
     scanned_keys: int | None = None
-    """keyscope addition: how many keys the scan walked (once it succeeded)."""
+    """keyscope addition: the keys SCAN walked, on every master (a finished scan)."""
+    nodes: list[ExpireNodeOut] | None = None
+    """keyscope addition: reclaimed, walked and seconds per master (a finished scan)."""
 
 
 class ExpireHistoryOut(Output):

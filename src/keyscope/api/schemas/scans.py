@@ -19,6 +19,8 @@ class KeyOut(Output):
     db: int
     size: int
     unit: str
+    memory_bytes: int | None = None
+    """keyscope addition (big keys): the key's MEMORY USAGE in bytes, where the server gave it."""
     freq: int | None = None
     node: str | None = None
     """keyscope addition: the ``ip:port`` where the hot key was seen hottest."""

@@ -9,6 +9,9 @@ static const uint64_t LADDER[NLADDER] = {256, 512, 1024};
 #define LADDER_FLOOR 128 /* defaults.ADVICE_LISTPACK_FLOOR */
 #define SMALL_STRING 64  /* defaults.ADVICE_SMALL_STRING_BYTES */
 #define LONG_KEY 128     /* defaults.ADVICE_LONG_KEY_BYTES */
+#define HUGE_STRING 16384 /* defaults.ADVICE_HUGE_STRING_BYTES */
+#define COMPRESSED_QUARTERS 3 /* 4 * defaults.ADVICE_COMPRESSED_SHARE */
+#define COMPRESSIBLE_LIST (3 * 8192) /* defaults.ADVICE_COMPRESSIBLE_LIST_BYTES */
 #define HOUR_MS 3600000LL
 #define DAY_MS (24 * HOUR_MS)
 
@@ -209,7 +212,9 @@ static DbSlot *db_slot(Agg *a, uint64_t db) {
         if (a->dbs[s].db == db) return a->last_db = &a->dbs[s];
         s = (s + 1) & (a->db_cap - 1);
     }
-    a->dbs[s] = (DbSlot){db, 0, 0, 0, 1};
+    memset(&a->dbs[s], 0, sizeof a->dbs[s]);
+    a->dbs[s].db = db;
+    a->dbs[s].used = 1;
     a->db_n++;
     return a->last_db = &a->dbs[s];
 }
@@ -299,8 +304,13 @@ void agg_free(Agg *a) {
                 free(a->types[t].ladder[b].ex[i].key);
     }
     for (size_t i = 0; i < a->long_nex; i++) free(a->long_ex[i].key);
+    for (size_t i = 0; i < a->comp_nex; i++) free(a->comp_ex[i].key);
+    for (size_t i = 0; i < a->cl_nex; i++) free(a->cl_ex[i].key);
+    for (size_t i = 0; i < a->small_sets.nex; i++) free(a->small_sets.ex[i].key);
     for (size_t i = 0; i < a->top_n; i++) free((void *)a->top[i].rec.key);
     free(a->top);
+    for (size_t i = 0; i < a->db_cap; i++)
+        for (size_t j = 0; j < a->dbs[i].nex; j++) free(a->dbs[i].ex[j].key);
     free(a->dbs);
     memset(a, 0, sizeof *a);
 }
@@ -332,6 +342,8 @@ int agg_feed(Agg *a, const Rec *rec) {
     if (!db) return -1;
     db->num++;
     db->bytes += mem;
+    if (db->nex < NEXAMPLES && example_put(db->ex, &db->nex, rec->key, rec->keylen) < 0)
+        return -1;
     int t = ttl_bucket(rec, a->now_ms);
     if (t) db->expires++;
     a->ttl_num[t]++;
@@ -376,21 +388,43 @@ int agg_feed(Agg *a, const Rec *rec) {
                 (rec->type == TY_SET && rec->enc == EN_HASHTABLE) ||
                 (rec->type == TY_ZSET && rec->enc == EN_SKIPLIST);
     uint64_t entries = rec->type == TY_SET ? n : 2 * n;
-    if (loose && n > LADDER_FLOOR && n <= LADDER[NLADDER - 1] &&
-        rec->serialized <= entries * (SMALL_STRING + 1)) { /* KeyCounter._cross */
-        int b = 0;
-        while (n > LADDER[b]) b++;
-        Step *step = &s->ladder[b];
-        step->num++;
-        step->bytes += mem;
-        step->listpack_bytes += rec->serialized + entries + 7;
-        step->key_bytes += len;
-        if (example_put(step->ex, &step->nex, key, len) < 0) return -1;
+    if (loose && n <= LADDER[NLADDER - 1] &&
+        rec->serialized <= entries * (SMALL_STRING + 1)) { /* KeyCounter.feed, _cross */
+        Step *step = NULL;
+        if (n > LADDER_FLOOR) {
+            int b = 0;
+            while (n > LADDER[b]) b++;
+            step = &s->ladder[b];
+        } else if (rec->type == TY_SET) {
+            step = &a->small_sets;
+        }
+        if (step) {
+            step->num++;
+            step->bytes += mem;
+            step->listpack_bytes += rec->serialized + entries + 7;
+            step->key_bytes += len;
+            if (example_put(step->ex, &step->nex, key, len) < 0) return -1;
+        }
     }
     if (len > LONG_KEY) {
         a->long_num++;
         a->long_bytes += len;
         if (example_put(a->long_ex, &a->long_nex, key, len) < 0) return -1;
+    }
+    if (n >= HUGE_STRING && rec->type == TY_STRING &&
+        4 * rec->serialized <= COMPRESSED_QUARTERS * n) {
+        a->comp_num++;
+        a->comp_len += n;
+        a->comp_serialized += rec->serialized;
+        if (example_put(a->comp_ex, &a->comp_nex, key, len) < 0) return -1;
+    }
+    if (mem >= COMPRESSIBLE_LIST && rec->enc == EN_QUICKLIST &&
+        4 * rec->serialized <= COMPRESSED_QUARTERS * mem) {
+        a->cl_num++;
+        a->cl_bytes += mem;
+        a->cl_serialized += rec->serialized;
+        a->cl_key_bytes += len;
+        if (example_put(a->cl_ex, &a->cl_nex, key, len) < 0) return -1;
     }
     a->keys++;
     return 0;
@@ -466,10 +500,11 @@ PyObject *agg_result(Agg *a) {
     for (size_t i = 0; i < a->db_cap; i++) {
         DbSlot *d = &a->dbs[i];
         if (!d->used) continue;
-        PyObject *x = Py_BuildValue("{s:K,s:K,s:K,s:K}", "db", (unsigned long long)d->db, "num",
-                                    (unsigned long long)d->num, "bytes",
+        PyObject *x = Py_BuildValue("{s:K,s:K,s:K,s:K,s:N}", "db", (unsigned long long)d->db,
+                                    "num", (unsigned long long)d->num, "bytes",
                                     (unsigned long long)d->bytes, "expires",
-                                    (unsigned long long)d->expires);
+                                    (unsigned long long)d->expires, "examples",
+                                    example_list(d->ex, d->nex));
         if (!x || PyList_Append(dbs, x) < 0) {
             Py_XDECREF(x);
             goto done;
@@ -487,11 +522,22 @@ PyObject *agg_result(Agg *a) {
         Py_DECREF(x);
     }
     uint64_t long_keys[2] = {a->long_num, a->long_bytes};
-    out = Py_BuildValue("{s:O,s:O,s:N,s:N,s:O,s:K,s:N,s:N}", "types", types, "dbs", dbs,
-                        "ttl_num", u64_list(a->ttl_num, 6), "ttl_bytes",
+    uint64_t comp[3] = {a->comp_num, a->comp_len, a->comp_serialized};
+    uint64_t lists[4] = {a->cl_num, a->cl_bytes, a->cl_serialized, a->cl_key_bytes};
+    Step *ss = &a->small_sets;
+    out = Py_BuildValue("{s:O,s:O,s:N,s:N,s:O,s:K,s:N,s:N,s:N,s:N,s:N,s:N,s:(KKKKN)}", "types",
+                        types, "dbs",
+                        dbs, "ttl_num", u64_list(a->ttl_num, 6), "ttl_bytes",
                         u64_list(a->ttl_bytes, 6), "top", top, "keys",
                         (unsigned long long)a->keys, "long_keys", u64_list(long_keys, 2),
-                        "long_examples", example_list(a->long_ex, a->long_nex));
+                        "long_examples", example_list(a->long_ex, a->long_nex),
+                        "compressible", u64_list(comp, 3), "compressible_examples",
+                        example_list(a->comp_ex, a->comp_nex), "compressible_lists",
+                        u64_list(lists, 4), "compressible_list_examples",
+                        example_list(a->cl_ex, a->cl_nex), "small_sets",
+                        (unsigned long long)ss->num, (unsigned long long)ss->bytes,
+                        (unsigned long long)ss->listpack_bytes, (unsigned long long)ss->key_bytes,
+                        example_list(ss->ex, ss->nex));
 done:
     Py_XDECREF(types);
     Py_XDECREF(dbs);

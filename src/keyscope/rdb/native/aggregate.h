@@ -53,7 +53,12 @@ typedef struct {
     int present;
 } TypeStats;
 
-typedef struct { uint64_t db, num, bytes, expires; int used; } DbSlot;
+typedef struct {
+    uint64_t db, num, bytes, expires;
+    int used;
+    Example ex[NEXAMPLES]; /* KeyCounter.db_examples */
+    size_t nex;
+} DbSlot;
 
 typedef struct {
     uint64_t weight;
@@ -82,6 +87,13 @@ typedef struct {
     uint64_t long_num, long_bytes; /* KeyCounter.long_keys */
     Example long_ex[NEXAMPLES];
     size_t long_nex;
+    uint64_t comp_num, comp_len, comp_serialized; /* KeyCounter.compressible */
+    Example comp_ex[NEXAMPLES];
+    size_t comp_nex;
+    uint64_t cl_num, cl_bytes, cl_serialized, cl_key_bytes; /* KeyCounter.compressible_lists */
+    Example cl_ex[NEXAMPLES];
+    size_t cl_nex;
+    Step small_sets; /* KeyCounter.small_sets */
 } Agg;
 
 /* Options as OfflineOptions has them; 0, or -1 when out of memory. */

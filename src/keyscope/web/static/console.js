@@ -88,7 +88,30 @@ function showError(box, err) {
 }
 
 function time(value) {
-  return value ? value.replace("T", " ").replace(/\.\d+Z$/, " UTC") : "";
+  return value ? value.replace("T", " ").replace(/(\.\d+)?Z$/, " UTC") : "";
+}
+
+/* Seconds between two API times, shown as "4.2 s" or "3 min 05 s"; "" when either is missing. */
+function duration(from, to) {
+  const ms = Date.parse(to) - Date.parse(from);
+  return Number.isFinite(ms) && ms >= 0 ? seconds(ms / 1000) : "";
+}
+
+function seconds(s) {
+  if (s < 60) return `${s.toFixed(s < 1 ? 2 : 1)} s`;
+  const m = Math.floor(s / 60);
+  return `${m} min ${String(Math.round(s - m * 60)).padStart(2, "0")} s`;
+}
+
+function stat(value, label, testid) {
+  return el("div", { class: "stat" }, [
+    el("span", { class: "stat-value", "data-testid": testid || null, text: value }),
+    el("span", { class: "stat-label", text: label }),
+  ]);
+}
+
+function nodeAddress(n) {
+  return n ? `${n.node_ip}:${n.node_port}` : "";
 }
 
 // ---- sign-in -------------------------------------------------------------------------------
@@ -273,10 +296,13 @@ function shardsTable(groups, nodes) {
   ]);
 }
 
-/* The history as the API lists it, every field a CSV column (in the order the API gives them). */
+/* The history as the API lists it, every plain field a CSV column (in the order the API gives
+ * them); nested ones (an expired-key scan's per-node rows) are in the JSON only. */
 function historyDownloads(kind, instanceId, page, records) {
   const keys = [];
-  records.forEach((r) => Object.keys(r).forEach((key) => { if (!keys.includes(key)) keys.push(key); }));
+  records.forEach((r) => Object.keys(r).forEach((key) => {
+    if (!keys.includes(key) && (r[key] === null || typeof r[key] !== "object")) keys.push(key);
+  }));
   return V.downloadButtons(`keyscope-${kind}-history-${instanceId}`, page, keys.map((key) => ({ key })), records, "history-");
 }
 
@@ -294,13 +320,15 @@ async function renderKind(box, instanceId, kind, nodes) {
   box.replaceChildren(el("div", { class: "row" }, [runBox, scheduleBox]), error, el("h2", { text: "History" }), history);
 
   const runButton = el("button", { type: "button", "data-testid": `run-${kind}` }, [`Run ${k.label.toLowerCase()} analysis`]);
+  let picker = null;
   if (kind === "offline") {
     const node = el("select", { name: "node_id", "data-testid": "offline-node" });
     nodes.nodes.forEach((n) =>
-      node.appendChild(el("option", { value: n.node_id, text: `${n.group_name} ${n.node_type} ${n.node_ip}:${n.node_port}` })));
-    const backup = el("input", { name: "backup_id", placeholder: "empty: take a new backup", size: 30 });
-    runBox.appendChild(el("div", { class: "inline" }, [el("label", {}, ["Node ", node]), el("label", {}, [" Backup id ", backup])]));
-    runButton.onclick = () => run({ node_id: node.value, ...(backup.value.trim() ? { backup_id: backup.value.trim() } : {}) });
+      node.appendChild(el("option", { value: n.node_id, text: `${n.group_name} ${n.node_type} ${nodeAddress(n)}` })));
+    picker = backupPicker(base, nodes, node, error);
+    runBox.appendChild(el("div", { class: "inline" }, [el("label", {}, ["Node ", node]), el("label", {}, [" Backup ", picker.select])]));
+    runBox.appendChild(picker.table);
+    runButton.onclick = () => run({ node_id: node.value, ...(picker.select.value ? { backup_id: picker.select.value } : {}) });
   } else {
     runButton.onclick = () => run(undefined);
   }
@@ -345,7 +373,10 @@ async function renderKind(box, instanceId, kind, nodes) {
         el("tbody", {}, rows),
       ])]
       : [el("p", { class: "muted", text: `${V.formatNumber(k.total(page))} analyses so far.` })]));
-    if (records.some((r) => r.status === "waiting" || r.status === "running")) {
+    const busy = records.some((r) => r.status === "waiting" || r.status === "running");
+    if (picker && (busy || picker.wasBusy)) picker.reload();  // a backup an analysis took
+    if (picker) picker.wasBusy = busy;
+    if (busy) {
       pollTimer = setTimeout(() => loadHistory().catch((err) => showError(error, err)), 1000);
     }
   }
@@ -357,6 +388,52 @@ async function renderKind(box, instanceId, kind, nodes) {
     history.replaceChildren();
     showError(error, err);
   }
+}
+
+/* The backups of the chosen node, newest first, each with what it holds: node, size, time
+ * and status. Only finished ones can be analysed; the first choice takes a new backup. */
+function backupPicker(base, nodes, nodeSelect, error) {
+  const byId = new Map(nodes.nodes.map((n) => [n.node_id, n]));
+  const select = el("select", { name: "backup_id", "data-testid": "offline-backup" });
+  const tbody = el("tbody");
+  const table = el("table", { class: "data backups", "data-testid": "backups-table" }, [
+    el("thead", {}, [el("tr", {}, ["Backup", "Holds", "Size", "Taken", "Status"].map((h) => el("th", { text: h })))]),
+    tbody,
+  ]);
+  let backups = [];
+  // The files a backup holds (one per shard; an older record names only its node).
+  const files = (b) => (b.nodes && b.nodes.length ? b.nodes : [{ node_id: b.node_id, node_ip: null }]);
+  // As the API reads it: the node's own file, else its shard's, else an upload's one file.
+  const holds = (b, node) => files(b).some((f) => f.node_id === node.node_id
+    || (f.node_id && f.group_id && f.group_id === node.group_id)) || (files(b).length === 1 && !files(b)[0].node_id);
+  const held = (b) => files(b).map((f) => {
+    const n = byId.get(f.node_id);
+    const where = f.node_ip ? `${f.node_ip}:${f.node_port}` : nodeAddress(n) || "uploaded file";
+    return [f.group_name || (n && n.group_name), where].filter(Boolean).join(" ");
+  }).join(", ");
+  function fill() {
+    const node = byId.get(nodeSelect.value);
+    const mine = node ? backups.filter((b) => holds(b, node)) : [];
+    select.replaceChildren(el("option", { value: "", text: "take a new backup now" }), ...mine.map((b) => el("option", {
+      value: b.backup_id, disabled: b.status === "succeed" ? null : "",
+      text: `${time(b.created_at)} · ${V.formatBytes(b.size)} · ${b.status}`,
+    })));
+    tbody.replaceChildren(...(mine.length ? mine.map((b) => el("tr", { "data-testid": "backup-row" }, [
+      el("td", { text: b.backup_name }), el("td", { text: held(b) }),
+      el("td", { class: "num", text: V.formatBytes(b.size) }), el("td", { text: time(b.created_at) }),
+      el("td", {}, [el("span", { class: `status status-${b.status === "succeed" ? "success" : b.status === "failed" ? "failed" : "running"}`, text: b.status })]),
+    ])) : [el("tr", {}, [el("td", { colspan: 5, class: "muted", text: "No backup of this node yet: the analysis takes one." })])]));
+  }
+  nodeSelect.addEventListener("change", fill);
+  function reload() {
+    const chosen = select.value;
+    return api("GET", `${base}/backups?limit=1000`)
+      .then((page) => { backups = page.backup_record_response; fill(); select.value = chosen; if (select.value !== chosen) select.value = ""; })
+      .catch((err) => showError(error, err));
+  }
+  fill();
+  reload();
+  return { select, table, reload };
 }
 
 async function renderSchedule(box, base, kind, error) {
@@ -413,14 +490,19 @@ async function renderResult(instanceId, kind, taskId) {
       await renderHistoryResult(body, instanceId, kind, taskId);
       return;
     }
-    const result = await api("GET", `/instances/${instanceId}/${k.detail}/${taskId}`);
+    const [result, nodes] = await Promise.all([
+      api("GET", `/instances/${instanceId}/${k.detail}/${taskId}`),
+      kind === "offline" ? api("GET", `/instances/${instanceId}/logical-nodes`) : null,
+    ]);
+    const node = nodes && nodes.nodes.find((n) => n.node_id === result.node_id);
     body.appendChild(el("h1", { text: `${k.label} analysis` }));
     body.appendChild(el("dl", { class: "kv" }, [
       el("dt", { text: "Status" }), el("dd", {}, [statusBadge(result.status)]),
       el("dt", { text: "Started" }), el("dd", { text: time(result.started_at) }),
       el("dt", { text: "Finished" }), el("dd", { text: time(result.finished_at) }),
+      el("dt", { text: "Duration" }), el("dd", { "data-testid": "result-duration", text: duration(result.started_at, result.finished_at) }),
       ...(kind === "offline"
-        ? [el("dt", { text: "Node" }), el("dd", { text: `${result.group_name || ""} ${result.node_type || ""} ${result.node_ip || ""}` })]
+        ? [el("dt", { text: "Node" }), el("dd", { "data-testid": "result-node", text: [result.group_name, result.node_type, node ? nodeAddress(node) : result.node_ip].filter(Boolean).join(" ") })]
         : [el("dt", { text: "Keys found" }), el("dd", { "data-testid": "result-num", text: V.formatNumber(result.num) })]),
     ]));
     if (kind === "offline") V.renderOfflineReport(body, result, result.id);
@@ -430,7 +512,8 @@ async function renderResult(instanceId, kind, taskId) {
   }
 }
 
-/* An expired-key scan has no detail operation in DCS: its result is its history record. */
+/* An expired-key scan has no detail operation in DCS: its result is its history record,
+ * with keyscope's keys-scanned figure and each master's part where the scan recorded them. */
 async function renderHistoryResult(body, instanceId, kind, taskId) {
   const k = KINDS[kind];
   const page = await api("GET", `/instances/${instanceId}/${k.list}?limit=1000&offset=0`);
@@ -442,13 +525,28 @@ async function renderHistoryResult(body, instanceId, kind, taskId) {
     el("dt", { text: "Scan type" }), el("dd", { text: record.scan_type }),
     el("dt", { text: "Started" }), el("dd", { text: time(record.started_at) }),
     el("dt", { text: "Finished" }), el("dd", { text: time(record.finished_at) }),
-    el("dt", { text: "Keys reclaimed" }), el("dd", { "data-testid": "result-num", text: V.formatNumber(record.num) }),
   ]));
-  const columns = Object.keys(record).map((key) => ({ key, label: key, numeric: typeof record[key] === "number" }));
-  body.appendChild(el("section", { class: "result-section", "data-testid": "keys-section" }, [
-    el("h3", { text: "Result" }),
-    V.downloadButtons(`keyscope-${kind}-${record.id}`, record, columns, [record]),
-    V.sortableTable(columns, [record], "record-table"),
+  const nodes = record.nodes || [];
+  body.appendChild(el("div", { class: "totals" }, [
+    stat(V.formatNumber(record.num), "keys reclaimed", "result-num"),
+    stat(record.scanned_keys === undefined ? "—" : V.formatNumber(record.scanned_keys), "keys scanned", "result-scanned"),
+    stat(duration(record.started_at, record.finished_at), "duration", "result-duration"),
+    stat(nodes.length ? V.formatNumber(nodes.length) : "—", nodes.length === 1 ? "master" : "masters"),
+  ]));
+  const rows = nodes.map((n) => ({ ...n }));
+  const columns = [
+    { key: "node", label: "Node" },
+    { key: "expired_keys", label: "Keys reclaimed", numeric: true },
+    { key: "scanned_keys", label: "Keys scanned", numeric: true },
+    { key: "seconds", label: "Duration", numeric: true, format: (v) => (typeof v === "number" ? seconds(v) : "") },
+  ];
+  body.appendChild(el("section", { class: "result-section", "data-testid": "nodes-section" }, [
+    el("h3", { text: "Per node" }),
+    el("p", { class: "muted", text: "Reclaimed: the growth of the master's own expired_keys counter while the scan ran (it also counts what the server expired by itself meanwhile)." }),
+    V.downloadButtons(`keyscope-${kind}-${record.id}`, record, columns, rows),
+    rows.length
+      ? V.sortableTable(columns, rows, "expire-nodes-table")
+      : el("p", { class: "muted", text: "This scan kept no per-node figures." }),
   ]));
 }
 

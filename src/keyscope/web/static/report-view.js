@@ -214,13 +214,21 @@
     charts = [];
   }
 
+  /* Category labels turned when side by side they would not fit (about 7 px a character in
+   * a bar slot of a ~360 px plot): "1K-4K4K-16K…" never runs together. */
+  function labelRotation(labels) {
+    var longest = labels.reduce(function (n, l) { return Math.max(n, String(l).length); }, 0);
+    return labels.length * (longest * 7 + 12) > 340 ? 35 : 0;
+  }
+
   function barOption(labels, values, opts) {
     opts = opts || {};
+    var rotate = opts.rotate !== undefined ? opts.rotate : labelRotation(labels);
     return {
-      grid: { left: 70, right: 16, top: 16, bottom: opts.rotate ? 70 : 36 },
+      grid: { left: 16, right: 24, top: 16, bottom: 12, containLabel: true },
       tooltip: { trigger: "axis", valueFormatter: opts.bytes ? formatBytes : formatNumber },
-      xAxis: { type: "category", data: labels, axisLabel: { rotate: opts.rotate || 0, interval: 0 } },
-      yAxis: { type: "value", minInterval: opts.bytes ? 0 : 1, axisLabel: { formatter: opts.bytes ? formatBytes : null } },
+      xAxis: { type: "category", data: labels, axisLabel: { rotate: rotate, interval: 0, hideOverlap: true } },
+      yAxis: { type: "value", minInterval: opts.bytes ? 0 : 1, axisLabel: { formatter: opts.bytes ? formatBytes : formatNumber, hideOverlap: true } },
       series: [{
         type: "bar", data: values.map(function (v, i) {
           return { value: v, itemStyle: { color: TYPE_COLORS[labels[i]] || opts.color || "#4e79a7" } };
@@ -232,9 +240,9 @@
   function pieOption(items, bytes) {
     return {
       tooltip: { trigger: "item", valueFormatter: bytes ? formatBytes : formatNumber },
-      legend: { bottom: 0 },
+      legend: { type: "scroll", bottom: 0 },
       series: [{
-        type: "pie", radius: ["32%", "60%"], top: -20,
+        type: "pie", radius: ["30%", "56%"], top: 0, bottom: 28, avoidLabelOverlap: true,
         data: items.map(function (d) { return { name: d.name, value: d.value, itemStyle: { color: TYPE_COLORS[d.name] } }; }),
         label: { formatter: "{b} {d}%", overflow: "none" }, labelLine: { length: 8, length2: 6 },
       }],
@@ -243,36 +251,26 @@
 
   function stackedOption(categories, seriesList, bytes) {
     return {
-      grid: { left: 70, right: 16, top: 36, bottom: 60 },
-      legend: { top: 0 },
+      // The legend on a line of its own above the plot, clear of the y-axis labels.
+      grid: { left: 16, right: 24, top: 44, bottom: 12, containLabel: true },
+      legend: { type: "scroll", top: 0, left: "center" },
       tooltip: { trigger: "axis", valueFormatter: bytes ? formatBytes : formatNumber },
-      xAxis: { type: "category", data: categories, axisLabel: { rotate: 30, interval: 0 } },
-      yAxis: { type: "value", minInterval: 1 },
+      xAxis: { type: "category", data: categories, axisLabel: { rotate: labelRotation(categories), interval: 0, hideOverlap: true } },
+      yAxis: { type: "value", minInterval: 1, axisLabel: { formatter: formatNumber, hideOverlap: true } },
       series: seriesList.map(function (s) {
         return { name: s.name, type: "bar", stack: "all", data: s.data, itemStyle: { color: TYPE_COLORS[s.name] } };
       }),
     };
   }
 
-  /* Total size per type: bytes for strings, elements for collections (as DCS reports them). */
-  function typeSizeOption(keys, types) {
-    var total = {}, unit = {};
+  /* One bar per type of a figure summed over keys; types without it are left out. */
+  function typeSumOption(keys, types, field, bytes, color) {
+    var total = {};
     keys.forEach(function (k) {
-      total[k.type] = (total[k.type] || 0) + (k.size || 0);
-      unit[k.type] = k.unit;
+      if (typeof k[field] === "number") total[k.type] = (total[k.type] || 0) + k[field];
     });
-    var option = barOption(types, types.map(function (t) { return total[t]; }));
-    option.tooltip = {
-      trigger: "axis",
-      formatter: function (items) {
-        var t = items[0].name;
-        return escapeHTML(t + ": " + (unit[t] === "byte" ? formatBytes(total[t]) : formatNumber(total[t]) + " elements"));
-      },
-    };
-    option.yAxis.type = "log";
-    option.yAxis.minInterval = 0;
-    option.yAxis.axisLabel = { formatter: formatNumber };
-    return option;
+    var shown = types.filter(function (t) { return total[t] !== undefined; });
+    return barOption(shown, shown.map(function (t) { return total[t]; }), { bytes: bytes, color: color });
   }
 
   /* Size buckets of powers of four, for big/hot keys whose sizes are bytes or element counts. */
@@ -308,6 +306,8 @@
       { key: "shard", label: "Shard" }, { key: "db", label: "DB", numeric: true },
       { key: "size", label: "Size", numeric: true }, { key: "unit", label: "Unit" },
     ];
+    var withMemory = keys.some(function (k) { return typeof k.memory_bytes === "number"; });
+    if (withMemory) columns.push({ key: "memory_bytes", label: "Memory", numeric: true, format: formatBytes });
     var measured = task.measured || {};
     if (kind === "hotkey") {
       // The counter, the node it was seen on, and the HOTKEYS shares where the server measured them.
@@ -323,18 +323,29 @@
     keys.forEach(function (k) { perType[k.type] = (perType[k.type] || 0) + 1; });
     var types = Object.keys(perType).sort();
     chart(grid, "Keys per type", barOption(types, types.map(function (t) { return perType[t]; })), "chart-type-count");
-    chart(grid, "Size per type (strings: bytes, collections: elements)", typeSizeOption(keys, types), "chart-type-size");
-    var strings = sizeBuckets(keys.filter(function (k) { return k.unit === "byte"; }).map(function (k) { return k.size; }));
-    var collections = sizeBuckets(keys.filter(function (k) { return k.unit !== "byte"; }).map(function (k) { return k.size; }));
-    chart(grid, "Size histogram: strings (bytes)", barOption(strings.names, strings.counts, { color: TYPE_COLORS.string }), "chart-size-strings");
-    chart(grid, "Size histogram: collections (elements)", barOption(collections.names, collections.counts, { color: TYPE_COLORS.hash }), "chart-size-collections");
+    if (withMemory) {
+      chart(grid, "Memory per type (MEMORY USAGE)", typeSumOption(keys, types, "memory_bytes", true), "chart-type-memory");
+    }
+    var collectionKeys = keys.filter(function (k) { return k.unit !== "byte"; });
+    chart(grid, "Elements per type (collections)", typeSumOption(collectionKeys, types, "size", false), "chart-type-size");
+    // Each histogram only where it has keys: an empty one would show a lone "<1K" at 0.
+    var stringSizes = keys.filter(function (k) { return k.unit === "byte"; }).map(function (k) { return k.size; });
+    var collectionSizes = collectionKeys.map(function (k) { return k.size; });
+    if (stringSizes.length) {
+      var strings = sizeBuckets(stringSizes);
+      chart(grid, "Size histogram: strings (bytes)", barOption(strings.names, strings.counts, { color: TYPE_COLORS.string }), "chart-size-strings");
+    }
+    if (collectionSizes.length) {
+      var collections = sizeBuckets(collectionSizes);
+      chart(grid, "Size histogram: collections (elements)", barOption(collections.names, collections.counts, { color: TYPE_COLORS.hash }), "chart-size-collections");
+    }
     if (kind === "hotkey" && keys.some(function (k) { return typeof k.freq === "number"; })) {
       var freqEdges = [0, 32, 64, 96, 128, 160, 192, 224, 256];
       var freqNames = freqEdges.slice(0, -1).map(function (e, i) { return e + "-" + (freqEdges[i + 1] - 1); });
       var freqCounts = freqNames.map(function (_, i) {
         return keys.filter(function (k) { return k.freq >= freqEdges[i] && k.freq < freqEdges[i + 1]; }).length;
       });
-      chart(grid, "LFU frequency", barOption(freqNames, freqCounts, { color: "#e15759", rotate: 30 }), "chart-freq");
+      chart(grid, "LFU frequency", barOption(freqNames, freqCounts, { color: "#e15759" }), "chart-freq");
     }
     var base = "keyscope-" + kind + "-" + task.id;
     var table = sortableTable(columns, keys, "keys-table");
@@ -362,13 +373,34 @@
     return parts.length ? "Hot from: " + parts.join("; ") : "";
   }
 
+  /* Prefixes of one type nested under the longest listed prefix they extend ("user:session"
+   * inside "user", whose keys include it), so no memory is drawn twice; what a parent holds
+   * beyond its listed children is its own "(other keys)" tile. */
   function prefixTree(prefixes) {
     var byType = {};
-    prefixes.forEach(function (p) {
-      (byType[p.type] = byType[p.type] || []).push({ name: p.key_prefix, value: p.bytes, num: p.num });
-    });
+    prefixes.forEach(function (p) { (byType[p.type] = byType[p.type] || []).push(p); });
+    function extendsPrefix(name, parent) {
+      return name.length > parent.length && name.slice(0, parent.length) === parent && !/[A-Za-z0-9]/.test(name.charAt(parent.length));
+    }
     return Object.keys(byType).sort().map(function (type) {
-      return { name: type, itemStyle: { color: TYPE_COLORS[type] }, children: byType[type] };
+      var list = byType[type].slice().sort(function (a, b) { return a.key_prefix.length - b.key_prefix.length; });
+      var nodes = [];
+      var roots = [];
+      list.forEach(function (p) {
+        var node = { name: p.key_prefix, value: p.bytes, num: p.num, children: [] };
+        var parent = null;
+        nodes.forEach(function (n) {
+          if (extendsPrefix(p.key_prefix, n.name) && (!parent || n.name.length > parent.name.length)) parent = n;
+        });
+        (parent ? parent.children : roots).push(node);
+        nodes.push(node);
+      });
+      nodes.forEach(function (n) {
+        if (!n.children.length) { delete n.children; return; }
+        var inChildren = n.children.reduce(function (sum, c) { return sum + c.value; }, 0);
+        if (n.value > inChildren) n.children.push({ name: n.name + " (other keys)", value: n.value - inChildren });
+      });
+      return { name: type, itemStyle: { color: TYPE_COLORS[type] }, children: roots };
     });
   }
 
@@ -404,7 +436,7 @@
     }
     var ttl = report.ttl_distribution || [];
     if (ttl.length) {
-      chart(grid, "TTL distribution (keys)", barOption(ttl.map(function (t) { return t.bucket; }), ttl.map(function (t) { return t.num; }), { color: "#59a14f", rotate: 30 }), "chart-ttl");
+      chart(grid, "TTL distribution (keys)", barOption(ttl.map(function (t) { return t.bucket; }), ttl.map(function (t) { return t.num; }), { color: "#59a14f" }), "chart-ttl");
     }
     var tree = prefixTree(report.largest_key_prefixes || []);
     if (tree.length) {
@@ -417,8 +449,10 @@
           breadcrumb: { show: true, bottom: 4 }, label: { show: true, formatter: "{b}" },
           levels: [
             { itemStyle: { borderWidth: 0, gapWidth: 4 }, upperLabel: { show: false } },
-            { itemStyle: { borderWidth: 3, gapWidth: 1, borderColor: "#fff" } },
-            { itemStyle: { borderWidth: 1, borderColor: "rgba(255,255,255,.6)" } },
+            // A prefix with longer ones inside it names itself in a band above them.
+            { itemStyle: { borderWidth: 3, gapWidth: 1, borderColor: "#fff" }, upperLabel: { show: true, height: 18, color: "#1d2330" } },
+            { itemStyle: { borderWidth: 1, gapWidth: 1, borderColor: "rgba(255,255,255,.6)" }, upperLabel: { show: true, height: 16, color: "#1d2330" } },
+            { itemStyle: { borderWidth: 1, borderColor: "rgba(255,255,255,.4)" } },
           ],
         }],
       }, "chart-prefix-treemap", true);
