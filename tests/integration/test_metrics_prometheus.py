@@ -173,7 +173,9 @@ def test_a_prometheus_scraping_keyscope_sees_the_gauges_of_the_latest_analyses(
             for labels, value in prefixes.items():
                 fields = dict(labels)
                 assert reported[(fields["prefix"], fields["type"])] == value
-            assert (inst, ("prefix", 'we"ird\\x'), ("type", "string")) in prefixes
+            # the label is the prefix in keyscope's one text form of names: its backslash
+            # escaped (docs/key-names.md), so the label alone tells it from a prefix "we"ird\x"
+            assert (inst, ("prefix", 'we"ird\\\\x'), ("type", "string")) in prefixes
             ages = _values(url, "keyscope_instance_last_success_age_seconds")
             assert {dict(k)["kind"] for k in ages} == {"bigkey", "hotkey", "expire", "offline"}
             assert all(0 <= v < 600 for v in ages.values())

@@ -134,8 +134,8 @@ class RedisServer:
             if self.process is not None and self.process.poll() is not None:
                 log = (self.workdir / "server.log").read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"redis-server on {self.port} exited: {log}")
-            with contextlib.suppress(redis.RedisError, OSError):
-                if self.client(socket_timeout=1).ping():
+            with contextlib.suppress(redis.RedisError, OSError), self.client(socket_timeout=1) as c:
+                if c.ping():
                     return
             time.sleep(0.05)
         raise RuntimeError(f"redis-server on {self.port} did not start")

@@ -62,10 +62,10 @@ class SlowProxy:
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
         self._listener.close()
+        self._thread.join(timeout=5)  # no connection is accepted after this: close them all
         for sock in self._sockets:
             with contextlib.suppress(OSError):
                 sock.close()
-        self._thread.join(timeout=5)
 
 
 @contextlib.contextmanager
