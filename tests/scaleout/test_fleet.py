@@ -110,8 +110,13 @@ def comparable(record: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, list):
             return sorted((canonical(v) for v in value), key=repr)
         if isinstance(value, dict):
-            # a hot key's ``node`` (and the floor's) is the twin's own address
-            return {k: "<node>" if k == "node" else canonical(v) for k, v in value.items()}
+            # a hot key's ``node`` (and the floor's) is the twin's own address; a node's
+            # ``seconds`` (the expired-key scan's per-node time) is the run's own
+            return {
+                k: "<node>" if k == "node" else canonical(v)
+                for k, v in value.items()
+                if k != "seconds"
+            }
         return value
 
     return {k: canonical(v) for k, v in record.items() if k not in VOLATILE}
